@@ -1,0 +1,134 @@
+/*
+ * asupersync/core.h - pure values shared by every layer: error codes, time,
+ * outcomes.
+ *
+ * Ownership: nothing here allocates. asup_strerror() and asup_err_name()
+ * return pointers to static strings.
+ *
+ * Errors: every function of the library returns int; >= 0 is success (or a
+ * count), a negative value is -ASUP_E... which equals -errno wherever an errno
+ * exists. errno is never used as a channel: all fibers on a thread share it.
+ */
+#ifndef ASUPERSYNC_CORE_H
+#define ASUPERSYNC_CORE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ASUP_NODISCARD __attribute__((warn_unused_result))
+#define ASUP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ASUP_NORETURN __attribute__((noreturn))
+#define ASUP_API __attribute__((visibility("default")))
+#else
+#define ASUP_NODISCARD
+#define ASUP_PRINTF(f, a)
+#define ASUP_NORETURN
+#define ASUP_API
+#endif
+
+#define ASUP_VERSION_MAJOR 0
+#define ASUP_VERSION_MINOR 1
+#define ASUP_VERSION_PATCH 0
+
+/* Runtime-specific error codes live above every errno value. */
+#define ASUP_ERRBASE 10000
+
+/*
+ * The one error table: X(NAME, value, text). Codes that exist as errno use
+ * the errno value so that -ASUP_ENOMEM == -ENOMEM.
+ */
+#define ASUP_ERRNO_TABLE(X)                                                   \
+	X(ASUP_OK, 0, "success")                                              \
+	X(ASUP_EPERM, EPERM, "operation not permitted")                       \
+	X(ASUP_ESRCH, ESRCH, "no such task or region (stale or unknown handle)") \
+	X(ASUP_EAGAIN, EAGAIN, "not ready yet; try again")                    \
+	X(ASUP_ENOMEM, ENOMEM, "out of memory")                               \
+	X(ASUP_EBUSY, EBUSY, "resource busy")                                 \
+	X(ASUP_EXDEV, EXDEV, "handle belongs to another runtime")             \
+	X(ASUP_EINVAL, EINVAL, "invalid argument")                            \
+	X(ASUP_EDEADLK, EDEADLK, "every task is blocked and nothing can wake one") \
+	X(ASUP_ENOSYS, ENOSYS, "not supported by this runtime mode")          \
+	X(ASUP_ECANCELED, ECANCELED, "operation cancelled")                   \
+	X(ASUP_ETIMEDOUT, ETIMEDOUT, "deadline passed")                       \
+	X(ASUP_EALREADY, EALREADY, "operation already done")                  \
+	X(ASUP_ENOTASK, ASUP_ERRBASE + 1,                                     \
+	  "suspending call made outside the task that owns this cx")         \
+	X(ASUP_EJOINED, ASUP_ERRBASE + 2, "task already joined")             \
+	X(ASUP_ENOTDET, ASUP_ERRBASE + 3,                                     \
+	  "operation needs a runtime in deterministic mode")                 \
+	X(ASUP_ERUNNING, ASUP_ERRBASE + 4,                                    \
+	  "runtime is already running on some thread")                       \
+	X(ASUP_ESTEPLIMIT, ASUP_ERRBASE + 5, "step limit reached")                \
+	X(ASUP_EINTASK, ASUP_ERRBASE + 6,                                     \
+	  "blocking runtime call made from inside a task")
+
+enum asup_errno {
+#define ASUP_ERR_ENUM(name, val, text) name = (val),
+	ASUP_ERRNO_TABLE(ASUP_ERR_ENUM)
+#undef ASUP_ERR_ENUM
+};
+
+/* Human-readable text for a code, positive or negative. Never NULL. */
+ASUP_API const char *asup_strerror(int err);
+/* Symbolic name ("ASUP_ECANCELED") for a code, positive or negative; never NULL. */
+ASUP_API const char *asup_err_name(int err);
+
+/* ---- time -------------------------------------------------------------- */
+
+/*
+ * asup_time is an absolute instant in nanoseconds on the runtime's clock
+ * (monotonic or virtual; both start near 0 when the runtime is created).
+ * Durations are plain uint64_t nanoseconds. Arithmetic saturates.
+ */
+typedef uint64_t asup_time;
+#define ASUP_TIME_MAX UINT64_MAX
+#define ASUP_NSEC(n) ((uint64_t)(n))
+#define ASUP_USEC(n) ((uint64_t)(n) * 1000u)
+#define ASUP_MSEC(n) ((uint64_t)(n) * 1000000u)
+#define ASUP_SEC(n) ((uint64_t)(n) * 1000000000u)
+
+static inline asup_time asup_time_add(asup_time t, uint64_t d)
+{
+	return (t > ASUP_TIME_MAX - d) ? ASUP_TIME_MAX : t + d;
+}
+
+static inline uint64_t asup_time_since(asup_time later, asup_time earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
+/* ---- outcomes ---------------------------------------------------------- */
+
+/* Severity order: OK < ERR < CANCELLED < PANICKED. */
+typedef enum asup_outcome_kind {
+	ASUP_OUTCOME_OK = 0,
+	ASUP_OUTCOME_ERR = 1,
+	ASUP_OUTCOME_CANCELLED = 2,
+	ASUP_OUTCOME_PANICKED = 3,
+} asup_outcome_kind;
+
+#define ASUP_PANIC_MSG_MAX 128
+
+/*
+ * What a task's run ended as. A task function returns int64_t: a value >= 0
+ * is Ok(value), a negative value is Err(code).
+ */
+typedef struct asup_outcome {
+	asup_outcome_kind kind;
+	int64_t value;                  /* OK: the value; ERR: the code (< 0) */
+	char panic_msg[ASUP_PANIC_MSG_MAX]; /* PANICKED: the message, truncated */
+} asup_outcome;
+
+/* "ok", "err", "cancelled" or "panicked". */
+ASUP_API const char *asup_outcome_kind_name(asup_outcome_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,130 @@
+/*
+ * asupersync/rt.h - the runtime object.
+ *
+ * An asup_rt owns every task, stack and timer created in it. There is no
+ * hidden global runtime: several runtimes (real and deterministic) can live in
+ * one process, each driven by one thread at a time.
+ *
+ * Ownership: asup_rt_create returns an owned runtime, released by
+ * asup_rt_destroy. The config is borrowed (copied during the call).
+ *
+ * Modes:
+ *   ASUP_MODE_REAL           monotonic clock; FIFO among equally ready tasks.
+ *   ASUP_MODE_DETERMINISTIC  virtual clock starting at 0; a seeded choice among
+ *                            equally ready tasks. The same seed and program give
+ *                            the same schedule. Adds single-stepping.
+ */
+#ifndef ASUPERSYNC_RT_H
+#define ASUPERSYNC_RT_H
+
+#include "core.h"
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum asup_mode {
+	ASUP_MODE_REAL = 0,
+	ASUP_MODE_DETERMINISTIC = 1,
+} asup_mode;
+
+/* Allocation hooks. Both set, or both NULL for malloc/free. alloc returns
+ * NULL on failure; the runtime then reports -ENOMEM and changes nothing. */
+typedef struct asup_alloc_hooks {
+	void *(*alloc)(void *ud, size_t size);
+	void (*free)(void *ud, void *ptr, size_t size);
+	void *ud;
+} asup_alloc_hooks;
+
+typedef struct asup_rt_config {
+	asup_mode mode;
+	uint64_t seed;                /* deterministic mode: schedule seed */
+	size_t stack_size;            /* default usable stack per task, bytes
+	                                 (16 KiB .. 1 GiB; rounded up to pages) */
+	uint32_t stack_pool_max;      /* warm stacks kept for reuse (0 .. 1<<20) */
+	uint32_t cancel_streak_limit; /* L of the fairness rule (1 .. 65536) */
+	int auto_advance;             /* deterministic: asup_rt_step jumps virtual
+	                                 time to the next timer when all are blocked */
+	int overflow_report;          /* report stack overflows by task name */
+	uint64_t max_steps;           /* deterministic: asup_rt_run gives up after
+	                                 this many dispatches (0 = no limit) */
+	asup_alloc_hooks alloc;
+} asup_rt_config;
+
+typedef struct asup_rt asup_rt;
+
+/* Fills cfg with the defaults: real mode, 64 KiB stacks, pool of 1024 stacks,
+ * streak limit 16, auto-advance on, overflow reports on. */
+ASUP_API void asup_rt_config_init(asup_rt_config *cfg);
+
+/* Creates a runtime. -EINVAL for a bad config (names no field; see
+ * asup_rt_config_check), -ENOMEM. *out is set only on success. */
+ASUP_API ASUP_NODISCARD int asup_rt_create(const asup_rt_config *cfg, asup_rt **out);
+/* 0 if cfg is valid, else -EINVAL and *field names the first bad field. */
+ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field);
+
+/*
+ * Destroys a runtime and everything in it. Tasks that never finished (after
+ * a deadlock or a step-by-step session left midway) are discarded: their
+ * stacks are freed and C cleanup past their suspension point does not run.
+ * -EINVAL for NULL; -ASUP_ERUNNING if it is running (nothing is freed).
+ */
+ASUP_API int asup_rt_destroy(asup_rt *rt);
+
+/*
+ * Runs fn(cx, arg) as the root task and drives the runtime until every task
+ * has finished. *out (may be NULL) receives the root task's outcome.
+ * Returns 0; -EDEADLK if every remaining task is blocked with nothing that
+ * can wake one (the outcome is then unavailable); -ASUP_ESTEPLIMIT
+ * (deterministic, max_steps hit); -ASUP_ERUNNING if the runtime is already
+ * running; -ASUP_EINTASK if called from inside a task; -EINVAL for NULL.
+ */
+ASUP_API ASUP_NODISCARD int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg,
+					asup_outcome *out);
+
+/* Spawns a task from outside any task (for step-by-step driving). */
+ASUP_API ASUP_NODISCARD int asup_rt_spawn(asup_rt *rt, asup_task_fn fn, void *arg,
+					  const asup_spawn_opts *opts, asup_task *out);
+
+/*
+ * Deterministic mode: dispatches one task and runs it until it suspends or
+ * finishes. Returns 1 if a task ran, 0 if none was runnable (after an
+ * auto-advance of virtual time when that is on and a timer is armed).
+ * -ASUP_ENOTDET in real mode, -ASUP_ERUNNING while asup_rt_run is active.
+ */
+ASUP_API int asup_rt_step(asup_rt *rt);
+/* Steps until nothing is runnable; returns the number of steps (or < 0). */
+ASUP_API int64_t asup_rt_run_until_idle(asup_rt *rt);
+/* Deterministic mode: moves virtual time forward by ns (timers fire at the
+ * next step). -ASUP_ENOTDET in real mode. */
+ASUP_API int asup_rt_advance(asup_rt *rt, uint64_t ns);
+/* The runtime's clock (virtual in deterministic mode). */
+ASUP_API asup_time asup_rt_now(asup_rt *rt);
+
+typedef struct asup_rt_stats {
+	uint64_t tasks_spawned;
+	uint64_t tasks_completed;
+	uint32_t tasks_live;          /* spawned and not finished */
+	uint32_t task_records;        /* records held (live + finished, unjoined) */
+	uint64_t dispatches;
+	uint64_t switches;
+	uint64_t parks;
+	uint64_t wakes;
+	uint64_t wakes_deduped;
+	uint64_t cancel_dispatches;
+	uint64_t timed_dispatches;
+	uint64_t ready_dispatches;
+	uint32_t max_cancel_streak;
+	uint64_t stacks_mapped;
+	uint64_t stacks_reused;
+	uint32_t stacks_pooled;
+	uint32_t timers_armed;
+} asup_rt_stats;
+
+ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,422 @@
+/*
+ * Fiber contexts, stacks and the overflow reporter.
+ *
+ * Owns the process-wide SIGSEGV/SIGBUS hook (installed once, chaining to
+ * whatever was there before) and a thread-local "current fiber" pointer that
+ * the hook and the sanitizer annotations read. That pointer is per-thread
+ * execution state, not runtime state: two runtimes on one thread take turns.
+ *
+ * Stack lifecycle: mapped (mmap + guard page, registered with Valgrind) ->
+ * handed out -> returned to the warm pool (LIFO, still registered) or
+ * unmapped when the pool is full or has another size.
+ */
+#define _GNU_SOURCE
+#include "fiber.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef ASUP_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef ASUP_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define ASUP_HAVE_VALGRIND 1
+#endif
+#endif
+#ifndef ASUP_HAVE_VALGRIND
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
+static _Thread_local asup__fiber *tls_cur;
+static _Thread_local asup__fiber *tls_from;
+
+asup__fiber *asup__fiber_current(void)
+{
+	return tls_cur;
+}
+
+/* ---- stacks ------------------------------------------------------------ */
+
+static size_t page_size(void)
+{
+	static size_t ps;
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+		ps = v > 0 ? (size_t)v : 4096;
+	}
+	return ps;
+}
+
+size_t asup__stack_round(size_t want)
+{
+	size_t ps = page_size();
+	if (want < ASUP__STACK_MIN || want > ASUP__STACK_MAX)
+		return 0;
+	return (want + ps - 1) & ~(ps - 1);
+}
+
+static int stack_map(size_t size, asup__stack **out)
+{
+	size_t ps = page_size();
+	size_t len = size + ps /* guard */ + ps /* header page */;
+	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	asup__stack *s;
+
+	if (map == MAP_FAILED)
+		return -ENOMEM;
+	if (mprotect(map, ps, PROT_NONE) != 0) {
+		munmap(map, len);
+		return -ENOMEM;
+	}
+	/* The header sits at the top of the mapping, above the usable area. */
+	s = (asup__stack *)(void *)(map + len - sizeof(asup__stack));
+	s = (asup__stack *)((uintptr_t)s & ~(uintptr_t)63);
+	s->map = map;
+	s->map_len = len;
+	s->lo = map + ps;
+	s->size = (size_t)((char *)s - (char *)s->lo); /* usable up to the header */
+	s->vg_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + s->size);
+	asup__list_init(&s->link);
+	*out = s;
+	return 0;
+}
+
+static void stack_unmap(asup__stack *s)
+{
+	VALGRIND_STACK_DEREGISTER(s->vg_id);
+	munmap(s->map, s->map_len);
+}
+
+void asup__stack_pool_init(asup__stack_pool *p, size_t size, uint32_t max)
+{
+	memset(p, 0, sizeof(*p));
+	asup__list_init(&p->free);
+	p->size = size;
+	p->max = max;
+}
+
+void asup__stack_pool_destroy(asup__stack_pool *p)
+{
+	asup__list *n;
+	while ((n = asup__list_pop_front(&p->free)) != NULL)
+		stack_unmap(asup__container_of(n, asup__stack, link));
+	p->count = 0;
+}
+
+int asup__stack_get(asup__stack_pool *p, size_t size, asup__stack **out)
+{
+	asup__list *n;
+	int rc;
+
+	if (size == 0 || size == p->size) {
+		n = asup__list_pop_front(&p->free);
+		if (n) {
+			p->count--;
+			p->reused++;
+			p->live++;
+			*out = asup__container_of(n, asup__stack, link);
+			return 0;
+		}
+		size = p->size;
+	}
+	rc = stack_map(size, out);
+	if (rc == 0) {
+		p->mapped++;
+		p->live++;
+	}
+	return rc;
+}
+
+void asup__stack_put(asup__stack_pool *p, asup__stack *s)
+{
+	p->live--;
+#ifdef ASUP_ASAN
+	/* A fiber abandoned mid-call (panic, teardown) leaves poisoned frames. */
+	__asan_unpoison_memory_region(s->lo, s->size);
+#endif
+	if (s->map_len == p->size + 2 * page_size() && p->count < p->max) {
+		asup__list_push_front(&p->free, &s->link);
+		p->count++;
+		return;
+	}
+	stack_unmap(s);
+}
+
+/* ---- contexts ---------------------------------------------------------- */
+
+#ifdef ASUP_FIBER_PORTABLE
+static void portable_entry(unsigned eh, unsigned el, unsigned ah, unsigned al)
+{
+	void (*entry)(void *) =
+		(void (*)(void *))(((uintptr_t)eh << 16 << 16) | (uintptr_t)el);
+	void *arg = (void *)(((uintptr_t)ah << 16 << 16) | (uintptr_t)al);
+	entry(arg);
+	abort();
+}
+
+static void ctx_init(asup__ctx *c, void *lo, size_t size, void (*entry)(void *), void *arg)
+{
+	uintptr_t e = (uintptr_t)entry, a = (uintptr_t)arg;
+	getcontext(&c->uc);
+	c->uc.uc_stack.ss_sp = lo;
+	c->uc.uc_stack.ss_size = size;
+	c->uc.uc_link = NULL;
+	makecontext(&c->uc, (void (*)(void))portable_entry, 4,
+		    (unsigned)(e >> 16 >> 16), (unsigned)e, (unsigned)(a >> 16 >> 16), (unsigned)a);
+}
+
+static inline void ctx_switch(asup__ctx *from, asup__ctx *to)
+{
+	swapcontext(&from->uc, &to->uc);
+}
+#else
+void asup__ctx_switch(asup__ctx *from, asup__ctx *to);
+void asup__ctx_trampoline(void);
+
+static void ctx_init(asup__ctx *c, void *lo, size_t size, void (*entry)(void *), void *arg)
+{
+	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
+#if defined(__x86_64__)
+	uint64_t *sp = (uint64_t *)(top - 64 - 16);
+	memset(sp, 0, 64);
+	sp[0] = 0x1F80u | ((uint64_t)0x037Fu << 32); /* default MXCSR, x87 CW */
+	sp[4] = (uint64_t)(uintptr_t)arg;             /* r12 */
+	sp[3] = (uint64_t)(uintptr_t)entry;           /* r13 */
+	sp[7] = (uint64_t)(uintptr_t)asup__ctx_trampoline;
+#elif defined(__aarch64__)
+	uint64_t *sp = (uint64_t *)(top - 176);
+	memset(sp, 0, 176);
+	sp[0] = (uint64_t)(uintptr_t)arg;             /* x19 */
+	sp[1] = (uint64_t)(uintptr_t)entry;           /* x20 */
+	sp[11] = (uint64_t)(uintptr_t)asup__ctx_trampoline; /* x30 */
+#endif
+	c->sp = sp;
+}
+
+static inline void ctx_switch(asup__ctx *from, asup__ctx *to)
+{
+	asup__ctx_switch(from, to);
+}
+#endif
+
+void asup__fiber_init_thread(asup__fiber *f, const char *label)
+{
+	memset(f, 0, sizeof(*f));
+	f->label = label;
+#ifdef ASUP_TSAN
+	f->tsan = __tsan_get_current_fiber();
+	f->tsan_owned = 0;
+#endif
+}
+
+void asup__fiber_init(asup__fiber *f, asup__stack *s, void (*entry)(void *), void *arg)
+{
+	f->stack_lo = s->lo;
+	f->stack_size = s->size;
+	ctx_init(&f->ctx, s->lo, s->size, entry, arg);
+#ifdef ASUP_ASAN
+	f->asan_fake = NULL;
+#endif
+#ifdef ASUP_TSAN
+	f->tsan = __tsan_create_fiber(0);
+	f->tsan_owned = 1;
+#endif
+}
+
+void asup__fiber_fini(asup__fiber *f)
+{
+#ifdef ASUP_TSAN
+	if (f->tsan_owned && f->tsan)
+		__tsan_destroy_fiber(f->tsan);
+	f->tsan = NULL;
+	f->tsan_owned = 0;
+#endif
+	f->stack_lo = NULL;
+	f->stack_size = 0;
+}
+
+static inline void arrived(asup__fiber *self)
+{
+#ifdef ASUP_ASAN
+	const void *bottom = NULL;
+	size_t size = 0;
+	__sanitizer_finish_switch_fiber(self ? self->asan_fake : NULL, &bottom, &size);
+	if (tls_from && !tls_from->stack_lo) {
+		tls_from->stack_lo = (void *)bottom;
+		tls_from->stack_size = size;
+	}
+#else
+	(void)self;
+#endif
+}
+
+void asup__fiber_enter(void)
+{
+	arrived(NULL);
+}
+
+void asup__fiber_switch(asup__fiber *from, asup__fiber *to)
+{
+#ifdef ASUP_ASAN
+	__sanitizer_start_switch_fiber(&from->asan_fake, to->stack_lo, to->stack_size);
+#endif
+#ifdef ASUP_TSAN
+	__tsan_switch_to_fiber(to->tsan, 0);
+#endif
+	tls_from = from;
+	tls_cur = to;
+	ctx_switch(&from->ctx, &to->ctx);
+	arrived(from);
+}
+
+void asup__fiber_switch_final(asup__fiber *from, asup__fiber *to)
+{
+#ifdef ASUP_ASAN
+	__sanitizer_start_switch_fiber(NULL, to->stack_lo, to->stack_size);
+#endif
+#ifdef ASUP_TSAN
+	__tsan_switch_to_fiber(to->tsan, 0);
+#endif
+	tls_from = from;
+	tls_cur = to;
+	ctx_switch(&from->ctx, &to->ctx);
+	abort(); /* a finished fiber is never resumed */
+}
+
+/* ---- overflow reporting ------------------------------------------------ */
+
+/* Faults this far below a fiber's stack count as its overflow: a large frame
+ * can step over the guard page. */
+#define GUARD_REACH (256u * 1024u)
+
+static struct sigaction old_segv, old_bus;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static int guard_rc;
+
+static size_t put_str(char *b, size_t at, size_t cap, const char *s)
+{
+	while (*s && at + 1 < cap)
+		b[at++] = *s++;
+	return at;
+}
+
+static size_t put_num(char *b, size_t at, size_t cap, uint64_t v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v && n < 24);
+	while (n > 0 && at + 1 < cap)
+		b[at++] = tmp[--n];
+	return at;
+}
+
+static void chain(int sig, siginfo_t *si, void *uc, const struct sigaction *old)
+{
+	if (old->sa_flags & SA_SIGINFO) {
+		old->sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+		return;
+	}
+	/* Default action: return and let the fault happen again, unhandled. */
+	signal(sig, SIG_DFL);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	asup__fiber *f = tls_cur;
+	uintptr_t a = (uintptr_t)si->si_addr, lo;
+	char b[320];
+	size_t n = 0;
+	ssize_t w;
+
+	if (f && f->is_task && f->stack_lo) {
+		lo = (uintptr_t)f->stack_lo;
+		if (a < lo && a + GUARD_REACH >= lo) {
+			n = put_str(b, n, sizeof b, "asupersync: stack overflow in task '");
+			n = put_str(b, n, sizeof b, f->label ? f->label : "?");
+			n = put_str(b, n, sizeof b, "' (T");
+			n = put_num(b, n, sizeof b, f->id, 10);
+			n = put_str(b, n, sizeof b, "): fault at 0x");
+			n = put_num(b, n, sizeof b, a, 16);
+			n = put_str(b, n, sizeof b, ", stack of ");
+			n = put_num(b, n, sizeof b, f->stack_size, 10);
+			n = put_str(b, n, sizeof b,
+				    " bytes; give it a larger stack_size (spawn options or runtime config)\n");
+			w = write(2, b, n);
+			(void)w;
+			signal(sig, SIG_DFL);
+			return;
+		}
+	}
+	chain(sig, si, uc, sig == SIGBUS ? &old_bus : &old_segv);
+}
+
+static void install_once(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &old_segv) != 0 || sigaction(SIGBUS, &sa, &old_bus) != 0)
+		guard_rc = -errno;
+}
+
+int asup__overflow_guard_install(void)
+{
+	pthread_once(&guard_once, install_once);
+	return guard_rc;
+}
+
+int asup__altstack_ensure(void **mem, size_t *len)
+{
+	stack_t cur, ss;
+	size_t sz = 64 * 1024;
+
+	*mem = NULL;
+	*len = 0;
+	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+		return 0; /* the thread already has one */
+	ss.ss_sp = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ss.ss_sp == MAP_FAILED)
+		return -ENOMEM;
+	ss.ss_size = sz;
+	ss.ss_flags = 0;
+	if (sigaltstack(&ss, NULL) != 0) {
+		munmap(ss.ss_sp, sz);
+		return -errno;
+	}
+	*mem = ss.ss_sp;
+	*len = sz;
+	return 1;
+}
+
+void asup__altstack_remove(void *mem, size_t len)
+{
+	stack_t ss;
+	if (!mem)
+		return;
+	memset(&ss, 0, sizeof ss);
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	munmap(mem, len);
+}

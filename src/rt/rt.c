@@ -1,0 +1,341 @@
+/*
+ * The runtime object: config validation, wiring of the backends (clock and
+ * timer queue into the scheduler, kernel hooks into the scheduler), the run
+ * loop that idles on timers, and single-stepping for the deterministic mode.
+ *
+ * States: created -> running (asup_rt_run, or one asup_rt_step at a time) ->
+ * created ... -> destroyed. `running` is the only field another thread may
+ * look at (to refuse a second driver); everything else belongs to the thread
+ * driving the runtime.
+ */
+#define _GNU_SOURCE
+#include "asupersync/rt.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../kernel/kernel.h"
+#include "../time/time.h"
+
+struct asup_rt {
+	asup_rt_config cfg;
+	asup__alloc alloc;
+	asup__sched sched;
+	asup__kernel kernel;
+	asup__timebase tb;
+	atomic_int running;
+	uint64_t steps;
+};
+
+static void *default_alloc(void *ud, size_t n)
+{
+	(void)ud;
+	return malloc(n);
+}
+
+static void default_free(void *ud, void *p, size_t n)
+{
+	(void)ud;
+	(void)n;
+	free(p);
+}
+
+static void task_exited_hook(void *kctx, asup__task *t)
+{
+	asup__kernel_task_exited(kctx, t);
+}
+
+static void task_start_failed_hook(void *kctx, asup__task *t, int rc)
+{
+	asup__kernel_task_start_failed(kctx, t, rc);
+}
+
+ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = ASUP_MODE_REAL;
+	cfg->stack_size = ASUP__STACK_DEFAULT;
+	cfg->stack_pool_max = 1024;
+	cfg->cancel_streak_limit = 16;
+	cfg->auto_advance = 1;
+	cfg->overflow_report = 1;
+}
+
+ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
+{
+	const char *bad = NULL;
+
+	if (!cfg)
+		bad = "cfg";
+	else if (cfg->mode != ASUP_MODE_REAL && cfg->mode != ASUP_MODE_DETERMINISTIC)
+		bad = "mode";
+	else if (!asup__stack_round(cfg->stack_size))
+		bad = "stack_size";
+	else if (cfg->stack_pool_max > (1u << 20))
+		bad = "stack_pool_max";
+	else if (cfg->cancel_streak_limit < 1 || cfg->cancel_streak_limit > 65536)
+		bad = "cancel_streak_limit";
+	else if (!cfg->alloc.alloc != !cfg->alloc.free)
+		bad = "alloc";
+	if (field)
+		*field = bad;
+	return bad ? -EINVAL : 0;
+}
+
+ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
+{
+	asup__alloc a = {default_alloc, default_free, NULL};
+	asup__sched_backend be;
+	asup_rt *rt;
+	int det;
+
+	if (!out || asup_rt_config_check(cfg, NULL) < 0)
+		return -EINVAL;
+	if (cfg->alloc.alloc) {
+		a.alloc = cfg->alloc.alloc;
+		a.free = cfg->alloc.free;
+		a.ud = cfg->alloc.ud;
+	}
+	rt = a.alloc(a.ud, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	memset(rt, 0, sizeof(*rt));
+	rt->cfg = *cfg;
+	rt->cfg.stack_size = asup__stack_round(cfg->stack_size);
+	rt->alloc = a;
+	det = cfg->mode == ASUP_MODE_DETERMINISTIC;
+	asup__sched_init(&rt->sched, &rt->alloc, rt->cfg.stack_size, cfg->stack_pool_max,
+			 cfg->cancel_streak_limit, det, cfg->seed);
+	asup__kernel_init(&rt->kernel, &rt->alloc, &rt->sched);
+	asup__timebase_init(&rt->tb, &rt->alloc, &rt->sched, det);
+	be.now = asup__tb_now_hook;
+	be.timer_arm = asup__tb_arm_hook;
+	be.timer_disarm = asup__tb_disarm_hook;
+	be.timer_fire = asup__tb_fire_hook;
+	be.ctx = &rt->tb;
+	be.task_exited = task_exited_hook;
+	be.task_start_failed = task_start_failed_hook;
+	be.kctx = &rt->kernel;
+	asup__sched_set_backend(&rt->sched, &be);
+	if (cfg->overflow_report)
+		asup__overflow_guard_install();
+	atomic_init(&rt->running, 0);
+	*out = rt;
+	return 0;
+}
+
+ASUP_API int asup_rt_destroy(asup_rt *rt)
+{
+	asup__alloc a;
+
+	if (!rt)
+		return -EINVAL;
+	if (atomic_load(&rt->running))
+		return -ASUP_ERUNNING;
+	asup__kernel_destroy(&rt->kernel);
+	asup__timebase_destroy(&rt->tb);
+	asup__sched_destroy(&rt->sched);
+	a = rt->alloc;
+	a.free(a.ud, rt, sizeof(*rt));
+	return 0;
+}
+
+/* ---- driving ----------------------------------------------------------- */
+
+static int in_task(void)
+{
+	asup__fiber *f = asup__fiber_current();
+	return f && f->is_task;
+}
+
+/* Takes the runtime for the calling thread. */
+static int enter(asup_rt *rt)
+{
+	int expected = 0;
+
+	if (in_task())
+		return -ASUP_EINTASK;
+	if (!atomic_compare_exchange_strong(&rt->running, &expected, 1))
+		return -ASUP_ERUNNING;
+	asup__fiber_init_thread(&rt->sched.loop, "loop");
+	return 0;
+}
+
+static void leave(asup_rt *rt)
+{
+	atomic_store(&rt->running, 0);
+}
+
+static void sleep_until(asup_rt *rt, asup_time t)
+{
+	struct timespec ts = rt->tb.base;
+	uint64_t ns = (uint64_t)ts.tv_nsec + t % 1000000000u;
+
+	ts.tv_sec += (time_t)(t / 1000000000u + ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* Runs until every task finished, idling on timers in between. */
+static int drive(asup_rt *rt)
+{
+	asup_time next;
+
+	for (;;) {
+		while (asup__sched_run_one(&rt->sched)) {
+			rt->steps++;
+			if (rt->cfg.max_steps && rt->steps >= rt->cfg.max_steps)
+				return -ASUP_ESTEPLIMIT;
+		}
+		if (rt->kernel.live == 0)
+			return 0;
+		next = asup__timebase_next(&rt->tb);
+		if (next == ASUP_TIME_MAX)
+			return -EDEADLK;
+		if (rt->tb.is_virtual)
+			asup__timebase_advance_to(&rt->tb, next);
+		else
+			sleep_until(rt, next);
+	}
+}
+
+ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *out)
+{
+	asup_spawn_opts o;
+	asup_task root;
+	void *alt;
+	size_t alt_len;
+	int rc, installed = 0;
+
+	if (!rt || !fn)
+		return -EINVAL;
+	rc = enter(rt);
+	if (rc < 0)
+		return rc;
+	asup_spawn_opts_init(&o);
+	o.name = "root";
+	rc = asup__kernel_spawn(&rt->kernel, fn, arg, &o, &root);
+	if (rc < 0) {
+		leave(rt);
+		return rc;
+	}
+	if (rt->cfg.overflow_report)
+		installed = asup__altstack_ensure(&alt, &alt_len) == 1;
+	rc = drive(rt);
+	if (installed)
+		asup__altstack_remove(alt, alt_len);
+	leave(rt);
+	if (rc == 0)
+		rc = asup_task_try_join(&root, out);
+	else
+		asup_task_release(&root);
+	return rc;
+}
+
+ASUP_API int asup_rt_spawn(asup_rt *rt, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+			   asup_task *out)
+{
+	int rc;
+
+	if (!rt)
+		return -EINVAL;
+	rc = enter(rt);
+	if (rc < 0)
+		return rc;
+	rc = asup__kernel_spawn(&rt->kernel, fn, arg, opts, out);
+	leave(rt);
+	return rc;
+}
+
+ASUP_API int asup_rt_step(asup_rt *rt)
+{
+	asup__task *t;
+	asup_time next;
+	int rc;
+
+	if (!rt)
+		return -EINVAL;
+	if (rt->cfg.mode != ASUP_MODE_DETERMINISTIC)
+		return -ASUP_ENOTDET;
+	rc = enter(rt);
+	if (rc < 0)
+		return rc;
+	rt->sched.direct = 0;
+	t = asup__sched_run_one(&rt->sched);
+	if (!t && rt->cfg.auto_advance && (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
+		asup__timebase_advance_to(&rt->tb, next);
+		t = asup__sched_run_one(&rt->sched);
+	}
+	rt->sched.direct = 1;
+	if (t)
+		rt->steps++;
+	leave(rt);
+	return t ? 1 : 0;
+}
+
+ASUP_API int64_t asup_rt_run_until_idle(asup_rt *rt)
+{
+	int64_t n = 0;
+	int rc;
+
+	while ((rc = asup_rt_step(rt)) == 1)
+		n++;
+	return rc < 0 ? rc : n;
+}
+
+ASUP_API int asup_rt_advance(asup_rt *rt, uint64_t ns)
+{
+	if (!rt)
+		return -EINVAL;
+	if (rt->cfg.mode != ASUP_MODE_DETERMINISTIC)
+		return -ASUP_ENOTDET;
+	asup__timebase_advance_to(&rt->tb, asup_time_add(rt->tb.vnow, ns));
+	return 0;
+}
+
+ASUP_API asup_time asup_rt_now(asup_rt *rt)
+{
+	return rt ? asup__timebase_now(&rt->tb) : 0;
+}
+
+ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
+{
+	const asup__sched_stats *s;
+
+	if (!rt || !out)
+		return -EINVAL;
+	s = &rt->sched.stats;
+	memset(out, 0, sizeof(*out));
+	out->tasks_spawned = rt->kernel.spawned;
+	out->tasks_completed = rt->kernel.completed;
+	out->tasks_live = rt->kernel.live;
+	out->task_records = rt->kernel.tasks.live;
+	out->dispatches = s->dispatches;
+	out->switches = s->switches;
+	out->parks = s->parks;
+	out->wakes = s->wakes;
+	out->wakes_deduped = s->wakes_deduped;
+	out->cancel_dispatches = s->cancel_dispatches;
+	out->timed_dispatches = s->timed_dispatches;
+	out->ready_dispatches = s->ready_dispatches;
+	out->max_cancel_streak = s->max_cancel_streak;
+	out->stacks_mapped = rt->sched.stacks.mapped;
+	out->stacks_reused = rt->sched.stacks.reused;
+	out->stacks_pooled = rt->sched.stacks.count;
+	out->timers_armed = rt->tb.timers.len;
+	return 0;
+}
+
+/* Internal: invariant check of every layer (tests, and the lab later). */
+int asup__rt_check(asup_rt *rt)
+{
+	if (asup__sched_check(&rt->sched) || asup__kernel_check(&rt->kernel) ||
+	    asup__timebase_check(&rt->tb))
+		return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,518 @@
+/*
+ * The three-lane scheduler and its run loop (see sched.h for the state
+ * machine and the invariants).
+ *
+ * Dispatch order (per scheduler): due timers are fired first; then the cancel
+ * lane while the cancel streak is below the limit L; then due timed work; then
+ * ready work; then, if only cancel work is left, the cancel lane again with
+ * the streak reset to 1. So a ready task waits at most L cancel dispatches.
+ *
+ * Suspension switches directly to the next task when there is one (one
+ * context switch per yield); the loop's own stack is entered only when
+ * nothing is runnable, when a task exits (its stack must be released from
+ * another stack), or in single-step mode.
+ */
+#include "sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- priority lanes ---------------------------------------------------- */
+
+static void lane_init(asup__prio_lane *l)
+{
+	memset(l, 0, sizeof(*l));
+	for (int i = 0; i < 256; i++)
+		asup__list_init(&l->bucket[i]);
+}
+
+static void lane_push(asup__prio_lane *l, asup__task *t, uint8_t p)
+{
+	t->qprio = p;
+	asup__list_push_back(&l->bucket[p], &t->lane_link);
+	l->count[p]++;
+	l->n++;
+	l->bitmap[p >> 6] |= 1ull << (p & 63);
+}
+
+static void lane_remove(asup__prio_lane *l, asup__task *t)
+{
+	uint8_t p = t->qprio;
+	asup__list_remove(&t->lane_link);
+	l->n--;
+	if (--l->count[p] == 0)
+		l->bitmap[p >> 6] &= ~(1ull << (p & 63));
+}
+
+static int lane_top(const asup__prio_lane *l)
+{
+	for (int i = 3; i >= 0; i--)
+		if (l->bitmap[i])
+			return i * 64 + 63 - __builtin_clzll(l->bitmap[i]);
+	return -1;
+}
+
+/* Highest priority first; FIFO among equals, or a seeded uniform choice
+ * among equals in deterministic mode. */
+static asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
+{
+	int p = lane_top(l);
+	asup__list *n = l->bucket[p].next;
+	asup__task *t;
+
+	if (s->deterministic && l->count[p] > 1) {
+		uint64_t k = asup__rng_below(&s->rng, l->count[p]);
+		while (k--)
+			n = n->next;
+	}
+	t = asup__container_of(n, asup__task, lane_link);
+	lane_remove(l, t);
+	return t;
+}
+
+/* ---- lane membership --------------------------------------------------- */
+
+static void enqueue(asup__sched *s, asup__task *t, int lane)
+{
+	t->seq = s->seq++;
+	t->lane = (uint8_t)lane;
+	switch (lane) {
+	case ASUP__LANE_CANCEL:
+		lane_push(&s->cancel, t, t->cancel_priority);
+		break;
+	case ASUP__LANE_TIMED:
+		t->timed_node.seq = t->seq;
+		asup__heap_push(&s->timed, &t->timed_node); /* room reserved at admit */
+		break;
+	default:
+		lane_push(&s->ready, t, t->priority);
+		break;
+	}
+}
+
+static void dequeue(asup__sched *s, asup__task *t)
+{
+	switch (t->lane) {
+	case ASUP__LANE_CANCEL:
+		lane_remove(&s->cancel, t);
+		break;
+	case ASUP__LANE_TIMED:
+		asup__heap_remove(&s->timed, &t->timed_node);
+		break;
+	case ASUP__LANE_READY:
+		lane_remove(&s->ready, t);
+		break;
+	default:
+		break;
+	}
+	t->lane = ASUP__LANE_NONE;
+}
+
+static void make_ready(asup__sched *s, asup__task *t, int lane)
+{
+	t->state = ASUP__T_READY;
+	enqueue(s, t, lane);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
+		     uint32_t pool_max, uint32_t streak_limit, int deterministic, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	lane_init(&s->cancel);
+	lane_init(&s->ready);
+	asup__heap_init(&s->timed, a);
+	asup__stack_pool_init(&s->stacks, stack_size, pool_max);
+	asup__rng_seed(&s->rng, seed);
+	s->streak_limit = streak_limit;
+	s->deterministic = (uint8_t)(deterministic != 0);
+	s->direct = 1;
+	s->timer_min = ASUP_TIME_MAX;
+	return 0;
+}
+
+void asup__sched_destroy(asup__sched *s)
+{
+	asup__heap_destroy(&s->timed);
+	asup__stack_pool_destroy(&s->stacks);
+}
+
+void asup__sched_set_backend(asup__sched *s, const asup__sched_backend *be)
+{
+	s->be = *be;
+}
+
+int asup__sched_admit(asup__sched *s, asup__task *t)
+{
+	uint32_t want = s->ntasks + 1;
+
+	if (want > s->timed.cap && asup__heap_reserve(&s->timed, want - s->timed.len))
+		return -ENOMEM;
+	s->ntasks++;
+	t->sched = s;
+	t->state = ASUP__T_NEW;
+	t->lane = ASUP__LANE_NONE;
+	t->notified = 0;
+	t->parked_timer = 0;
+	t->wake_code = 0;
+	t->stack = NULL;
+	asup__list_init(&t->lane_link);
+	asup__hnode_init(&t->timed_node);
+	asup__hnode_init(&t->timer_node);
+	enqueue(s, t, t->interrupt && !t->masked ? ASUP__LANE_CANCEL : ASUP__LANE_READY);
+	return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static void check_timers(asup__sched *s)
+{
+	asup_time now;
+
+	/* A clock read costs about as much as a switch; while there is other
+	 * work, real mode looks at the clock on one dispatch in 16. */
+	if (!s->deterministic && s->ready.n && (++s->clock_tick & 15))
+		return;
+	now = s->be.now(s->be.ctx);
+	s->now_cached = now;
+	if (s->timer_min <= now)
+		s->be.timer_fire(s->be.ctx, now);
+}
+
+static asup__task *pick(asup__sched *s)
+{
+	asup__task *t;
+	asup__hnode *top;
+
+	if (s->timer_min != ASUP_TIME_MAX)
+		check_timers(s);
+	if (s->cancel.n && s->cancel_streak < s->streak_limit) {
+		t = lane_pop(s, &s->cancel);
+		s->cancel_streak++;
+		if (s->cancel_streak > s->stats.max_cancel_streak)
+			s->stats.max_cancel_streak = s->cancel_streak;
+		s->stats.cancel_dispatches++;
+	} else if ((top = asup__heap_top(&s->timed)) != NULL && top->key <= s->now_cached) {
+		asup__heap_remove(&s->timed, top);
+		t = asup__container_of(top, asup__task, timed_node);
+		s->cancel_streak = 0;
+		s->stats.timed_dispatches++;
+	} else if (s->ready.n) {
+		t = lane_pop(s, &s->ready);
+		s->cancel_streak = 0;
+		s->stats.ready_dispatches++;
+	} else if (s->cancel.n) {
+		t = lane_pop(s, &s->cancel);
+		s->cancel_streak = 1;
+		s->stats.cancel_dispatches++;
+		s->stats.fallback_cancel_dispatches++;
+	} else {
+		s->cancel_streak = 0;
+		return NULL;
+	}
+	t->lane = ASUP__LANE_NONE;
+	s->stats.dispatches++;
+	return t;
+}
+
+static void trampoline(void *arg)
+{
+	asup__task *t = arg;
+	asup__fiber_enter();
+	t->entry(t);
+	asup__sched_exit(t->sched, t);
+}
+
+/* Gives a NEW task its stack and context. On failure the kernel completes it. */
+static int start(asup__sched *s, asup__task *t)
+{
+	asup__stack *st;
+	int rc = asup__stack_get(&s->stacks, t->stack_size, &st);
+
+	if (rc < 0) {
+		t->state = ASUP__T_DONE;
+		s->ntasks--;
+		s->be.task_start_failed(s->be.kctx, t, rc);
+		return rc;
+	}
+	t->stack = st;
+	asup__fiber_init(&t->fiber, st, trampoline, t);
+	t->fiber.label = t->name;
+	t->fiber.id = t->index;
+	t->fiber.is_task = 1;
+	return 0;
+}
+
+static void switch_to(asup__sched *s, asup__fiber *from, asup__task *t)
+{
+	s->current = t;
+	t->state = ASUP__T_RUNNING;
+	s->stats.switches++;
+	asup__fiber_switch(from, &t->fiber);
+}
+
+static void reap(asup__sched *s)
+{
+	asup__task *t = s->exited;
+
+	s->exited = NULL;
+	asup__fiber_fini(&t->fiber);
+	asup__stack_put(&s->stacks, t->stack);
+	t->stack = NULL;
+	s->be.task_exited(s->be.kctx, t);
+}
+
+asup__task *asup__sched_run_one(asup__sched *s)
+{
+	asup__task *t = pick(s);
+
+	if (!t)
+		return NULL;
+	if (t->state == ASUP__T_NEW && start(s, t) < 0)
+		return t;
+	switch_to(s, &s->loop, t);
+	s->current = NULL;
+	if (s->exited)
+		reap(s);
+	return t;
+}
+
+/* Leaves the running task `self` (already parked or queued) for the next
+ * runnable task, or for the loop. Returns when `self` is resumed. */
+static void suspend(asup__sched *s, asup__task *self)
+{
+	asup__task *next;
+
+	while (s->direct && (next = pick(s)) != NULL) {
+		if (next == self) { /* a yield with nobody else runnable */
+			self->state = ASUP__T_RUNNING;
+			s->current = self;
+			return;
+		}
+		if (next->state == ASUP__T_NEW && start(s, next) < 0)
+			continue;
+		switch_to(s, &self->fiber, next);
+		return;
+	}
+	s->current = NULL;
+	s->stats.switches++;
+	asup__fiber_switch(&self->fiber, &s->loop);
+}
+
+int asup__sched_park(asup__sched *s, asup__task *self, asup_time deadline, int deadline_code)
+{
+	int rc;
+
+	if (self->notified) {
+		self->notified = 0;
+		return 0;
+	}
+	if (self->interrupt && !self->masked)
+		return self->interrupt;
+	if (deadline != ASUP_TIME_MAX) {
+		rc = s->be.timer_arm(s->be.ctx, self, deadline);
+		if (rc < 0)
+			return rc;
+		self->parked_timer = 1;
+		self->deadline_code = deadline_code;
+	}
+	self->state = ASUP__T_PARKED;
+	self->wake_code = 0;
+	s->stats.parks++;
+	suspend(s, self);
+	if (self->parked_timer) {
+		self->parked_timer = 0;
+		s->be.timer_disarm(s->be.ctx, self);
+	}
+	return self->wake_code;
+}
+
+void asup__sched_yield(asup__sched *s, asup__task *self)
+{
+	make_ready(s, self, ASUP__LANE_READY);
+	suspend(s, self);
+}
+
+void asup__sched_exit(asup__sched *s, asup__task *self)
+{
+	self->state = ASUP__T_DONE;
+	s->ntasks--;
+	s->exited = self;
+	s->current = NULL;
+	s->stats.switches++;
+	asup__fiber_switch_final(&self->fiber, &s->loop);
+	abort();
+}
+
+/* ---- wake-ups ---------------------------------------------------------- */
+
+int asup__sched_unpark(asup__sched *s, asup__task *t)
+{
+	switch (t->state) {
+	case ASUP__T_PARKED:
+		t->wake_code = 0;
+		make_ready(s, t, ASUP__LANE_READY);
+		s->stats.wakes++;
+		return 1;
+	case ASUP__T_RUNNING:
+		t->notified = 1;
+		return 0;
+	case ASUP__T_READY:
+	case ASUP__T_NEW:
+		s->stats.wakes_deduped++;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void asup__sched_interrupt(asup__sched *s, asup__task *t, int code)
+{
+	if (t->state == ASUP__T_DONE)
+		return;
+	t->interrupt = code;
+	if (t->masked)
+		return;
+	switch (t->state) {
+	case ASUP__T_PARKED:
+		t->wake_code = code;
+		make_ready(s, t, ASUP__LANE_CANCEL);
+		break;
+	case ASUP__T_READY:
+	case ASUP__T_NEW:
+		if (t->lane == ASUP__LANE_CANCEL && t->qprio >= t->cancel_priority)
+			break;
+		dequeue(s, t);
+		if (t->state == ASUP__T_READY)
+			t->wake_code = code; /* cancellation wins over a pending wake */
+		enqueue(s, t, ASUP__LANE_CANCEL);
+		break;
+	default:
+		break; /* RUNNING: seen at its next checkpoint */
+	}
+}
+
+void asup__sched_timer_expired(asup__sched *s, asup__task *t)
+{
+	if (t->state != ASUP__T_PARKED)
+		return;
+	t->parked_timer = 0;
+	t->wake_code = t->deadline_code;
+	t->timed_node.key = t->timer_node.key;
+	make_ready(s, t, ASUP__LANE_TIMED);
+}
+
+void asup__sched_discard(asup__sched *s, asup__task *t)
+{
+	dequeue(s, t);
+	if (t->parked_timer) {
+		t->parked_timer = 0;
+		s->be.timer_disarm(s->be.ctx, t);
+	}
+	if (t->stack) {
+		asup__fiber_fini(&t->fiber);
+		asup__stack_put(&s->stacks, t->stack);
+		t->stack = NULL;
+	}
+	if (t->state != ASUP__T_DONE) {
+		t->state = ASUP__T_DONE;
+		s->ntasks--;
+	}
+}
+
+asup_time asup__sched_now(asup__sched *s)
+{
+	s->now_cached = s->be.now(s->be.ctx);
+	return s->now_cached;
+}
+
+int asup__sched_has_ready(const asup__sched *s)
+{
+	return s->ready.n || s->cancel.n || s->timed.len;
+}
+
+/* ---- wait queues ------------------------------------------------------- */
+
+int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,
+		     int deadline_code)
+{
+	asup__waiter w;
+	int rc;
+
+	w.task = self;
+	w.woken = 0;
+	asup__list_push_back(q, &w.link);
+	for (;;) {
+		rc = asup__sched_park(s, self, deadline, deadline_code);
+		if (w.woken)
+			return 0; /* a wake that dequeued us wins over everything */
+		if (rc != 0) {
+			asup__list_remove(&w.link);
+			return rc;
+		}
+		/* A stale unpark token: not our wake-up, park again. */
+	}
+}
+
+int asup__waitq_wake_one(asup__list *q)
+{
+	asup__list *n = asup__list_pop_front(q);
+	asup__waiter *w;
+
+	if (!n)
+		return 0;
+	w = asup__container_of(n, asup__waiter, link);
+	w->woken = 1;
+	asup__sched_unpark(w->task->sched, w->task);
+	return 1;
+}
+
+int asup__waitq_wake_all(asup__list *q)
+{
+	int n = 0;
+	while (asup__waitq_wake_one(q))
+		n++;
+	return n;
+}
+
+/* ---- invariants -------------------------------------------------------- */
+
+static int check_lane(const asup__prio_lane *l, int lane)
+{
+	uint32_t total = 0;
+	for (int p = 0; p < 256; p++) {
+		uint32_t c = 0;
+		const asup__list *h = &l->bucket[p];
+		for (const asup__list *n = h->next; n != h; n = n->next) {
+			const asup__task *t = asup__container_of(n, asup__task, lane_link);
+			if (t->lane != lane || t->qprio != p)
+				return -EINVAL;
+			if (t->state != ASUP__T_READY && t->state != ASUP__T_NEW)
+				return -EINVAL;
+			c++;
+		}
+		if (c != l->count[p] || !!c != !!(l->bitmap[p >> 6] & (1ull << (p & 63))))
+			return -EINVAL;
+		total += c;
+	}
+	return total == l->n ? 0 : -EINVAL;
+}
+
+int asup__sched_check(const asup__sched *s)
+{
+	if (check_lane(&s->cancel, ASUP__LANE_CANCEL) || check_lane(&s->ready, ASUP__LANE_READY))
+		return -EINVAL;
+	if (asup__heap_check(&s->timed))
+		return -EINVAL;
+	for (uint32_t i = 0; i < s->timed.len; i++) {
+		const asup__task *t = asup__container_of(s->timed.node[i], asup__task, timed_node);
+		if (t->lane != ASUP__LANE_TIMED || t->state != ASUP__T_READY)
+			return -EINVAL;
+	}
+	if (s->current && s->current->state != ASUP__T_RUNNING)
+		return -EINVAL;
+	if (s->cancel_streak > s->streak_limit)
+		return -EINVAL;
+	return 0;
+}
