@@ -47,6 +47,12 @@ asup__fiber *asup__fiber_current(void)
 	return tls_cur;
 }
 
+void asup__fiber_set_current(asup__fiber *f)
+{
+	tls_cur = f;
+	tls_from = NULL;
+}
+
 /* ---- stacks ------------------------------------------------------------ */
 
 static size_t page_size(void)

@@ -113,6 +113,9 @@ void asup__fiber_switch_final(asup__fiber *from, asup__fiber *to);
 /* Call first thing in a fiber's entry function. */
 void asup__fiber_enter(void);
 asup__fiber *asup__fiber_current(void);
+/* Marks the thread's own fiber as current when a run loop takes the thread,
+ * and NULL when it gives it back (so nothing points into a dead runtime). */
+void asup__fiber_set_current(asup__fiber *f);
 
 /* Overflow reporting: installs the process SIGSEGV handler once (idempotent)
  * and an alternate signal stack on the calling thread. */

@@ -162,11 +162,13 @@ static int enter(asup_rt *rt)
 	if (!atomic_compare_exchange_strong(&rt->running, &expected, 1))
 		return -ASUP_ERUNNING;
 	asup__fiber_init_thread(&rt->sched.loop, "loop");
+	asup__fiber_set_current(&rt->sched.loop);
 	return 0;
 }
 
 static void leave(asup_rt *rt)
 {
+	asup__fiber_set_current(NULL);
 	atomic_store(&rt->running, 0);
 }
 

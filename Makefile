@@ -1,0 +1,70 @@
+# The README's commands. Everything real is in CMake; this file picks a build
+# directory per configuration and checks dependencies first.
+#
+#   make run                        build everything, run examples/tour
+#   make test [V=1]                 build and run the whole suite
+#   make test SAN=address,undefined sanitizer build and suite (or SAN=thread)
+#   make test VALGRIND=1            the suite under valgrind memcheck
+#   make bench [W=W1|W2]            benchmarks against the peers, one run
+#   make install [PREFIX=/usr/local]
+
+SAN ?=
+VALGRIND ?=
+V ?=
+W ?=
+JOBS ?= 2
+PREFIX ?= /usr/local
+comma := ,
+
+BUILD := build
+CMAKE_ARGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ifneq ($(SAN),)
+BUILD := build-san-$(subst $(comma),-,$(SAN))
+CMAKE_ARGS += -DASUP_SANITIZE=$(SAN) -DASUP_BUILD_BENCH=OFF
+endif
+ifneq ($(VALGRIND),)
+BUILD := build-valgrind
+CMAKE_ARGS += -DASUP_VALGRIND=ON -DASUP_BUILD_BENCH=OFF
+endif
+GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+ifeq ($(V),)
+CTEST_FLAGS := --output-on-failure --progress
+else
+CTEST_FLAGS := --output-on-failure -V
+endif
+
+.PHONY: all deps build run test bench install clean
+
+all: build
+
+deps:
+	@tools/deps.sh build
+ifneq ($(VALGRIND),)
+	@tools/deps.sh valgrind
+endif
+
+$(BUILD)/CMakeCache.txt:
+	@tools/deps.sh build
+	cmake -S . -B $(BUILD) $(GEN) $(CMAKE_ARGS) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/tour
+
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) $(CTEST_FLAGS)
+
+bench: deps
+	@tools/deps.sh bench
+	cmake -S . -B build-release $(GEN) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+	cmake --build build-release -j $(JOBS)
+	BUILD=build-release W=$(W) bench/compare.sh
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-san-* build-valgrind build-release

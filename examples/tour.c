@@ -1,0 +1,296 @@
+/*
+ * A tour of asupersync for C: what the runtime does today, in one short run.
+ *
+ *   1. tasks: spawn, join, the four outcomes (ok, err, panicked)
+ *   2. yielding between tasks
+ *   3. time: sleeps wake in deadline order; a deadline scope
+ *   4. a primitive of your own on the wait-queue layer
+ *   5. aborting a parked task (the cancel lane)
+ *   6. the deterministic mode: the same seed gives the same schedule
+ */
+#include <asupersync.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define SAY(...) printf(__VA_ARGS__)
+
+static void check(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "tour: %s failed: %s (%s)\n", what, asup_err_name(rc),
+			asup_strerror(rc));
+		_Exit(1);
+	}
+}
+
+/* ---- 1. outcomes ------------------------------------------------------- */
+
+static int64_t square(asup_cx *cx, void *arg)
+{
+	int64_t n = *(int64_t *)arg;
+	return n * n;
+}
+
+static int64_t fails(asup_cx *cx, void *arg)
+{
+	return -EINVAL; /* a negative return is Err(code) */
+}
+
+static int64_t panics(asup_cx *cx, void *arg)
+{
+	asup_panic(cx, "invariant broken: %d != %d", 1, 2);
+}
+
+static void show(const char *label, const asup_outcome *o)
+{
+	switch (o->kind) {
+	case ASUP_OUTCOME_OK:
+		SAY("  %-10s -> ok(%lld)\n", label, (long long)o->value);
+		break;
+	case ASUP_OUTCOME_ERR:
+		SAY("  %-10s -> err(%s)\n", label, asup_err_name((int)o->value));
+		break;
+	default:
+		SAY("  %-10s -> %s \"%s\"\n", label, asup_outcome_kind_name(o->kind), o->panic_msg);
+	}
+}
+
+static void part_outcomes(asup_cx *cx)
+{
+	int64_t seven = 7;
+	asup_task a, b, c;
+	asup_outcome o;
+	asup_spawn_opts opts;
+
+	SAY("1. tasks and outcomes\n");
+	asup_spawn_opts_init(&opts);
+	opts.name = "square";
+	check(asup_spawn(cx, square, &seven, &opts, &a), "spawn");
+	check(asup_spawn(cx, fails, NULL, NULL, &b), "spawn");
+	check(asup_spawn(cx, panics, NULL, NULL, &c), "spawn");
+	check(asup_join(cx, &a, &o), "join");
+	show("square(7)", &o);
+	check(asup_join(cx, &b, &o), "join");
+	show("fails", &o);
+	check(asup_join(cx, &c, &o), "join");
+	show("panics", &o);
+	SAY("  joining a handle twice: %s\n", asup_err_name(asup_join(cx, &a, &o)));
+}
+
+/* ---- 2. yield ---------------------------------------------------------- */
+
+static int64_t pinger(asup_cx *cx, void *arg)
+{
+	const char *name = arg;
+	for (int i = 0; i < 3; i++) {
+		SAY("  %s %d\n", name, i);
+		check(asup_yield(cx), "yield");
+	}
+	return 0;
+}
+
+static void part_yield(asup_cx *cx)
+{
+	asup_task a, b;
+	SAY("2. two tasks taking turns with asup_yield\n");
+	check(asup_spawn(cx, pinger, "ping", NULL, &a), "spawn");
+	check(asup_spawn(cx, pinger, "pong", NULL, &b), "spawn");
+	check(asup_join(cx, &a, NULL), "join");
+	check(asup_join(cx, &b, NULL), "join");
+}
+
+/* ---- 3. time ----------------------------------------------------------- */
+
+static int64_t sleeper(asup_cx *cx, void *arg)
+{
+	uint64_t ms = (uint64_t)(uintptr_t)arg;
+	asup_time start = asup_now(cx);
+	check(asup_sleep(cx, ASUP_MSEC(ms)), "sleep");
+	SAY("  slept %3llu ms, woke after %.1f ms\n", (unsigned long long)ms,
+	    (double)(asup_now(cx) - start) / 1e6);
+	return 0;
+}
+
+static int64_t slow_work(asup_cx *cx, void *arg)
+{
+	int rc = asup_sleep(cx, ASUP_MSEC(200));
+	return rc < 0 ? rc : 42;
+}
+
+static void part_time(asup_cx *cx)
+{
+	uint64_t ms[] = {30, 10, 20};
+	asup_task h[3];
+	int64_t v;
+
+	SAY("3. sleepers wake in deadline order (real clock)\n");
+	for (int i = 0; i < 3; i++)
+		check(asup_spawn(cx, sleeper, (void *)(uintptr_t)ms[i], NULL, &h[i]), "spawn");
+	for (int i = 0; i < 3; i++)
+		check(asup_join(cx, &h[i], NULL), "join");
+	v = asup_timeout(cx, ASUP_MSEC(20), slow_work, NULL);
+	SAY("  a 200 ms job inside a 20 ms deadline scope returned %s\n",
+	    v < 0 ? asup_err_name((int)v) : "a value");
+}
+
+/* ---- 4. a primitive on the wait-queue layer ---------------------------- */
+
+/* A one-shot event: set once, waiters released in FIFO order. */
+struct event {
+	int set;
+	asup_waitq q;
+};
+
+static int event_wait(asup_cx *cx, struct event *e)
+{
+	while (!e->set) {
+		int rc = asup_waitq_wait(cx, &e->q);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void event_set(struct event *e)
+{
+	e->set = 1;
+	asup_waitq_wake_all(&e->q);
+}
+
+static int64_t waiter(asup_cx *cx, void *arg)
+{
+	check(event_wait(cx, arg), "event_wait");
+	SAY("  %s saw the event\n", asup_cx_task_name(cx));
+	return 0;
+}
+
+static void part_waitq(asup_cx *cx)
+{
+	struct event e = {0};
+	asup_spawn_opts o;
+	asup_task h[3];
+	const char *names[] = {"waiter-a", "waiter-b", "waiter-c"};
+
+	SAY("4. an event built on asup_waitq (FIFO wake-up)\n");
+	asup_waitq_init(&e.q);
+	asup_spawn_opts_init(&o);
+	for (int i = 0; i < 3; i++) {
+		o.name = names[i];
+		check(asup_spawn(cx, waiter, &e, &o, &h[i]), "spawn");
+	}
+	check(asup_yield(cx), "yield"); /* let them park */
+	event_set(&e);
+	for (int i = 0; i < 3; i++)
+		check(asup_join(cx, &h[i], NULL), "join");
+}
+
+/* ---- 5. abort ---------------------------------------------------------- */
+
+static int64_t stuck(asup_cx *cx, void *arg)
+{
+	int rc = asup_park(cx); /* nobody will unpark it */
+	SAY("  parked task woke with %s and cleans up\n", asup_err_name(rc));
+	return rc;
+}
+
+static void part_abort(asup_cx *cx)
+{
+	asup_task h;
+	asup_outcome o;
+
+	SAY("5. aborting a parked task\n");
+	check(asup_spawn(cx, stuck, NULL, NULL, &h), "spawn");
+	check(asup_yield(cx), "yield");
+	check(asup_task_abort(&h), "abort");
+	check(asup_join(cx, &h, &o), "join");
+	show("stuck", &o);
+}
+
+static int64_t tour_root(asup_cx *cx, void *arg)
+{
+	part_outcomes(cx);
+	part_yield(cx);
+	part_time(cx);
+	part_waitq(cx);
+	part_abort(cx);
+	return 0;
+}
+
+/* ---- 6. determinism ---------------------------------------------------- */
+
+struct trace {
+	char order[64];
+	int n;
+};
+
+struct worker_arg {
+	struct trace *tr;
+	char tag;
+};
+
+static int64_t tagger(asup_cx *cx, void *arg)
+{
+	struct worker_arg *w = arg;
+	for (int i = 0; i < 4; i++) {
+		w->tr->order[w->tr->n++] = w->tag;
+		check(asup_yield(cx), "yield");
+	}
+	return 0;
+}
+
+static int64_t det_root(asup_cx *cx, void *arg)
+{
+	struct worker_arg w[3] = {{arg, 'A'}, {arg, 'B'}, {arg, 'C'}};
+	asup_task h[3];
+	for (int i = 0; i < 3; i++)
+		check(asup_spawn(cx, tagger, &w[i], NULL, &h[i]), "spawn");
+	for (int i = 0; i < 3; i++)
+		check(asup_join(cx, &h[i], NULL), "join");
+	return 0;
+}
+
+static void schedule_for_seed(uint64_t seed, struct trace *tr)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+
+	memset(tr, 0, sizeof(*tr));
+	asup_rt_config_init(&cfg);
+	cfg.mode = ASUP_MODE_DETERMINISTIC;
+	cfg.seed = seed;
+	check(asup_rt_create(&cfg, &rt), "rt_create");
+	check(asup_rt_run(rt, det_root, tr, NULL), "rt_run");
+	check(asup_rt_destroy(rt), "rt_destroy");
+}
+
+static void part_determinism(void)
+{
+	struct trace a, b, c;
+	SAY("6. deterministic mode: schedules by seed\n");
+	schedule_for_seed(7, &a);
+	schedule_for_seed(7, &b);
+	schedule_for_seed(8, &c);
+	SAY("  seed 7: %s\n  seed 7: %s (%s)\n  seed 8: %s\n", a.order, b.order,
+	    strcmp(a.order, b.order) == 0 ? "identical" : "DIFFERENT", c.order);
+}
+
+int main(void)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_rt_stats st;
+	asup_outcome o;
+
+	asup_rt_config_init(&cfg);
+	check(asup_rt_create(&cfg, &rt), "rt_create");
+	check(asup_rt_run(rt, tour_root, NULL, &o), "rt_run");
+	check(asup_rt_stats_get(rt, &st), "stats");
+	SAY("   runtime: %llu tasks, %llu switches, %llu stacks mapped, %llu reused\n",
+	    (unsigned long long)st.tasks_spawned, (unsigned long long)st.switches,
+	    (unsigned long long)st.stacks_mapped, (unsigned long long)st.stacks_reused);
+	check(asup_rt_destroy(rt), "rt_destroy");
+	part_determinism();
+	SAY("tour done\n");
+	return 0;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Checks (and, as root on Debian, installs) what a make target needs.
+# Usage: tools/deps.sh build|valgrind|bench
+# Exits non-zero with the exact packages to install when it cannot install them.
+set -u
+need_cmds=()
+need_pkgs=()
+
+want() { # want CMD PACKAGE
+	command -v "$1" >/dev/null 2>&1 || { need_cmds+=("$1"); need_pkgs+=("$2"); }
+}
+want_file() { # want_file PATH PACKAGE
+	[ -e "$1" ] || { need_cmds+=("$1"); need_pkgs+=("$2"); }
+}
+
+case "${1:-build}" in
+build)
+	want cc gcc
+	want cmake cmake
+	want make make
+	;;
+valgrind)
+	want valgrind valgrind
+	want_file /usr/include/valgrind/valgrind.h valgrind
+	;;
+bench)
+	want python3 python3
+	want go golang-go
+	want_file /usr/share/cargo/registry librust-tokio-dev
+	want_file /usr/include/boost/context/fiber.hpp libboost-context-dev
+	want_file /usr/include/uv.h libuv1-dev
+	want g++ g++
+	;;
+*)
+	echo "tools/deps.sh: unknown target '$1'" >&2
+	exit 2
+	;;
+esac
+
+[ ${#need_pkgs[@]} -eq 0 ] && exit 0
+pkgs=$(printf '%s\n' "${need_pkgs[@]}" | sort -u | tr '\n' ' ')
+if [ "$1" = bench ]; then
+	pkgs="$pkgs librust-tokio-macros-dev librust-tokio-util-dev"
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "installing: $pkgs"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null && apt-get install -y -qq $pkgs >/dev/null || {
+		echo "apt-get could not install: $pkgs" >&2
+		exit 1
+	}
+	exit 0
+fi
+echo "missing: ${need_cmds[*]}" >&2
+echo "install them with: sudo apt-get install -y $pkgs" >&2
+exit 1
