@@ -39,8 +39,10 @@
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
 #endif
 
-static _Thread_local asup__fiber *tls_cur;
-static _Thread_local asup__fiber *tls_from;
+/* initial-exec: a switch must not call __tls_get_addr from the shared library. */
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+static _Thread_local asup__fiber *tls_cur TLS_IE;
+static _Thread_local asup__fiber *tls_from TLS_IE;
 
 asup__fiber *asup__fiber_current(void)
 {

@@ -39,7 +39,9 @@ struct asup__ktask {
 	struct asup_cx cx;
 	asup_task_fn fn;
 	void *arg;
-	asup_outcome outcome;  /* valid once t.state == DONE */
+	asup_outcome_kind kind; /* the outcome, valid once t.state == DONE */
+	int64_t value;
+	char *panic_msg;       /* owned; allocated by asup_panic, freed with the record */
 	asup__list joiners;    /* tasks parked in asup_join */
 	asup__list free_link;  /* on the kernel free list while recycled */
 	uint64_t id;           /* arena id */
@@ -60,6 +62,7 @@ struct asup__kernel {
 int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s);
 void asup__kernel_destroy(asup__kernel *k);
 /* The hooks the scheduler calls (wired by the runtime). */
+void asup__kernel_task_main(asup__kernel *k, asup__task *t);
 void asup__kernel_task_exited(asup__kernel *k, asup__task *t);
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc);
 

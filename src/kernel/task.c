@@ -44,6 +44,8 @@ void asup__kernel_destroy(asup__kernel *k)
 			continue;
 		asup__sched_discard(k->sched, &kt->t);
 		kt->cx.magic = 0;
+		if (kt->panic_msg)
+			asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
 		asup__free_mem(&k->alloc, kt, sizeof(*kt));
 	}
 	while ((n = asup__list_pop_front(&k->free_recs)) != NULL)
@@ -78,25 +80,28 @@ static void rec_free(asup__kernel *k, asup__ktask *kt)
 	kt->in_use = 0;
 	kt->cx.magic = 0;
 	kt->t.gen++; /* outstanding wakers go stale */
+	if (kt->panic_msg) {
+		asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
+		kt->panic_msg = NULL;
+	}
 	asup__list_push_front(&k->free_recs, &kt->free_link);
 	k->nfree++;
 }
 
 static void finish(asup__kernel *k, asup__ktask *kt, asup_outcome_kind kind, int64_t value)
 {
-	kt->outcome.kind = kind;
-	kt->outcome.value = value;
+	kt->kind = kind;
+	kt->value = value;
 	k->live--;
 	k->completed++;
 	asup__waitq_wake_all(&kt->joiners);
 }
 
-static void task_entry(asup__task *t)
+void asup__kernel_task_main(asup__kernel *k, asup__task *t)
 {
 	asup__ktask *kt = asup__ktask_of(t);
 	int64_t v = kt->fn(&kt->cx, kt->arg);
-	kt->outcome.panic_msg[0] = '\0';
-	finish(kt->cx.k, kt, v >= 0 ? ASUP_OUTCOME_OK : ASUP_OUTCOME_ERR, v);
+	finish(k, kt, v >= 0 ? ASUP_OUTCOME_OK : ASUP_OUTCOME_ERR, v);
 }
 
 void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
@@ -109,7 +114,6 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc)
 {
 	asup__ktask *kt = asup__ktask_of(t);
-	kt->outcome.panic_msg[0] = '\0';
 	finish(k, kt, ASUP_OUTCOME_ERR, rc);
 	if (kt->released)
 		rec_free(k, kt);
@@ -154,15 +158,14 @@ int asup__kernel_spawn(asup__kernel *k, asup_task_fn fn, void *arg,
 	kt->cx.k = k;
 	kt->cx.kt = kt;
 	kt->cx.deadline = ASUP_TIME_MAX;
-	memset(&kt->outcome, 0, sizeof(kt->outcome));
+	kt->kind = ASUP_OUTCOME_OK;
+	kt->value = 0;
 	asup__list_init(&kt->joiners);
 	kt->t.priority = opts ? opts->priority : ASUP_PRIORITY_DEFAULT;
 	kt->t.cancel_priority = ASUP__CANCEL_PRIORITY_USER;
 	kt->t.interrupt = 0;
 	kt->t.masked = 0;
 	kt->t.stack_size = stack;
-	kt->t.entry = task_entry;
-	kt->t.kernel = k;
 	kt->t.index = ASUP__ID_INDEX(id);
 	kt->t.name[0] = '\0';
 	if (opts && opts->name) {
@@ -253,8 +256,13 @@ static int resolve(const asup_task *h, asup__ktask **out)
 
 static void consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_outcome *out)
 {
-	if (out)
-		*out = kt->outcome;
+	if (out) {
+		out->kind = kt->kind;
+		out->value = kt->value;
+		out->panic_msg[0] = '\0';
+		if (kt->panic_msg)
+			memcpy(out->panic_msg, kt->panic_msg, ASUP_PANIC_MSG_MAX);
+	}
 	h->_flags |= H_CONSUMED;
 	rec_free(k, kt);
 }
@@ -363,7 +371,10 @@ ASUP_API void asup_panic(asup_cx *cx, const char *fmt, ...)
 		fprintf(stderr, "asupersync: asup_panic outside its task: %s\n", msg);
 		abort();
 	}
-	memcpy(kt->outcome.panic_msg, msg, sizeof msg);
+	/* Without memory for the message the outcome is still Panicked. */
+	kt->panic_msg = asup__alloc_mem(&cx->k->alloc, ASUP_PANIC_MSG_MAX);
+	if (kt->panic_msg)
+		memcpy(kt->panic_msg, msg, sizeof msg);
 	finish(cx->k, kt, ASUP_OUTCOME_PANICKED, 0);
 	asup__sched_exit(cx->k->sched, &kt->t);
 }

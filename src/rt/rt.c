@@ -42,6 +42,11 @@ static void default_free(void *ud, void *p, size_t n)
 	free(p);
 }
 
+static void task_main_hook(void *kctx, asup__task *t)
+{
+	asup__kernel_task_main(kctx, t);
+}
+
 static void task_exited_hook(void *kctx, asup__task *t)
 {
 	asup__kernel_task_exited(kctx, t);
@@ -117,6 +122,7 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 	be.timer_disarm = asup__tb_disarm_hook;
 	be.timer_fire = asup__tb_fire_hook;
 	be.ctx = &rt->tb;
+	be.task_main = task_main_hook;
 	be.task_exited = task_exited_hook;
 	be.task_start_failed = task_start_failed_hook;
 	be.kctx = &rt->kernel;

@@ -67,6 +67,9 @@ static asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
 	}
 	t = asup__container_of(n, asup__task, lane_link);
 	lane_remove(l, t);
+	/* The next task of this bucket is likely the next to run: its record is
+	 * usually cold after a burst of spawns. */
+	__builtin_prefetch(l->bucket[p].next);
 	return t;
 }
 
@@ -216,12 +219,17 @@ static asup__task *pick(asup__sched *s)
 	return t;
 }
 
+static void reap(asup__sched *s);
+
 static void trampoline(void *arg)
 {
 	asup__task *t = arg;
+	asup__sched *s = t->sched;
 	asup__fiber_enter();
-	t->entry(t);
-	asup__sched_exit(t->sched, t);
+	if (s->exited)
+		reap(s);
+	s->be.task_main(s->be.kctx, t);
+	asup__sched_exit(s, t);
 }
 
 /* Gives a NEW task its stack and context. On failure the kernel completes it. */
@@ -293,11 +301,15 @@ static void suspend(asup__sched *s, asup__task *self)
 		if (next->state == ASUP__T_NEW && start(s, next) < 0)
 			continue;
 		switch_to(s, &self->fiber, next);
-		return;
+		goto resumed;
 	}
 	s->current = NULL;
 	s->stats.switches++;
 	asup__fiber_switch(&self->fiber, &s->loop);
+resumed:
+	/* The task we came from may have exited and left its stack to us. */
+	if (s->exited)
+		reap(s);
 }
 
 int asup__sched_park(asup__sched *s, asup__task *self, asup_time deadline, int deadline_code)
@@ -336,13 +348,22 @@ void asup__sched_yield(asup__sched *s, asup__task *self)
 
 void asup__sched_exit(asup__sched *s, asup__task *self)
 {
+	asup__task *next;
+
 	self->state = ASUP__T_DONE;
 	s->ntasks--;
-	s->exited = self;
-	s->current = NULL;
+	s->exited = self; /* the next stack we run on releases ours */
 	s->stats.switches++;
+	while (s->direct && (next = pick(s)) != NULL) {
+		if (next->state == ASUP__T_NEW && start(s, next) < 0)
+			continue;
+		s->current = next;
+		next->state = ASUP__T_RUNNING;
+		asup__fiber_switch_final(&self->fiber, &next->fiber);
+	}
+	s->current = NULL;
 	asup__fiber_switch_final(&self->fiber, &s->loop);
-	abort();
+	abort(); /* not reached: a finished fiber is never resumed */
 }
 
 /* ---- wake-ups ---------------------------------------------------------- */
@@ -434,6 +455,11 @@ int asup__sched_has_ready(const asup__sched *s)
 
 /* ---- wait queues ------------------------------------------------------- */
 
+/* The waiter lives on the parked task's stack and is unlinked before return;
+ * GCC cannot see that and warns about the queue keeping its address. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,
 		     int deadline_code)
 {

@@ -58,10 +58,9 @@ enum asup__lane {
  * layers only read what they are told they may.
  */
 struct asup__task {
-	/* -- sched: written by the scheduler on its thread only -- */
-	asup__fiber fiber;       /* context; valid while it has a stack */
-	asup__stack *stack;      /* bound at first dispatch, returned at exit */
-	asup__sched *sched;      /* the scheduler it belongs to; fixed */
+	/* -- sched: written by the scheduler on its thread only. The first 64
+	 * bytes are what dispatch touches; keep them together. -- */
+	asup__list lane_link;    /* bucket link in the ready or cancel lane */
 	uint8_t state;           /* enum asup__tstate */
 	uint8_t lane;            /* enum asup__lane; NONE unless READY/NEW-scheduled */
 	uint8_t priority;        /* ready-lane priority, higher runs first */
@@ -73,22 +72,23 @@ struct asup__task {
 	int interrupt;           /* sticky interrupt code (-ECANCELED) or 0 (kernel writes) */
 	int wake_code;           /* why the last park ended: 0, deadline code, interrupt */
 	int deadline_code;       /* the code a park's timer delivers */
-	asup__list lane_link;    /* bucket link in the ready or cancel lane */
-	asup__hnode timed_node;  /* timed lane node: key = deadline */
-	asup__hnode timer_node;  /* time layer: the park's timer, key = when */
 	uint64_t seq;            /* FIFO tie-break; set at each enqueue */
+	asup__stack *stack;      /* bound at first dispatch, returned at exit */
+	asup__sched *sched;      /* the scheduler it belongs to; fixed */
+	asup__fiber fiber;       /* context; valid while it has a stack */
 	uint32_t gen;            /* bumped when the record is reused (wakers) */
 	uint32_t index;          /* arena index, for reports; set by the kernel */
 	size_t stack_size;       /* requested usable stack size, 0 = default */
-
-	/* -- kernel: spawn, join, outcome -- */
-	void (*entry)(asup__task *t); /* runs the task body; set by the kernel */
-	void *kernel;            /* kernel-owned extension (the cx and the rest) */
-	char name[ASUP__NAME_MAX];
+	asup__hnode timed_node;  /* timed lane node: key = deadline */
+	asup__hnode timer_node;  /* time layer: the park's timer, key = when */
+	char name[ASUP__NAME_MAX]; /* set by the kernel; shown in reports */
 };
 
-/* Hooks the runtime wires in: the clock and the timer queue (time layer). */
+/* Hooks the runtime wires in: the clock and the timer queue (time layer),
+ * and the task body and its end (kernel). */
 typedef struct asup__sched_backend {
+	/* Runs the body of task t on its own stack (returns when it finished). */
+	void (*task_main)(void *kctx, asup__task *t);
 	asup_time (*now)(void *ctx);
 	int (*timer_arm)(void *ctx, asup__task *t, asup_time when);
 	void (*timer_disarm)(void *ctx, asup__task *t);
