@@ -41,7 +41,8 @@
 
 /* initial-exec: a switch must not call __tls_get_addr from the shared library. */
 #define TLS_IE __attribute__((tls_model("initial-exec")))
-static _Thread_local asup__fiber *tls_cur TLS_IE;
+_Thread_local asup__fiber *asup__fiber_tls_cur TLS_IE;
+#define tls_cur asup__fiber_tls_cur
 static _Thread_local asup__fiber *tls_from TLS_IE;
 
 asup__fiber *asup__fiber_current(void)
@@ -191,27 +192,31 @@ static inline void ctx_switch(asup__ctx *from, asup__ctx *to)
 	swapcontext(&from->uc, &to->uc);
 }
 #else
-void asup__ctx_switch(asup__ctx *from, asup__ctx *to);
 void asup__ctx_trampoline(void);
 
 static void ctx_init(asup__ctx *c, void *lo, size_t size, void (*entry)(void *), void *arg)
 {
 	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
-	uint64_t *sp = (uint64_t *)(top - 64 - 16);
-	memset(sp, 0, 64);
-	sp[0] = 0x1F80u | ((uint64_t)0x037Fu << 32); /* default MXCSR, x87 CW */
-	sp[4] = (uint64_t)(uintptr_t)arg;             /* r12 */
-	sp[3] = (uint64_t)(uintptr_t)entry;           /* r13 */
-	sp[7] = (uint64_t)(uintptr_t)asup__ctx_trampoline;
+	/* The trampoline pops the argument and the entry, leaving rsp 16-byte
+	 * aligned for its call. */
+	uint64_t *sp = (uint64_t *)(top - 16);
+	sp[0] = (uint64_t)(uintptr_t)arg;
+	sp[1] = (uint64_t)(uintptr_t)entry;
+	c->sp = sp;
+	c->pc = (void *)(uintptr_t)asup__ctx_trampoline;
+	c->bp = NULL;
+	c->mxcsr = 0x1F80u; /* the ABI's initial MXCSR and x87 control word */
+	c->fcw = 0x037Fu;
+	return;
 #elif defined(__aarch64__)
 	uint64_t *sp = (uint64_t *)(top - 176);
 	memset(sp, 0, 176);
 	sp[0] = (uint64_t)(uintptr_t)arg;             /* x19 */
 	sp[1] = (uint64_t)(uintptr_t)entry;           /* x20 */
 	sp[11] = (uint64_t)(uintptr_t)asup__ctx_trampoline; /* x30 */
-#endif
 	c->sp = sp;
+#endif
 }
 
 static inline void ctx_switch(asup__ctx *from, asup__ctx *to)
@@ -276,6 +281,7 @@ void asup__fiber_enter(void)
 	arrived(NULL);
 }
 
+#if defined(ASUP_ASAN) || defined(ASUP_TSAN) || defined(ASUP_FIBER_PORTABLE)
 void asup__fiber_switch(asup__fiber *from, asup__fiber *to)
 {
 #ifdef ASUP_ASAN
@@ -289,6 +295,7 @@ void asup__fiber_switch(asup__fiber *from, asup__fiber *to)
 	ctx_switch(&from->ctx, &to->ctx);
 	arrived(from);
 }
+#endif
 
 void asup__fiber_switch_final(asup__fiber *from, asup__fiber *to)
 {

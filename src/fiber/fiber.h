@@ -46,7 +46,20 @@
 typedef struct asup__ctx {
 	ucontext_t uc;
 } asup__ctx;
+#elif defined(__x86_64__)
+/* x86-64: the switch is inline assembly (asup__ctx_switch below); a context
+ * is where to resume plus the registers the assembly cannot declare
+ * clobbered. The offsets are used by the assembly and by tools/asup-gdb.py. */
+typedef struct asup__ctx {
+	void *sp;       /* 0: stack pointer */
+	void *pc;       /* 8: resume address */
+	void *bp;       /* 16: frame pointer */
+	uint32_t mxcsr; /* 24: SSE control/status */
+	uint16_t fcw;   /* 28: x87 control word */
+} asup__ctx;
 #else
+/* AArch64: the switch is src/fiber/switch_aarch64.S; the context is the stack
+ * pointer, with the callee-saved registers saved on the stack. */
 typedef struct asup__ctx {
 	void *sp;
 } asup__ctx;
@@ -107,7 +120,67 @@ void asup__fiber_init_thread(asup__fiber *f, const char *label);
 void asup__fiber_init(asup__fiber *f, asup__stack *s, void (*entry)(void *), void *arg);
 /* Releases sanitizer state of a finished (or never run) fiber. */
 void asup__fiber_fini(asup__fiber *f);
+/* The running fiber of this thread; written at every switch. */
+extern _Thread_local asup__fiber *asup__fiber_tls_cur __attribute__((tls_model("initial-exec")));
+
+#if defined(__x86_64__) && !defined(ASUP_FIBER_PORTABLE)
+/*
+ * The x86-64 switch, inlined where the scheduler switches. Every register the
+ * ABI lets a call clobber, and every callee-saved one but rbp and rsp, is
+ * declared clobbered, so the compiler saves only what is live; rsp, rbp, the
+ * resume address and the FP control words go to the context. Resuming is an
+ * indirect jump, not a return: a `ret` after a stack change costs a
+ * mispredicted return on every switch, while the jump is predicted and leaves
+ * the return stack of both fibers intact. MXCSR and the x87 control word are
+ * loaded only when they differ (loading them is slow; they rarely differ).
+ * The inlining functions must not keep x87 (long double) values live.
+ */
+static inline __attribute__((always_inline)) void asup__ctx_switch(asup__ctx *from, asup__ctx *to)
+{
+	void *d0, *d1;
+	__asm__ volatile("leaq 1f(%%rip), %%rax\n\t"
+			 "movq %%rax, 8(%0)\n\t"
+			 "movq %%rbp, 16(%0)\n\t"
+			 "stmxcsr 24(%0)\n\t"
+			 "fnstcw 28(%0)\n\t"
+			 "movq %%rsp, 0(%0)\n\t"
+			 "movl 24(%0), %%eax\n\t"
+			 "cmpl 24(%1), %%eax\n\t"
+			 "jne 2f\n\t"
+			 "movzwl 28(%0), %%eax\n\t"
+			 "cmpw 28(%1), %%ax\n\t"
+			 "je 3f\n"
+			 "2:\n\t"
+			 "ldmxcsr 24(%1)\n\t"
+			 "fldcw 28(%1)\n"
+			 "3:\n\t"
+			 "movq 0(%1), %%rsp\n\t"
+			 "movq 16(%1), %%rbp\n\t"
+			 "jmpq *8(%1)\n"
+			 "1:\n\t"
+			 : "=D"(d0), "=S"(d1)
+			 : "0"(from), "1"(to)
+			 : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13",
+			   "r14", "r15", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+			   "xmm13", "xmm14", "xmm15");
+}
+#else
+void asup__ctx_switch(asup__ctx *from, asup__ctx *to);
+#endif
+
+#if !defined(ASUP_ASAN) && !defined(ASUP_TSAN) && !defined(ASUP_FIBER_PORTABLE)
+/* Without sanitizers a switch is a store and the context switch: inline it
+ * into the scheduler's hot paths. */
+static inline __attribute__((always_inline)) void asup__fiber_switch(asup__fiber *from,
+								      asup__fiber *to)
+{
+	asup__fiber_tls_cur = to;
+	asup__ctx_switch(&from->ctx, &to->ctx);
+}
+#else
 void asup__fiber_switch(asup__fiber *from, asup__fiber *to);
+#endif
 /* The last switch out of a fiber that will never run again. */
 void asup__fiber_switch_final(asup__fiber *from, asup__fiber *to);
 /* Call first thing in a fiber's entry function. */

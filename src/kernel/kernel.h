@@ -69,9 +69,27 @@ void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc);
 int asup__kernel_spawn(asup__kernel *k, asup_task_fn fn, void *arg,
 		       const asup_spawn_opts *opts, asup_task *out);
 /* The running task of cx, or NULL if cx is not the running task's. */
-asup__ktask *asup__cx_self(asup_cx *cx);
-/* The checkpoint rule: -ECANCELED, -ETIMEDOUT or 0. */
-int asup__cx_checkpoint(asup_cx *cx);
+static inline asup__ktask *asup__cx_self(asup_cx *cx)
+{
+	if (!cx || cx->magic != ASUP__CX_MAGIC || cx->k->sched->current != &cx->kt->t)
+		return NULL;
+	return cx->kt;
+}
+
+/* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
+ * Inline: every suspending call starts with it. */
+static inline int asup__cx_checkpoint(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (kt->t.interrupt && !kt->t.masked)
+		return kt->t.interrupt;
+	if (cx->deadline != ASUP_TIME_MAX && asup__sched_now(cx->k->sched) >= cx->deadline)
+		return -ETIMEDOUT;
+	return 0;
+}
 int asup__kernel_check(const asup__kernel *k);
 
 static inline asup__ktask *asup__ktask_of(asup__task *t)

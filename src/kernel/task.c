@@ -187,28 +187,6 @@ int asup__kernel_spawn(asup__kernel *k, asup_task_fn fn, void *arg,
 
 /* ---- the cx ------------------------------------------------------------ */
 
-asup__ktask *asup__cx_self(asup_cx *cx)
-{
-	if (!cx || cx->magic != ASUP__CX_MAGIC)
-		return NULL;
-	if (cx->k->sched->current != &cx->kt->t)
-		return NULL;
-	return cx->kt;
-}
-
-int asup__cx_checkpoint(asup_cx *cx)
-{
-	asup__ktask *kt = asup__cx_self(cx);
-
-	if (!kt)
-		return -ASUP_ENOTASK;
-	if (kt->t.interrupt && !kt->t.masked)
-		return kt->t.interrupt;
-	if (cx->deadline != ASUP_TIME_MAX && asup__sched_now(cx->k->sched) >= cx->deadline)
-		return -ETIMEDOUT;
-	return 0;
-}
-
 ASUP_API int asup_checkpoint(asup_cx *cx)
 {
 	return asup__cx_checkpoint(cx);

@@ -330,7 +330,7 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->wakes_deduped = s->wakes_deduped;
 	out->cancel_dispatches = s->cancel_dispatches;
 	out->timed_dispatches = s->timed_dispatches;
-	out->ready_dispatches = s->ready_dispatches;
+	out->ready_dispatches = s->dispatches - s->cancel_dispatches - s->timed_dispatches;
 	out->max_cancel_streak = s->max_cancel_streak;
 	out->stacks_mapped = rt->sched.stacks.mapped;
 	out->stacks_reused = rt->sched.stacks.reused;

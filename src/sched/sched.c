@@ -22,29 +22,23 @@
 static void lane_init(asup__prio_lane *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->top = -1;
 	for (int i = 0; i < 256; i++)
 		asup__list_init(&l->bucket[i]);
 }
 
-static void lane_push(asup__prio_lane *l, asup__task *t, uint8_t p)
+static inline void lane_push(asup__prio_lane *l, asup__task *t, uint8_t p)
 {
 	t->qprio = p;
 	asup__list_push_back(&l->bucket[p], &t->lane_link);
 	l->count[p]++;
 	l->n++;
 	l->bitmap[p >> 6] |= 1ull << (p & 63);
+	if ((int)p > l->top)
+		l->top = p;
 }
 
-static void lane_remove(asup__prio_lane *l, asup__task *t)
-{
-	uint8_t p = t->qprio;
-	asup__list_remove(&t->lane_link);
-	l->n--;
-	if (--l->count[p] == 0)
-		l->bitmap[p >> 6] &= ~(1ull << (p & 63));
-}
-
-static int lane_top(const asup__prio_lane *l)
+static int lane_scan_top(const asup__prio_lane *l)
 {
 	for (int i = 3; i >= 0; i--)
 		if (l->bitmap[i])
@@ -52,11 +46,23 @@ static int lane_top(const asup__prio_lane *l)
 	return -1;
 }
 
-/* Highest priority first; FIFO among equals, or a seeded uniform choice
- * among equals in deterministic mode. */
-static asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
+static inline void lane_remove(asup__prio_lane *l, asup__task *t)
 {
-	int p = lane_top(l);
+	uint8_t p = t->qprio;
+	asup__list_remove(&t->lane_link);
+	l->n--;
+	if (--l->count[p] == 0) {
+		l->bitmap[p >> 6] &= ~(1ull << (p & 63));
+		if ((int)p == l->top)
+			l->top = lane_scan_top(l);
+	}
+}
+
+/* Highest priority first; FIFO among equals, or a seeded uniform choice
+ * among equals in deterministic mode. The lane must not be empty. */
+static inline asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
+{
+	int p = l->top;
 	asup__list *n = l->bucket[p].next;
 	asup__task *t;
 
@@ -75,15 +81,17 @@ static asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
 
 /* ---- lane membership --------------------------------------------------- */
 
-static void enqueue(asup__sched *s, asup__task *t, int lane)
+static inline void enqueue(asup__sched *s, asup__task *t, int lane)
 {
-	t->seq = s->seq++;
 	t->lane = (uint8_t)lane;
 	switch (lane) {
 	case ASUP__LANE_CANCEL:
 		lane_push(&s->cancel, t, t->cancel_priority);
 		break;
 	case ASUP__LANE_TIMED:
+		/* FIFO among equal deadlines; the priority lanes get FIFO from
+		 * their bucket lists. */
+		t->seq = s->seq++;
 		t->timed_node.seq = t->seq;
 		asup__heap_push(&s->timed, &t->timed_node); /* room reserved at admit */
 		break;
@@ -183,13 +191,12 @@ static void check_timers(asup__sched *s)
 		s->be.timer_fire(s->be.ctx, now);
 }
 
-static asup__task *pick(asup__sched *s)
+/* Cancel, due timed or fallback work, with the streak rule. */
+static asup__task *pick_slow(asup__sched *s)
 {
 	asup__task *t;
 	asup__hnode *top;
 
-	if (s->timer_min != ASUP_TIME_MAX)
-		check_timers(s);
 	if (s->cancel.n && s->cancel_streak < s->streak_limit) {
 		t = lane_pop(s, &s->cancel);
 		s->cancel_streak++;
@@ -204,7 +211,6 @@ static asup__task *pick(asup__sched *s)
 	} else if (s->ready.n) {
 		t = lane_pop(s, &s->ready);
 		s->cancel_streak = 0;
-		s->stats.ready_dispatches++;
 	} else if (s->cancel.n) {
 		t = lane_pop(s, &s->cancel);
 		s->cancel_streak = 1;
@@ -214,6 +220,23 @@ static asup__task *pick(asup__sched *s)
 		s->cancel_streak = 0;
 		return NULL;
 	}
+	t->lane = ASUP__LANE_NONE;
+	s->stats.dispatches++;
+	return t;
+}
+
+static inline asup__task *pick(asup__sched *s)
+{
+	asup__task *t;
+
+	if (s->timer_min != ASUP_TIME_MAX)
+		check_timers(s);
+	if (__builtin_expect(s->cancel.n || s->timed.len || !s->ready.n, 0))
+		return pick_slow(s);
+	/* Only ready work: the common case. ready_dispatches is derived in
+	 * asup__sched_stats_ready() to keep this path short. */
+	t = lane_pop(s, &s->ready);
+	s->cancel_streak = 0;
 	t->lane = ASUP__LANE_NONE;
 	s->stats.dispatches++;
 	return t;
@@ -522,6 +545,8 @@ static int check_lane(const asup__prio_lane *l, int lane)
 			return -EINVAL;
 		total += c;
 	}
+	if (l->top != lane_scan_top(l))
+		return -EINVAL;
 	return total == l->n ? 0 : -EINVAL;
 }
 

@@ -72,7 +72,7 @@ struct asup__task {
 	int interrupt;           /* sticky interrupt code (-ECANCELED) or 0 (kernel writes) */
 	int wake_code;           /* why the last park ended: 0, deadline code, interrupt */
 	int deadline_code;       /* the code a park's timer delivers */
-	uint64_t seq;            /* FIFO tie-break; set at each enqueue */
+	uint64_t seq;            /* FIFO tie-break in the timed lane */
 	asup__stack *stack;      /* bound at first dispatch, returned at exit */
 	asup__sched *sched;      /* the scheduler it belongs to; fixed */
 	asup__fiber fiber;       /* context; valid while it has a stack */
@@ -110,13 +110,13 @@ typedef struct asup__sched_stats {
 	uint64_t wakes_deduped;/* unparks that found the task already scheduled */
 	uint64_t cancel_dispatches;
 	uint64_t timed_dispatches;
-	uint64_t ready_dispatches;
 	uint64_t fallback_cancel_dispatches;
 	uint32_t max_cancel_streak;
 } asup__sched_stats;
 
 /* A bucketed priority queue: FIFO within a priority, highest priority first. */
 typedef struct asup__prio_lane {
+	int top;            /* highest non-empty priority, -1 when empty */
 	uint64_t bitmap[4];
 	asup__list bucket[256];
 	uint32_t count[256];
