@@ -2,7 +2,11 @@
  * asupersync.h - structured concurrency for C.
  *
  * The umbrella header. Topic headers:
- *   asupersync/core.h  error codes, time values, outcomes
+ *   asupersync/core.h  error codes, time values, outcome kinds
+ *   asupersync/cancel.h budgets, cancel kinds and reasons
+ *   asupersync/cx.h    capabilities, masks, cancel state, randomness
+ *   asupersync/region.h regions, finalizers, join/race/hedge
+ *   asupersync/obligation.h two-phase effects
  *   asupersync/rt.h    the runtime object, modes, stepping
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
@@ -12,7 +16,11 @@
 #define ASUPERSYNC_H
 
 #include "asupersync/core.h"
+#include "asupersync/cancel.h"
 #include "asupersync/task.h"
+#include "asupersync/cx.h"
+#include "asupersync/region.h"
+#include "asupersync/obligation.h"
 #include "asupersync/time.h"
 #include "asupersync/rt.h"
 #include "asupersync/ext.h"

@@ -66,7 +66,12 @@ extern "C" {
 	  "runtime is already running on some thread")                       \
 	X(ASUP_ESTEPLIMIT, ASUP_ERRBASE + 5, "step limit reached")                \
 	X(ASUP_EINTASK, ASUP_ERRBASE + 6,                                     \
-	  "blocking runtime call made from inside a task")
+	  "blocking runtime call made from inside a task")                   \
+	X(ASUP_ECLOSED, ASUP_ERRBASE + 7, "region is closed or closing")      \
+	X(ASUP_ECAPACITY, ASUP_ERRBASE + 8, "region is at capacity")          \
+	X(ASUP_EMASK, ASUP_ERRBASE + 9, "cancel masks nested too deep (64)")  \
+	X(ASUP_ENOLOCAL, ASUP_ERRBASE + 10,                                   \
+	  "no local scheduler on this thread for a local task")
 
 enum asup_errno {
 #define ASUP_ERR_ENUM(name, val, text) name = (val),
@@ -112,18 +117,6 @@ typedef enum asup_outcome_kind {
 	ASUP_OUTCOME_CANCELLED = 2,
 	ASUP_OUTCOME_PANICKED = 3,
 } asup_outcome_kind;
-
-#define ASUP_PANIC_MSG_MAX 128
-
-/*
- * What a task's run ended as. A task function returns int64_t: a value >= 0
- * is Ok(value), a negative value is Err(code).
- */
-typedef struct asup_outcome {
-	asup_outcome_kind kind;
-	int64_t value;                  /* OK: the value; ERR: the code (< 0) */
-	char panic_msg[ASUP_PANIC_MSG_MAX]; /* PANICKED: the message, truncated */
-} asup_outcome;
 
 /* "ok", "err", "cancelled" or "panicked". */
 ASUP_API const char *asup_outcome_kind_name(asup_outcome_kind kind);

@@ -18,6 +18,9 @@
 #define ASUPERSYNC_RT_H
 
 #include "core.h"
+#include "cx.h"
+#include "obligation.h"
+#include "region.h"
 #include "task.h"
 
 #ifdef __cplusplus
@@ -49,13 +52,18 @@ typedef struct asup_rt_config {
 	int overflow_report;          /* report stack overflows by task name */
 	uint64_t max_steps;           /* deterministic: asup_rt_run gives up after
 	                                 this many dispatches (0 = no limit) */
+	uint32_t cancel_chain_depth;  /* cause-chain depth limit (1 .. 1024) */
+	asup_leak_response leak_response;   /* what a leaked obligation does */
+	uint64_t leak_escalate_after; /* after this many leaks (0 = never) ... */
+	asup_leak_response leak_escalate_to; /* ... respond like this instead */
 	asup_alloc_hooks alloc;
 } asup_rt_config;
 
 typedef struct asup_rt asup_rt;
 
 /* Fills cfg with the defaults: real mode, 64 KiB stacks, pool of 1024 stacks,
- * streak limit 16, auto-advance on, overflow reports on. */
+ * streak limit 16, auto-advance on, overflow reports on, cause chains of 16,
+ * leaks logged (escalation off). */
 ASUP_API void asup_rt_config_init(asup_rt_config *cfg);
 
 /* Creates a runtime. -EINVAL for a bad config (names no field; see
@@ -83,9 +91,20 @@ ASUP_API int asup_rt_destroy(asup_rt *rt);
 ASUP_API ASUP_NODISCARD int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg,
 					asup_outcome *out);
 
-/* Spawns a task from outside any task (for step-by-step driving). */
+/* Spawns a task into the root region from outside any task (for
+ * step-by-step driving). */
 ASUP_API ASUP_NODISCARD int asup_rt_spawn(asup_rt *rt, asup_task_fn fn, void *arg,
 					  const asup_spawn_opts *opts, asup_task *out);
+/* There is no worker outside a task: always -ASUP_ENOLOCAL, creating nothing
+ * (-EINVAL for NULL arguments). */
+ASUP_API int asup_rt_spawn_local(asup_rt *rt, asup_task_fn fn, void *arg,
+				 const asup_spawn_opts *opts, asup_task *out);
+/* The handles that tasks spawned from outside inherit (copied). */
+ASUP_API int asup_rt_set_handles(asup_rt *rt, const asup_cx_handles *h);
+/* Limits of the root region. */
+ASUP_API int asup_rt_set_root_limits(asup_rt *rt, const asup_region_limits *l);
+/* The id of the root region. */
+ASUP_API uint64_t asup_rt_root_region(asup_rt *rt);
 
 /*
  * Deterministic mode: dispatches one task and runs it until it suspends or

@@ -22,19 +22,35 @@
 #ifndef ASUPERSYNC_TASK_H
 #define ASUPERSYNC_TASK_H
 
+#include "cancel.h"
 #include "core.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+#define ASUP_PANIC_MSG_MAX 128
+
+/*
+ * How a task ended, as its handle sees it. A task function returns int64_t:
+ * >= 0 is Ok(value), < 0 is Err(value), except that -ECANCELED returned while
+ * a cancel was requested is Cancelled(reason). asup_panic makes it Panicked.
+ */
+typedef struct asup_outcome {
+	asup_outcome_kind kind;
+	int64_t value;                      /* OK: the value; ERR: the code (< 0) */
+	asup_cancel_reason reason;          /* CANCELLED: why */
+	char panic_msg[ASUP_PANIC_MSG_MAX]; /* PANICKED: the message, truncated */
+} asup_outcome;
+
 typedef struct asup_cx asup_cx;
 typedef int64_t (*asup_task_fn)(asup_cx *cx, void *arg);
 
 /* A task handle. Fields are private. A zeroed handle is invalid (-EINVAL). */
 typedef struct asup_task {
-	void *_k;
+	void *_rec;
 	uint64_t _id;
+	uint32_t _gen;
 	uint32_t _flags;
 } asup_task;
 
@@ -80,6 +96,61 @@ ASUP_API int asup_task_release(asup_task *h);
  * task is left as it is (0).
  */
 ASUP_API int asup_task_abort(asup_task *h);
+
+/* Like asup_task_abort with a reason of the given kind and message. Reasons
+ * only strengthen: a weaker one leaves the current one in place. */
+ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
+/* The reason a cancelled join of this task aborts it with (default USER). */
+ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind);
+/* A cancelled join of this task will not abort it. */
+ASUP_API int asup_task_defuse(asup_task *h);
+
+/*
+ * Spawns a task pinned to the calling worker (never stolen by another one).
+ * Needs a worker with a local queue: from inside a task of a runtime this is
+ * always the case; asup_rt_spawn_local from outside fails with
+ * -ASUP_ENOLOCAL and leaves no trace.
+ */
+ASUP_API ASUP_NODISCARD int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void *arg,
+					     const asup_spawn_opts *opts, asup_task *out);
+
+/* ---- outcome algebra ---- */
+
+/* The more severe of a and b (ties keep a; two Cancelled strengthen). */
+ASUP_API void asup_outcome_join(const asup_outcome *a, const asup_outcome *b, asup_outcome *out);
+
+typedef enum asup_aggregate_kind {
+	ASUP_AGG_ALL_OK = 0,
+	ASUP_AGG_FIRST_ERROR,
+	ASUP_AGG_CANCELLED,
+	ASUP_AGG_PANICKED,
+} asup_aggregate_kind;
+
+typedef struct asup_aggregate {
+	asup_aggregate_kind kind;
+	size_t index;               /* FIRST_ERROR / PANICKED: which outcome */
+	int64_t error;              /* FIRST_ERROR: the code */
+	asup_cancel_reason reason;  /* CANCELLED: the strongest reason */
+} asup_aggregate;
+
+/* First Panicked > strongest Cancelled > first Err > all Ok. */
+ASUP_API void asup_outcome_aggregate(const asup_outcome *list, size_t n, asup_aggregate *out);
+
+typedef enum asup_policy {
+	ASUP_POLICY_FAIL_FAST = 0,  /* Err or Panicked cancels the siblings */
+	ASUP_POLICY_COLLECT_ALL,    /* never cancels */
+} asup_policy;
+
+typedef enum asup_policy_action {
+	ASUP_POLICY_CONTINUE = 0,
+	ASUP_POLICY_CANCEL_SIBLINGS,
+} asup_policy_action;
+
+ASUP_API asup_policy_action asup_policy_on_child(asup_policy p, const asup_outcome *child);
+
+/* Strengthens *self with *other: 1 if self changed. */
+ASUP_API int asup_cancel_reason_strengthen(asup_cancel_reason *self,
+					   const asup_cancel_reason *other);
 
 /* Lets every other ready task run first. A checkpoint. */
 ASUP_API int asup_yield(asup_cx *cx);

@@ -1,73 +1,273 @@
 /*
- * Kernel layer: task records, the cx, spawn, join, outcomes.
+ * Kernel layer: regions, task records, the cancellation protocol, the cx,
+ * outcomes, finalizers, obligations and the Scope API.
  *
- * Owns: the task arena (generational ids), task records and their recycling,
- * each task's cx. Must not touch: lanes or fibers directly (only through the
- * sched API), the clock (only asup__sched_now), the timer queue.
+ * Owns: the region tree and the region and task arenas (generational ids),
+ * task records and their recycling, every task's cx state. Must not touch:
+ * lanes or fibers directly (only the sched API), the clock (only
+ * asup__sched_now), the timer queue.
  *
- * Record lifecycle:
- *   allocated -> in arena, live (NEW..PARKED) -> finished (DONE, outcome set,
- *   joiners woken, stack returned) -> freed when joined or released (or at
- *   runtime destruction) -> recycled with gen + 1.
+ * Region states (r->state), with the only transitions allowed:
  *
- * Invariants (asup__kernel_check): every arena entry is a record whose id is
- * its arena id; live == records not DONE; a freed record is on the free list
- * and in no lane.
+ *   OPEN --begin_close--> CLOSING --(children)--> DRAINING
+ *   CLOSING/DRAINING --(no child, no task)--> FINALIZING
+ *   FINALIZING --(no finalizer left or running, no task, no obligation,
+ *                 no child)--> CLOSED (removed from the arena and its parent)
+ *
+ * Task protocol states (kt->pstate): CREATED -> RUNNING -> COMPLETED, or via
+ * CANCEL_REQUESTED -> CANCELLING -> FINALIZING -> COMPLETED(cancelled); a
+ * cancel request may arrive in any live state and only strengthens.
+ *
+ * Record lifecycle: a task record leaves the task arena and its region when
+ * the task completes (the spec's "completed tasks are removed"); the memory
+ * stays until its outcome is consumed through the handle (join, try_join,
+ * release) or the runtime is destroyed, then is recycled with gen + 1.
+ *
+ * Invariants (asup__kernel_check): every arena entry's id is its arena id;
+ * a region's ntasks/nchildren count its lists; live tasks are exactly the
+ * task-arena entries; a closed region is in no table; the region tree has one
+ * root and parents list their children.
  */
 #ifndef ASUP_KERNEL_H
 #define ASUP_KERNEL_H
 
+#include <setjmp.h>
+
+#include "asupersync/cancel.h"
+#include "asupersync/cx.h"
+#include "asupersync/obligation.h"
+#include "asupersync/region.h"
 #include "asupersync/task.h"
 #include "../sched/sched.h"
 #include "../util/arena.h"
+#include "reason.h"
 
 #define ASUP__CX_MAGIC 0x61737570u /* "asup" */
-#define ASUP__CANCEL_PRIORITY_USER 200
+#define ASUP__MASK_MAX 64
+#define ASUP__CHAIN_DEPTH_DEFAULT 16
+#define ASUP__CLEANUP_PRIORITY_MIN 200 /* the lowest cleanup priority (User) */
 
 typedef struct asup__kernel asup__kernel;
 typedef struct asup__ktask asup__ktask;
+typedef struct asup__region asup__region;
+typedef struct asup__frame asup__frame;
+
+enum asup__rstate {
+	ASUP__R_OPEN = 0,
+	ASUP__R_CLOSING = 1,
+	ASUP__R_DRAINING = 2,
+	ASUP__R_FINALIZING = 3,
+	ASUP__R_CLOSED = 4,
+};
+
+enum asup__pstate {
+	ASUP__P_CREATED = 0,
+	ASUP__P_RUNNING = 1,
+	ASUP__P_CANCEL_REQUESTED = 2,
+	ASUP__P_CANCELLING = 3,
+	ASUP__P_FINALIZING = 4,
+	ASUP__P_COMPLETED = 5,
+};
+
+typedef struct asup__finalizer {
+	void (*sync_fn)(void *arg); /* exactly one of the two is set */
+	asup_task_fn async_fn;
+	void *arg;
+} asup__finalizer;
+
+struct asup__region {
+	uint64_t id;
+	asup__region *parent;       /* NULL for the root */
+	uint8_t state;              /* enum asup__rstate */
+	uint8_t fin_running;        /* a finalizer task is in flight (barrier) */
+	uint8_t in_use;
+	asup__list children;        /* child regions, by sibling */
+	asup__list sibling;
+	asup__list tasks;           /* live tasks, by ktask.region_link */
+	uint32_t nchildren, ntasks;
+	uint32_t pending_obligations;
+	asup_region_limits limits;
+	asup_budget budget;
+	asup__reason *reason;       /* cancel reason, once cancelled */
+	asup__finalizer *fin;       /* LIFO stack */
+	uint32_t nfin, capfin;
+	asup__list close_waiters;   /* tasks waiting for CLOSED */
+	uint64_t fin_task;          /* id of the finalizer task in flight */
+};
+
+/* A region body or a task top level that catches asup_panic. */
+struct asup__frame {
+	jmp_buf jb;
+	asup__frame *prev;
+	uint16_t masked;            /* mask depth to restore when caught */
+	asup__region *scope;        /* scope to restore when caught */
+	asup_time deadline;
+};
 
 struct asup_cx {
-	uint32_t magic;      /* ASUP__CX_MAGIC while the record is in use */
+	uint32_t magic;             /* ASUP__CX_MAGIC while the record is in use */
 	asup__kernel *k;
 	asup__ktask *kt;
-	asup_time deadline;  /* effective deadline of the open asup_timeout scopes */
+	asup_time deadline;         /* effective deadline of the open asup_timeout scopes */
+	asup__region *scope;        /* where asup_spawn and asup_defer go; its
+	                               budget is what spawned tasks get */
+	asup__frame *frame;         /* innermost panic catcher */
 };
 
 struct asup__ktask {
-	asup__task t;          /* first: the scheduler's half */
+	asup__task t;               /* first: the scheduler's half */
 	struct asup_cx cx;
 	asup_task_fn fn;
 	void *arg;
-	asup_outcome_kind kind; /* the outcome, valid once t.state == DONE */
+	/* record (region's view) */
+	asup__region *owner;
+	asup__list region_link;
+	uint8_t pstate;             /* enum asup__pstate */
+	uint8_t is_cleanup;         /* runs a finalizer of its owner */
+	uint8_t in_arena;           /* listed in the task arena (live) */
+	uint8_t released;           /* handle given up: free at exit */
+	uint8_t in_use;             /* allocated to a task (not on the free list) */
+	uint8_t consumed;           /* outcome taken through a handle */
+	uint32_t cancel_epoch;
+	asup__reason *rec_reason;   /* the record's cancel reason */
+	asup_outcome_kind rec_kind; /* the record's outcome */
+	/* handle view of the outcome (what join returns) */
+	asup_outcome_kind kind;
 	int64_t value;
-	char *panic_msg;       /* owned; allocated by asup_panic, freed with the record */
-	asup__list joiners;    /* tasks parked in asup_join */
-	asup__list free_link;  /* on the kernel free list while recycled */
-	uint64_t id;           /* arena id */
-	uint8_t released;      /* handle given up: free at exit */
-	uint8_t in_use;        /* allocated to a task (not on the free list) */
+	char *panic_msg;            /* owned; freed with the record */
+	asup__reason *out_reason;   /* for a Cancelled handle outcome */
+	asup_cancel_kind drop_kind; /* abort reason when a join of it is cancelled */
+	uint8_t defused;            /* a cancelled join does not abort it */
+	/* cx state */
+	uint8_t cancel_requested;
+	uint8_t budget_limited;     /* budget has a deadline or quotas */
+	uint8_t local;              /* spawn_local: pinned to its worker */
+	uint32_t nobl;              /* pending obligations it holds */
+	uint32_t caps;
+	asup_budget budget;
+	asup__reason *cx_reason;    /* the cx's cancel reason */
+	uint64_t checkpoints;
+	asup_time last_checkpoint;
+	asup__rng entropy;
+	asup__list joiners;         /* tasks parked in a join of this one */
+	asup__ktask *next_free;     /* on the kernel free stack while recycled */
+	uint64_t id;                /* arena id */
+	asup_time created_at;
+};
+
+typedef struct asup__obligation {
+	uint64_t id;
+	asup_obligation_kind kind;
+	uint8_t state;              /* asup_obligation_state */
+	uint8_t abort_reason;       /* asup_obligation_abort_reason */
+	asup__ktask *holder;
+	uint64_t holder_id;
+	asup__region *region;
+	const char *desc;
+} asup__obligation;
+
+/* Records are allocated 64 at a time; a chunk is freed with the runtime. */
+#define ASUP__REC_CHUNK 64
+struct asup__rec_chunk {
+	struct asup__rec_chunk *next;
+	asup__ktask recs[ASUP__REC_CHUNK];
 };
 
 struct asup__kernel {
 	asup__alloc alloc;
 	asup__sched *sched;
-	asup__arena tasks;
-	asup__list free_recs;
+	asup__arena tasks;          /* live tasks */
+	asup__arena regions;        /* regions not closed */
+	asup__arena obligations;    /* obligations not resolved */
+	asup__ktask *free_recs;     /* free stack of recycled records */
+	struct asup__rec_chunk *chunks; /* every record lives in one of these */
+	asup__region *root;
 	uint32_t nfree;
 	uint32_t live;
+	uint32_t chain_depth;       /* cause-chain depth limit */
+	uint64_t seed;              /* runtime seed, for per-task entropy */
+	uint64_t fork_counter;
 	uint64_t spawned, completed;
+	uint64_t leaks;             /* obligations leaked so far */
+	uint64_t obl_committed, obl_aborted, obl_leaked;
+	asup_leak_response leak_response;
+	uint64_t leak_escalate_after; /* 0 = never */
+	asup_leak_response leak_escalate_to;
+	asup_cx_handles handles;    /* shared by every task of the runtime */
+	int local_available;        /* a local (worker) queue exists */
 };
 
-int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s);
+/* ---- setup and scheduler hooks ---- */
+int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uint64_t seed);
 void asup__kernel_destroy(asup__kernel *k);
-/* The hooks the scheduler calls (wired by the runtime). */
 void asup__kernel_task_main(asup__kernel *k, asup__task *t);
 void asup__kernel_task_exited(asup__kernel *k, asup__task *t);
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc);
+int asup__kernel_check(const asup__kernel *k);
 
-int asup__kernel_spawn(asup__kernel *k, asup_task_fn fn, void *arg,
-		       const asup_spawn_opts *opts, asup_task *out);
+/* ---- regions (region.c) ---- */
+/* A new child of parent (NULL: the root) with budget parent.meet(budget).
+ * -ESRCH/-ASUP_ECLOSED/-ASUP_ECAPACITY/-ENOMEM; nothing changes on error. */
+int asup__region_create(asup__kernel *k, asup__region *parent, asup_budget budget,
+			asup__region **out);
+asup__region *asup__region_lookup(const asup__kernel *k, uint64_t id);
+/* Open -> Closing with reason (set or strengthened first); 0 if not Open. */
+int asup__region_begin_close(asup__kernel *k, asup__region *r, asup__reason *reason);
+void asup__region_advance(asup__kernel *k, asup__region *r);
+/* The cancel_request of the spec: the region gets reason, descendants
+ * ParentCancelled with chained causes; every live task is cancel-requested.
+ * Returns the number of tasks affected. */
+int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason);
+int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f);
+int asup__region_admits_task(const asup__region *r, int cleanup);
+/* Waits (uninterruptibly) until r is closed. */
+void asup__region_wait_closed(asup__kernel *k, asup__ktask *self, uint64_t id);
+
+/* ---- tasks (task.c) ---- */
+typedef struct asup__spawn_req {
+	asup_task_fn fn;
+	void *arg;
+	const asup_spawn_opts *opts;
+	asup__region *region;
+	asup_budget budget;
+	const asup__ktask *parent;  /* NULL from outside any task */
+	uint8_t cleanup;            /* finalizer task: admitted in Finalizing */
+	uint8_t local;
+	uint16_t masked;
+} asup__spawn_req;
+
+int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out);
+asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id);
+/* Record-level cancel request (region propagation): state and cx flags. */
+int asup__task_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason,
+			      asup_budget cleanup);
+/* Handle-level abort: cx flags only, strengthen-only. */
+void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
+/* Sets the cx cancel state from outside the protocol (abort, exhaustion). */
+void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
+asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
+				const asup__ktask *t, const char *msg);
+/* A handle's record, or an error. */
+int asup__handle_resolve(const asup_task *h, asup__ktask **out);
+/* Copies the handle view of a finished task into out and consumes it. */
+void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_outcome *out);
+/* Parks self until any of recs finished (or a checkpoint error if
+ * interruptible). */
+int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_t n,
+		   int interruptible);
+
+/* Marks a task finished (outcome already set) and wakes its joiners. */
+void asup__task_finish(asup__kernel *k, asup__ktask *kt);
+
+/* ---- obligations (obligation.c) ---- */
+int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
+			    asup_obligation_kind kind, const char *desc, uint64_t *id);
+int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st);
+void asup__task_obligations_completed(asup__kernel *k, asup__ktask *kt);
+void asup__region_obligations_leak(asup__kernel *k, asup__region *r);
+
+/* ---- the cx ---- */
+
 /* The running task of cx, or NULL if cx is not the running task's. */
 static inline asup__ktask *asup__cx_self(asup_cx *cx)
 {
@@ -75,6 +275,9 @@ static inline asup__ktask *asup__cx_self(asup_cx *cx)
 		return NULL;
 	return cx->kt;
 }
+
+/* The full checkpoint: budget exhaustion, acknowledgement, deadline scopes. */
+int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt);
 
 /* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
  * Inline: every suspending call starts with it. */
@@ -84,13 +287,17 @@ static inline int asup__cx_checkpoint(asup_cx *cx)
 
 	if (!kt)
 		return -ASUP_ENOTASK;
-	if (kt->t.interrupt && !kt->t.masked)
-		return kt->t.interrupt;
-	if (cx->deadline != ASUP_TIME_MAX && asup__sched_now(cx->k->sched) >= cx->deadline)
-		return -ETIMEDOUT;
+	if (__builtin_expect(kt->cancel_requested | kt->budget_limited, 0) ||
+	    cx->deadline != ASUP_TIME_MAX)
+		return asup__cx_checkpoint_slow(cx, kt);
+	kt->checkpoints++;
 	return 0;
 }
-int asup__kernel_check(const asup__kernel *k);
+
+/* Parks the running task under its deadlines; maps a budget-deadline wake to
+ * a Deadline cancellation. */
+int asup__cx_park(asup_cx *cx, asup_time until, int until_code);
+int asup__cx_waitq_wait(asup_cx *cx, asup__list *q);
 
 static inline asup__ktask *asup__ktask_of(asup__task *t)
 {

@@ -24,19 +24,13 @@ ASUP_API asup_waker asup_waker_current(asup_cx *cx)
 ASUP_API int asup_park(asup_cx *cx)
 {
 	int rc = asup__cx_checkpoint(cx);
-	if (rc < 0)
-		return rc;
-	return asup__sched_park(cx->k->sched, &cx->kt->t, cx->deadline, -ETIMEDOUT);
+	return rc < 0 ? rc : asup__cx_park(cx, ASUP_TIME_MAX, 0);
 }
 
 ASUP_API int asup_park_until(asup_cx *cx, asup_time t)
 {
 	int rc = asup__cx_checkpoint(cx);
-	if (rc < 0)
-		return rc;
-	if (t <= cx->deadline)
-		return asup__sched_park(cx->k->sched, &cx->kt->t, t, 0);
-	return asup__sched_park(cx->k->sched, &cx->kt->t, cx->deadline, -ETIMEDOUT);
+	return rc < 0 ? rc : asup__cx_park(cx, t, 0);
 }
 
 ASUP_API int asup_unpark(asup_waker w)
@@ -63,10 +57,7 @@ ASUP_API int asup_waitq_wait(asup_cx *cx, asup_waitq *q)
 	if (!q)
 		return -EINVAL;
 	rc = asup__cx_checkpoint(cx);
-	if (rc < 0)
-		return rc;
-	return asup__waitq_wait(cx->k->sched, &cx->kt->t, (asup__list *)(void *)q, cx->deadline,
-				-ETIMEDOUT);
+	return rc < 0 ? rc : asup__cx_waitq_wait(cx, (asup__list *)(void *)q);
 }
 
 ASUP_API int asup_waitq_wake_one(asup_waitq *q)

@@ -1,11 +1,15 @@
 /*
- * Task records, the cx, spawn, join, abort, yield, panic (see kernel.h for the
- * record lifecycle and invariants).
+ * Task records: spawn, completion, the cancellation protocol of a record,
+ * handles and join (see kernel.h for the record lifecycle).
  *
  * Records are recycled through a free list, so after warm-up spawn and join
- * never allocate. A record is freed only by the one who consumes its outcome
- * (join, try_join, release) or by runtime teardown; everyone else re-finds it
- * by id after every suspension, since it may have been recycled meanwhile.
+ * never allocate. A handle names a record by pointer and generation: the
+ * record stays valid (pooled) until the runtime is destroyed, and a recycled
+ * record has a new generation, so a stale handle is always detected.
+ *
+ * Two views of an outcome are kept, as the specification requires: the
+ * record's (a task that finishes after a cancel request completes Cancelled)
+ * and the handle's (the value the task returned wins).
  */
 #include "kernel.h"
 
@@ -16,107 +20,118 @@
 
 #define H_CONSUMED 1u /* this handle was joined or released */
 
-static void *default_zero(asup__kernel *k, size_t n)
-{
-	void *p = asup__alloc_mem(&k->alloc, n);
-	if (p)
-		memset(p, 0, n);
-	return p;
-}
-
-int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s)
+int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uint64_t seed)
 {
 	memset(k, 0, sizeof(*k));
 	k->alloc = *a;
 	k->sched = s;
+	k->seed = seed;
+	k->chain_depth = ASUP__CHAIN_DEPTH_DEFAULT;
+	k->leak_response = ASUP_LEAK_LOG;
 	asup__arena_init(&k->tasks, &k->alloc);
-	asup__list_init(&k->free_recs);
-	return 0;
+	asup__arena_init(&k->regions, &k->alloc);
+	asup__arena_init(&k->obligations, &k->alloc);
+	return asup__region_create(k, NULL, asup_budget_default(), &k->root);
+}
+
+static void rec_release_refs(asup__kernel *k, asup__ktask *kt)
+{
+	asup__reason_unref(&k->alloc, kt->rec_reason);
+	asup__reason_unref(&k->alloc, kt->cx_reason);
+	asup__reason_unref(&k->alloc, kt->out_reason);
+	kt->rec_reason = kt->cx_reason = kt->out_reason = NULL;
+	if (kt->panic_msg) {
+		asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
+		kt->panic_msg = NULL;
+	}
 }
 
 void asup__kernel_destroy(asup__kernel *k)
 {
-	asup__list *n;
+	struct asup__rec_chunk *c, *next;
 
-	for (uint32_t i = 0; i < k->tasks.len; i++) {
-		asup__ktask *kt = k->tasks.slot[i].ptr;
-		if (!kt)
-			continue;
-		asup__sched_discard(k->sched, &kt->t);
-		kt->cx.magic = 0;
-		if (kt->panic_msg)
-			asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
-		asup__free_mem(&k->alloc, kt, sizeof(*kt));
+	/* Tasks that never finished are discarded: their stacks are released
+	 * and C cleanup past their suspension point does not run. */
+	for (c = k->chunks; c; c = c->next)
+		for (int i = 0; i < ASUP__REC_CHUNK; i++)
+			if (c->recs[i].in_use)
+				asup__sched_discard(k->sched, &c->recs[i].t);
+	for (uint32_t i = 0; i < k->obligations.len; i++)
+		asup__free_mem(&k->alloc, k->obligations.slot[i].ptr, sizeof(asup__obligation));
+	for (uint32_t i = 0; i < k->regions.len; i++) {
+		asup__region *r = k->regions.slot[i].ptr;
+		if (r) {
+			asup__reason_unref(&k->alloc, r->reason);
+			asup__free_mem(&k->alloc, r->fin, (size_t)r->capfin * sizeof(*r->fin));
+			asup__free_mem(&k->alloc, r, sizeof(*r));
+		}
 	}
-	while ((n = asup__list_pop_front(&k->free_recs)) != NULL)
-		asup__free_mem(&k->alloc, asup__container_of(n, asup__ktask, free_link),
-			       sizeof(asup__ktask));
+	for (c = k->chunks; c; c = next) {
+		next = c->next;
+		for (int i = 0; i < ASUP__REC_CHUNK; i++)
+			rec_release_refs(k, &c->recs[i]);
+		asup__free_mem(&k->alloc, c, sizeof(*c));
+	}
+	k->chunks = NULL;
+	k->free_recs = NULL;
 	asup__arena_destroy(&k->tasks);
+	asup__arena_destroy(&k->regions);
+	asup__arena_destroy(&k->obligations);
 }
 
 /* ---- records ----------------------------------------------------------- */
 
+/* A singly linked free stack: popping and pushing touch only the record
+ * itself, which matters when thousands of cold records cycle. */
 static asup__ktask *rec_alloc(asup__kernel *k)
 {
-	asup__list *n = asup__list_pop_front(&k->free_recs);
-	asup__ktask *kt;
+	asup__ktask *kt = k->free_recs;
 
-	if (n) {
-		k->nfree--;
-		kt = asup__container_of(n, asup__ktask, free_link);
-	} else {
-		kt = default_zero(k, sizeof(*kt));
-		if (!kt)
+	if (!kt) {
+		struct asup__rec_chunk *c = asup__alloc_mem(&k->alloc, sizeof(*c));
+		if (!c)
 			return NULL;
-		asup__list_init(&kt->free_link);
+		memset(c, 0, sizeof(*c));
+		c->next = k->chunks;
+		k->chunks = c;
+		for (int i = ASUP__REC_CHUNK - 1; i >= 0; i--) {
+			c->recs[i].next_free = k->free_recs;
+			k->free_recs = &c->recs[i];
+		}
+		k->nfree += ASUP__REC_CHUNK;
+		kt = k->free_recs;
 	}
+	k->free_recs = kt->next_free;
+	k->nfree--;
 	kt->in_use = 1;
 	return kt;
 }
 
 static void rec_free(asup__kernel *k, asup__ktask *kt)
 {
-	asup__arena_remove(&k->tasks, kt->id);
+	if (kt->in_arena) {
+		asup__arena_remove(&k->tasks, kt->id);
+		kt->in_arena = 0;
+	}
 	kt->in_use = 0;
 	kt->cx.magic = 0;
-	kt->t.gen++; /* outstanding wakers go stale */
-	if (kt->panic_msg) {
-		asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
-		kt->panic_msg = NULL;
-	}
-	asup__list_push_front(&k->free_recs, &kt->free_link);
+	kt->t.gen++; /* outstanding handles and wakers go stale */
+	rec_release_refs(k, kt);
+	kt->next_free = k->free_recs;
+	k->free_recs = kt;
 	k->nfree++;
 }
 
-static void finish(asup__kernel *k, asup__ktask *kt, asup_outcome_kind kind, int64_t value)
+asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
 {
-	kt->kind = kind;
-	kt->value = value;
-	k->live--;
-	k->completed++;
-	asup__waitq_wake_all(&kt->joiners);
+	return asup__arena_get(&k->tasks, id);
 }
 
-void asup__kernel_task_main(asup__kernel *k, asup__task *t)
+asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
+				const asup__ktask *t, const char *msg)
 {
-	asup__ktask *kt = asup__ktask_of(t);
-	int64_t v = kt->fn(&kt->cx, kt->arg);
-	finish(k, kt, v >= 0 ? ASUP_OUTCOME_OK : ASUP_OUTCOME_ERR, v);
-}
-
-void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
-{
-	asup__ktask *kt = asup__ktask_of(t);
-	if (kt->released)
-		rec_free(k, kt);
-}
-
-void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc)
-{
-	asup__ktask *kt = asup__ktask_of(t);
-	finish(k, kt, ASUP_OUTCOME_ERR, rc);
-	if (kt->released)
-		rec_free(k, kt);
+	return asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE, t ? t->id : ASUP_ID_NONE,
+				asup__sched_now(k->sched), msg, NULL, k->chain_depth);
 }
 
 /* ---- spawn ------------------------------------------------------------- */
@@ -129,120 +144,278 @@ ASUP_API void asup_spawn_opts_init(asup_spawn_opts *opts)
 	opts->priority = ASUP_PRIORITY_DEFAULT;
 }
 
-int asup__kernel_spawn(asup__kernel *k, asup_task_fn fn, void *arg,
-		       const asup_spawn_opts *opts, asup_task *out)
+static int budget_limited(const asup_budget *b)
 {
+	return b->deadline != ASUP_TIME_MAX || b->poll_quota != ASUP_NO_POLL ||
+	       b->cost_quota != ASUP_NO_COST;
+}
+
+static void init_cx_state(asup__kernel *k, asup__ktask *kt, const asup__spawn_req *req)
+{
+	kt->cx.magic = ASUP__CX_MAGIC;
+	kt->cx.k = k;
+	kt->cx.kt = kt;
+	kt->cx.deadline = ASUP_TIME_MAX;
+	kt->cx.scope = req->region;
+	kt->cx.frame = NULL;
+	kt->budget = req->budget;
+	kt->budget_limited = (uint8_t)budget_limited(&req->budget);
+	kt->cancel_requested = 0;
+	kt->checkpoints = 0;
+	kt->last_checkpoint = 0;
+	kt->caps = req->parent ? req->parent->caps : ASUP_CAP_ALL;
+	asup__rng_seed(&kt->entropy, asup__mix64(k->seed + 0x9e3779b97f4a7c15ull + kt->id +
+						 k->fork_counter++));
+}
+
+int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out)
+{
+	const asup_spawn_opts *o = req->opts;
+	asup__region *r = req->region;
 	size_t stack = 0;
 	asup__ktask *kt;
 	uint64_t id;
 	int rc;
 
-	if (!fn || !out)
+	if (!req->fn || !out)
 		return -EINVAL;
-	if (opts && opts->stack_size && !(stack = asup__stack_round(opts->stack_size)))
+	if (o && o->stack_size && !(stack = asup__stack_round(o->stack_size)))
 		return -EINVAL;
+	if (!r || !r->in_use)
+		return -ESRCH;
+	rc = asup__region_admits_task(r, req->cleanup);
+	if (rc < 0)
+		return rc;
 	kt = rec_alloc(k);
 	if (!kt)
 		return -ENOMEM;
 	if (asup__arena_insert(&k->tasks, kt, &id) < 0) {
-		kt->in_use = 0;
-		asup__list_push_front(&k->free_recs, &kt->free_link);
-		k->nfree++;
+		rec_free(k, kt);
 		return -ENOMEM;
 	}
+	kt->in_arena = 1;
 	kt->id = id;
-	kt->fn = fn;
-	kt->arg = arg;
-	kt->released = 0;
-	kt->cx.magic = ASUP__CX_MAGIC;
-	kt->cx.k = k;
-	kt->cx.kt = kt;
-	kt->cx.deadline = ASUP_TIME_MAX;
-	kt->kind = ASUP_OUTCOME_OK;
+	kt->fn = req->fn;
+	kt->arg = req->arg;
+	kt->owner = r;
+	kt->pstate = ASUP__P_CREATED;
+	kt->is_cleanup = req->cleanup;
+	kt->local = req->local;
+	kt->released = kt->consumed = 0;
+	kt->cancel_epoch = 0;
+	kt->rec_kind = kt->kind = ASUP_OUTCOME_OK;
 	kt->value = 0;
+	kt->drop_kind = ASUP_CANCEL_USER;
+	kt->defused = 0;
+	kt->created_at = asup__sched_now_cheap(k->sched);
+	init_cx_state(k, kt, req);
 	asup__list_init(&kt->joiners);
-	kt->t.priority = opts ? opts->priority : ASUP_PRIORITY_DEFAULT;
-	kt->t.cancel_priority = ASUP__CANCEL_PRIORITY_USER;
+	kt->t.priority = req->budget.priority;
+	if (o && o->priority > kt->t.priority)
+		kt->t.priority = o->priority;
+	kt->t.cancel_priority = ASUP__CLEANUP_PRIORITY_MIN;
 	kt->t.interrupt = 0;
-	kt->t.masked = 0;
+	kt->t.masked = req->masked;
 	kt->t.stack_size = stack;
 	kt->t.index = ASUP__ID_INDEX(id);
 	kt->t.name[0] = '\0';
-	if (opts && opts->name) {
-		strncpy(kt->t.name, opts->name, ASUP__NAME_MAX - 1);
+	if (o && o->name) {
+		strncpy(kt->t.name, o->name, ASUP__NAME_MAX - 1);
 		kt->t.name[ASUP__NAME_MAX - 1] = '\0';
 	}
+	asup__list_push_back(&r->tasks, &kt->region_link);
+	r->ntasks++;
 	rc = asup__sched_admit(k->sched, &kt->t);
 	if (rc < 0) {
+		asup__list_remove(&kt->region_link);
+		r->ntasks--;
 		rec_free(k, kt);
 		return rc;
 	}
 	k->live++;
 	k->spawned++;
-	out->_k = k;
+	out->_rec = kt;
 	out->_id = id;
+	out->_gen = kt->t.gen;
 	out->_flags = 0;
 	return 0;
 }
 
-/* ---- the cx ------------------------------------------------------------ */
+/* ---- completion -------------------------------------------------------- */
 
-ASUP_API int asup_checkpoint(asup_cx *cx)
+void asup__task_finish(asup__kernel *k, asup__ktask *kt)
 {
-	return asup__cx_checkpoint(cx);
+	kt->pstate = ASUP__P_COMPLETED;
+	k->live--;
+	k->completed++;
+	asup__waitq_wake_all(&kt->joiners);
 }
 
-ASUP_API int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
-			asup_task *out)
+/* The completion mapping: the record completes Cancelled in any cancel state;
+ * the handle gets the value, or Cancelled for a -ECANCELED return after a
+ * cancel request. */
+static void complete(asup__kernel *k, asup__ktask *kt, int64_t v)
 {
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	return asup__kernel_spawn(cx->k, fn, arg, opts, out);
+	asup__reason *why = kt->cx_reason ? kt->cx_reason : kt->rec_reason;
+
+	kt->value = v;
+	if (v == -ECANCELED && kt->cancel_requested) {
+		kt->kind = ASUP_OUTCOME_CANCELLED;
+		asup__reason_set(&k->alloc, &kt->out_reason, why);
+	} else {
+		kt->kind = v >= 0 ? ASUP_OUTCOME_OK : ASUP_OUTCOME_ERR;
+	}
+	switch (kt->pstate) {
+	case ASUP__P_CANCEL_REQUESTED:
+	case ASUP__P_CANCELLING:
+	case ASUP__P_FINALIZING:
+		kt->rec_kind = ASUP_OUTCOME_CANCELLED;
+		if (kt->cancel_epoch == 0)
+			kt->cancel_epoch = 1;
+		break;
+	default:
+		kt->rec_kind = kt->kind;
+		break;
+	}
+	asup__task_finish(k, kt);
 }
 
-ASUP_API uint64_t asup_cx_task_id(asup_cx *cx)
+void asup__kernel_task_main(asup__kernel *k, asup__task *t)
 {
-	asup__ktask *kt = asup__cx_self(cx);
-	return kt ? kt->id : 0;
+	asup__ktask *kt = asup__ktask_of(t);
+	int64_t v;
+
+	if (kt->pstate == ASUP__P_CREATED)
+		kt->pstate = ASUP__P_RUNNING;
+	v = kt->fn(&kt->cx, kt->arg);
+	complete(k, kt, v);
 }
 
-ASUP_API const char *asup_cx_task_name(asup_cx *cx)
+/* The spec's task_completed: leave the tables, settle obligations, let the
+ * region move on. Runs after the task's stack was released. */
+void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 {
-	asup__ktask *kt = asup__cx_self(cx);
-	return kt ? kt->t.name : NULL;
+	asup__ktask *kt = asup__ktask_of(t);
+	asup__region *r = kt->owner;
+
+	if (kt->in_arena) {
+		asup__arena_remove(&k->tasks, kt->id);
+		kt->in_arena = 0;
+	}
+	asup__list_remove(&kt->region_link);
+	r->ntasks--;
+	asup__task_obligations_completed(k, kt);
+	if (kt->is_cleanup)
+		r->fin_running = 0;
+	kt->owner = NULL;
+	if (kt->released || kt->consumed)
+		rec_free(k, kt);
+	asup__region_advance(k, r);
+}
+
+void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc)
+{
+	asup__ktask *kt = asup__ktask_of(t);
+	complete(k, kt, rc);
+	asup__kernel_task_exited(k, t);
+}
+
+/* ---- cancel requests ----------------------------------------------------- */
+
+static void interrupt(asup__kernel *k, asup__ktask *kt, const asup__reason *r)
+{
+	uint8_t prio = asup_cancel_kind_cleanup_budget(r ? r->kind : ASUP_CANCEL_USER).priority;
+	if (prio > kt->t.cancel_priority)
+		kt->t.cancel_priority = prio;
+	asup__sched_interrupt(k->sched, &kt->t, -ECANCELED);
+}
+
+void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
+{
+	if (kt->pstate == ASUP__P_COMPLETED)
+		return;
+	kt->cancel_requested = 1;
+	asup__reason_strengthen(&k->alloc, &kt->cx_reason, reason);
+	interrupt(k, kt, kt->cx_reason);
+}
+
+int asup__task_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason,
+			      asup_budget cleanup)
+{
+	int newly = 0;
+
+	if (kt->pstate == ASUP__P_COMPLETED)
+		return 0;
+	if (kt->pstate == ASUP__P_CREATED || kt->pstate == ASUP__P_RUNNING) {
+		kt->pstate = ASUP__P_CANCEL_REQUESTED;
+		kt->cancel_epoch++;
+		asup__reason_set(&k->alloc, &kt->rec_reason, reason);
+		newly = 1;
+	} else {
+		asup__reason_strengthen(&k->alloc, &kt->rec_reason, reason);
+		if (kt->pstate != ASUP__P_CANCEL_REQUESTED) {
+			kt->budget = asup_budget_meet(kt->budget, cleanup);
+			kt->budget_limited = (uint8_t)budget_limited(&kt->budget);
+		}
+	}
+	asup__cx_request_cancel(k, kt, kt->rec_reason);
+	return newly;
+}
+
+void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
+{
+	asup__cx_request_cancel(k, kt, reason);
 }
 
 /* ---- handles ----------------------------------------------------------- */
 
-/* The record a handle names, or an error. */
-static int resolve(const asup_task *h, asup__ktask **out)
+int asup__handle_resolve(const asup_task *h, asup__ktask **out)
 {
-	asup__kernel *k;
 	asup__ktask *kt;
 
-	if (!h || !h->_k)
+	if (!h || !h->_rec)
 		return -EINVAL;
 	if (h->_flags & H_CONSUMED)
 		return -ASUP_EJOINED;
-	k = h->_k;
-	kt = asup__arena_get(&k->tasks, h->_id);
-	if (!kt || kt->released)
+	kt = h->_rec;
+	if (kt->t.gen != h->_gen || !kt->in_use || kt->released || kt->consumed)
 		return -ESRCH;
 	*out = kt;
 	return 0;
 }
 
-static void consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_outcome *out)
+void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_outcome *out)
 {
 	if (out) {
+		/* Only what the kind says is meaningful is filled in full; the
+		 * rest is left empty (this is on the spawn/join hot path). */
 		out->kind = kt->kind;
 		out->value = kt->value;
 		out->panic_msg[0] = '\0';
-		if (kt->panic_msg)
+		if (kt->kind == ASUP_OUTCOME_CANCELLED)
+			asup__reason_export(kt->out_reason, &out->reason);
+		else
+			out->reason.kind = ASUP_CANCEL_USER, out->reason.has_message = 0;
+		if (kt->kind == ASUP_OUTCOME_PANICKED && kt->panic_msg)
 			memcpy(out->panic_msg, kt->panic_msg, ASUP_PANIC_MSG_MAX);
 	}
 	h->_flags |= H_CONSUMED;
-	rec_free(k, kt);
+	kt->consumed = 1;
+	if (!kt->owner && !kt->t.stack) /* already left its region */
+		rec_free(k, kt);
+}
+
+static void drop_abort(asup__kernel *k, asup__ktask *kt)
+{
+	asup__reason *r;
+
+	if (kt->defused || kt->pstate == ASUP__P_COMPLETED)
+		return;
+	r = asup__reason_make(k, kt->drop_kind, kt->owner, kt, "abort");
+	if (r) {
+		asup__task_abort(k, kt, r);
+		asup__reason_unref(&k->alloc, r);
+	}
 }
 
 ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
@@ -252,125 +425,189 @@ ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
 
 	if (!self)
 		return -ASUP_ENOTASK;
-	if (h && h->_k && h->_k != cx->k)
-		return -EXDEV;
-	rc = resolve(h, &kt);
+	rc = asup__handle_resolve(h, &kt);
 	if (rc < 0)
 		return rc;
+	if (kt->cx.k != cx->k)
+		return -EXDEV;
 	if (kt == self)
 		return -EDEADLK;
 	rc = asup__cx_checkpoint(cx);
+	while (rc == 0 && kt->pstate != ASUP__P_COMPLETED) {
+		rc = asup__cx_waitq_wait(cx, &kt->joiners);
+		if (rc == 0)
+			rc = asup__handle_resolve(h, &kt); /* consumed by a copy? */
+	}
+	if (rc == -ECANCELED)
+		drop_abort(cx->k, kt);
 	if (rc < 0)
 		return rc;
-	while (kt->t.state != ASUP__T_DONE) {
-		rc = asup__waitq_wait(cx->k->sched, &self->t, &kt->joiners, cx->deadline,
-				      -ETIMEDOUT);
-		if (rc < 0)
-			return rc;
-		/* Another copy of the handle may have consumed it meanwhile. */
-		rc = resolve(h, &kt);
-		if (rc < 0)
-			return rc;
-	}
-	consume(cx->k, kt, h, out);
+	asup__handle_consume(cx->k, kt, h, out);
 	return 0;
 }
 
 ASUP_API int asup_task_try_join(asup_task *h, asup_outcome *out)
 {
 	asup__ktask *kt;
-	int rc = resolve(h, &kt);
+	int rc = asup__handle_resolve(h, &kt);
 
 	if (rc < 0)
 		return rc;
-	if (kt->t.state != ASUP__T_DONE || kt->t.stack)
+	if (kt->pstate != ASUP__P_COMPLETED)
 		return -EAGAIN;
-	consume(h->_k, kt, h, out);
+	asup__handle_consume(kt->cx.k, kt, h, out);
 	return 0;
 }
 
 ASUP_API int asup_task_is_finished(const asup_task *h)
 {
 	asup__ktask *kt;
-	int rc = resolve(h, &kt);
-	return rc < 0 ? rc : kt->t.state == ASUP__T_DONE;
+	int rc = asup__handle_resolve(h, &kt);
+	return rc < 0 ? rc : kt->pstate == ASUP__P_COMPLETED;
 }
 
 ASUP_API int asup_task_release(asup_task *h)
 {
 	asup__ktask *kt;
-	int rc = resolve(h, &kt);
+	int rc = asup__handle_resolve(h, &kt);
 
 	if (rc < 0)
 		return rc;
 	h->_flags |= H_CONSUMED;
-	if (kt->t.state == ASUP__T_DONE && !kt->t.stack)
-		rec_free(h->_k, kt);
-	else
-		kt->released = 1;
+	kt->released = 1;
+	if (!kt->owner && !kt->t.stack)
+		rec_free(kt->cx.k, kt);
+	return 0;
+}
+
+ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg)
+{
+	asup__ktask *kt;
+	asup__reason *r;
+	int rc = asup__handle_resolve(h, &kt);
+
+	if (rc < 0)
+		return rc;
+	if (asup_cancel_kind_severity(kind) < 0)
+		return -EINVAL;
+	if (kt->pstate == ASUP__P_COMPLETED)
+		return 0;
+	r = asup__reason_make(kt->cx.k, kind, kt->owner, kt, msg);
+	if (!r)
+		return -ENOMEM;
+	asup__task_abort(kt->cx.k, kt, r);
+	asup__reason_unref(&kt->cx.k->alloc, r);
 	return 0;
 }
 
 ASUP_API int asup_task_abort(asup_task *h)
 {
+	return asup_task_abort_with(h, ASUP_CANCEL_USER, "abort");
+}
+
+ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind)
+{
 	asup__ktask *kt;
-	int rc = resolve(h, &kt);
+	int rc = asup__handle_resolve(h, &kt);
 
 	if (rc < 0)
 		return rc;
-	if (kt->t.state != ASUP__T_DONE)
-		asup__sched_interrupt(kt->cx.k->sched, &kt->t, -ECANCELED);
+	if (asup_cancel_kind_severity(kind) < 0)
+		return -EINVAL;
+	kt->drop_kind = kind;
 	return 0;
 }
 
-/* ---- suspension -------------------------------------------------------- */
-
-ASUP_API int asup_yield(asup_cx *cx)
+ASUP_API int asup_task_defuse(asup_task *h)
 {
-	int rc = asup__cx_checkpoint(cx);
+	asup__ktask *kt;
+	int rc = asup__handle_resolve(h, &kt);
 
 	if (rc < 0)
 		return rc;
-	cx->kt->t.wake_code = 0;
-	asup__sched_yield(cx->k->sched, &cx->kt->t);
-	return cx->kt->t.wake_code;
+	kt->defused = 1;
+	return 0;
 }
 
-ASUP_API void asup_panic(asup_cx *cx, const char *fmt, ...)
+/* ---- waiting on several tasks ------------------------------------------ */
+
+int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_t n,
+		   int interruptible)
 {
-	asup__ktask *kt = asup__cx_self(cx);
-	char msg[ASUP_PANIC_MSG_MAX];
-	va_list ap;
+	asup__waiter local[8], *w = local;
+	int rc = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt ? fmt : "(null)", ap);
-	va_end(ap);
-	if (!kt) {
-		fprintf(stderr, "asupersync: asup_panic outside its task: %s\n", msg);
-		abort();
+	if (n > 8) {
+		w = asup__alloc_mem(&k->alloc, n * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
 	}
-	/* Without memory for the message the outcome is still Panicked. */
-	kt->panic_msg = asup__alloc_mem(&cx->k->alloc, ASUP_PANIC_MSG_MAX);
-	if (kt->panic_msg)
-		memcpy(kt->panic_msg, msg, sizeof msg);
-	finish(cx->k, kt, ASUP_OUTCOME_PANICKED, 0);
-	asup__sched_exit(cx->k->sched, &kt->t);
+	for (size_t i = 0; i < n; i++) {
+		w[i].task = &self->t;
+		w[i].woken = 0;
+		asup__list_push_back(&recs[i]->joiners, &w[i].link);
+	}
+	if (!interruptible)
+		self->t.masked++;
+	for (;;) {
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (recs[i]->pstate == ASUP__P_COMPLETED)
+				break;
+		if (i < n)
+			break;
+		rc = asup__cx_park(&self->cx, ASUP_TIME_MAX, 0);
+		if (rc < 0 && interruptible)
+			break;
+		rc = 0;
+	}
+	if (!interruptible)
+		self->t.masked--;
+	for (size_t i = 0; i < n; i++)
+		asup__list_remove(&w[i].link);
+	if (w != local)
+		asup__free_mem(&k->alloc, w, n * sizeof(*w));
+	return rc;
 }
+
+/* ---- invariants -------------------------------------------------------- */
 
 int asup__kernel_check(const asup__kernel *k)
 {
 	uint32_t live = 0;
 
-	if (asup__arena_check(&k->tasks))
+	if (asup__arena_check(&k->tasks) || asup__arena_check(&k->regions))
 		return -EINVAL;
 	for (uint32_t i = 0; i < k->tasks.len; i++) {
 		const asup__ktask *kt = k->tasks.slot[i].ptr;
 		if (!kt)
 			continue;
-		if (!kt->in_use || ASUP__ID_INDEX(kt->id) != i)
+		if (!kt->in_use || !kt->in_arena || ASUP__ID_INDEX(kt->id) != i)
 			return -EINVAL;
-		if (kt->t.state != ASUP__T_DONE)
+		if (kt->pstate != ASUP__P_COMPLETED)
 			live++;
 	}
-	return live == k->live ? 0 : -EINVAL;
+	if (live != k->live)
+		return -EINVAL;
+	for (uint32_t i = 0; i < k->regions.len; i++) {
+		const asup__region *r = k->regions.slot[i].ptr;
+		uint32_t nt = 0, nc = 0;
+		if (!r)
+			continue;
+		if (r->state == ASUP__R_CLOSED || ASUP__ID_INDEX(r->id) != i)
+			return -EINVAL;
+		for (const asup__list *l = r->tasks.next; l != &r->tasks; l = l->next)
+			nt++;
+		for (const asup__list *l = r->children.next; l != &r->children; l = l->next) {
+			const asup__region *c = asup__container_of(l, asup__region, sibling);
+			if (c->parent != r)
+				return -EINVAL;
+			nc++;
+		}
+		if (nt != r->ntasks || nc != r->nchildren)
+			return -EINVAL;
+		if (!r->parent && r != k->root)
+			return -EINVAL;
+	}
+	return 0;
 }

@@ -68,6 +68,9 @@ ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
 	cfg->cancel_streak_limit = 16;
 	cfg->auto_advance = 1;
 	cfg->overflow_report = 1;
+	cfg->cancel_chain_depth = 16;
+	cfg->leak_response = ASUP_LEAK_LOG;
+	cfg->leak_escalate_to = ASUP_LEAK_PANIC;
 }
 
 ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
@@ -86,6 +89,11 @@ ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
 		bad = "cancel_streak_limit";
 	else if (!cfg->alloc.alloc != !cfg->alloc.free)
 		bad = "alloc";
+	else if (cfg->cancel_chain_depth < 1 || cfg->cancel_chain_depth > 1024)
+		bad = "cancel_chain_depth";
+	else if ((unsigned)cfg->leak_response > ASUP_LEAK_PANIC ||
+		 (unsigned)cfg->leak_escalate_to > ASUP_LEAK_PANIC)
+		bad = "leak_response";
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -115,7 +123,15 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 	det = cfg->mode == ASUP_MODE_DETERMINISTIC;
 	asup__sched_init(&rt->sched, &rt->alloc, rt->cfg.stack_size, cfg->stack_pool_max,
 			 cfg->cancel_streak_limit, det, cfg->seed);
-	asup__kernel_init(&rt->kernel, &rt->alloc, &rt->sched);
+	if (asup__kernel_init(&rt->kernel, &rt->alloc, &rt->sched, cfg->seed) < 0) {
+		asup__sched_destroy(&rt->sched);
+		a.free(a.ud, rt, sizeof(*rt));
+		return -ENOMEM;
+	}
+	rt->kernel.chain_depth = cfg->cancel_chain_depth;
+	rt->kernel.leak_response = cfg->leak_response;
+	rt->kernel.leak_escalate_after = cfg->leak_escalate_after;
+	rt->kernel.leak_escalate_to = cfg->leak_escalate_to;
 	asup__timebase_init(&rt->tb, &rt->alloc, &rt->sched, det);
 	be.now = asup__tb_now_hook;
 	be.timer_arm = asup__tb_arm_hook;
@@ -148,6 +164,22 @@ ASUP_API int asup_rt_destroy(asup_rt *rt)
 	a = rt->alloc;
 	a.free(a.ud, rt, sizeof(*rt));
 	return 0;
+}
+
+/* Spawns into the runtime's root region from outside any task. */
+static int root_spawn(asup_rt *rt, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+		      asup_task *out, int local)
+{
+	asup__spawn_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.fn = fn;
+	req.arg = arg;
+	req.opts = opts;
+	req.region = rt->kernel.root;
+	req.budget = rt->kernel.root ? rt->kernel.root->budget : asup_budget_default();
+	req.local = (uint8_t)local;
+	return asup__task_spawn(&rt->kernel, &req, out);
 }
 
 /* ---- driving ----------------------------------------------------------- */
@@ -227,7 +259,7 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 		return rc;
 	asup_spawn_opts_init(&o);
 	o.name = "root";
-	rc = asup__kernel_spawn(&rt->kernel, fn, arg, &o, &root);
+	rc = root_spawn(rt, fn, arg, &o, &root, 0);
 	if (rc < 0) {
 		leave(rt);
 		return rc;
@@ -255,9 +287,40 @@ ASUP_API int asup_rt_spawn(asup_rt *rt, asup_task_fn fn, void *arg, const asup_s
 	rc = enter(rt);
 	if (rc < 0)
 		return rc;
-	rc = asup__kernel_spawn(&rt->kernel, fn, arg, opts, out);
+	rc = root_spawn(rt, fn, arg, opts, out, 0);
 	leave(rt);
 	return rc;
+}
+
+ASUP_API int asup_rt_spawn_local(asup_rt *rt, asup_task_fn fn, void *arg,
+				 const asup_spawn_opts *opts, asup_task *out)
+{
+	if (!rt || !fn || !out)
+		return -EINVAL;
+	/* Outside any task there is no worker whose local queue could hold it;
+	 * nothing is created. */
+	return -ASUP_ENOLOCAL;
+}
+
+ASUP_API int asup_rt_set_handles(asup_rt *rt, const asup_cx_handles *h)
+{
+	if (!rt || !h)
+		return -EINVAL;
+	rt->kernel.handles = *h;
+	return 0;
+}
+
+ASUP_API int asup_rt_set_root_limits(asup_rt *rt, const asup_region_limits *l)
+{
+	if (!rt || !l || !rt->kernel.root)
+		return -EINVAL;
+	rt->kernel.root->limits = *l;
+	return 0;
+}
+
+ASUP_API uint64_t asup_rt_root_region(asup_rt *rt)
+{
+	return rt && rt->kernel.root ? rt->kernel.root->id : ASUP_ID_NONE;
 }
 
 ASUP_API int asup_rt_step(asup_rt *rt)
@@ -337,6 +400,12 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->stacks_pooled = rt->sched.stacks.count;
 	out->timers_armed = rt->tb.timers.len;
 	return 0;
+}
+
+/* Internal: the kernel of a runtime (tests reach the region tree with it). */
+asup__kernel *asup__rt_kernel(asup_rt *rt)
+{
+	return &rt->kernel;
 }
 
 /* Internal: invariant check of every layer (tests, and the lab later). */

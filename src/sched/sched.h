@@ -189,6 +189,12 @@ void asup__sched_timer_expired(asup__sched *s, asup__task *t);
 void asup__sched_discard(asup__sched *s, asup__task *t);
 /* Time: a reading through the clock hook (also refreshes now_cached). */
 asup_time asup__sched_now(asup__sched *s);
+/* The clock when exactness is cheap (deterministic: virtual time), else the
+ * reading of the last timer check (real mode, no system call). */
+static inline asup_time asup__sched_now_cheap(asup__sched *s)
+{
+	return s->deterministic ? s->be.now(s->be.ctx) : s->now_cached;
+}
 /* 1 if any task is in a lane. */
 int asup__sched_has_ready(const asup__sched *s);
 /* 0 if every invariant holds, -EINVAL otherwise. */

@@ -11,7 +11,8 @@
 
 ASUP_API asup_time asup_now(asup_cx *cx)
 {
-	if (!asup__cx_self(cx))
+	asup__ktask *kt = asup__cx_self(cx);
+	if (!kt || !(kt->caps & ASUP_CAP_TIME))
 		return 0;
 	return asup__sched_now(cx->k->sched);
 }
@@ -28,12 +29,11 @@ ASUP_API int asup_sleep_until(asup_cx *cx, asup_time t)
 
 	if (rc < 0)
 		return rc;
+	if (!(cx->kt->caps & ASUP_CAP_TIME))
+		return -EPERM;
 	s = cx->k->sched;
 	while (asup__sched_now(s) < t) {
-		if (t <= cx->deadline)
-			rc = asup__sched_park(s, &cx->kt->t, t, 0);
-		else
-			rc = asup__sched_park(s, &cx->kt->t, cx->deadline, -ETIMEDOUT);
+		rc = asup__cx_park(cx, t, 0);
 		if (rc < 0)
 			return rc;
 	}

@@ -1,0 +1,380 @@
+/*
+ * The cx: checkpoints, budgets, masks, capabilities, the cancel state a task
+ * sees, randomness, panics, and the public spawn/yield entry points.
+ *
+ * The checkpoint rule, in order: count the checkpoint; charge one poll and
+ * fold budget exhaustion (deadline, poll quota, cost quota) into the cancel
+ * state; if a cancel is requested and not masked, acknowledge it (the record
+ * moves to Cancelling and the cleanup budget replaces the task's budget) and
+ * return -ECANCELED; if an asup_timeout deadline passed, -ETIMEDOUT.
+ */
+#include "kernel.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A park woken by the task's budget deadline (never returned to callers). */
+#define WAKE_BUDGET_DEADLINE (-(ASUP_ERRBASE + 900))
+
+static void fold_exhaustion(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind)
+{
+	asup__reason *r = asup__reason_make(cx->k, kind, cx->scope, kt, NULL);
+	if (r) {
+		asup__cx_request_cancel(cx->k, kt, r);
+		asup__reason_unref(&cx->k->alloc, r);
+	} else {
+		kt->cancel_requested = 1;
+		kt->t.interrupt = -ECANCELED;
+	}
+}
+
+static void acknowledge(asup__ktask *kt)
+{
+	if (kt->pstate != ASUP__P_CANCEL_REQUESTED)
+		return;
+	kt->pstate = ASUP__P_CANCELLING;
+	/* The cleanup budgets of the kinds are ordered by severity, so the
+	 * meet of every requested one is the strongest reason's. */
+	kt->budget = asup_cancel_kind_cleanup_budget(kt->rec_reason ? kt->rec_reason->kind
+							 : ASUP_CANCEL_USER);
+	kt->budget_limited = kt->budget.deadline != ASUP_TIME_MAX ||
+			     kt->budget.poll_quota != ASUP_NO_POLL ||
+			     kt->budget.cost_quota != ASUP_NO_COST;
+}
+
+int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt)
+{
+	asup_time now = 0;
+	int need_now = cx->deadline != ASUP_TIME_MAX || kt->budget.deadline != ASUP_TIME_MAX;
+
+	if (need_now)
+		now = asup__sched_now(cx->k->sched);
+	kt->checkpoints++;
+	kt->last_checkpoint = now;
+	if (kt->budget_limited) {
+		if (kt->budget.deadline != ASUP_TIME_MAX && kt->budget.deadline <= now)
+			fold_exhaustion(cx, kt, ASUP_CANCEL_DEADLINE);
+		if (asup_budget_consume_poll(&kt->budget) < 0)
+			fold_exhaustion(cx, kt, ASUP_CANCEL_POLL_QUOTA);
+		if (kt->budget.cost_quota == 0)
+			fold_exhaustion(cx, kt, ASUP_CANCEL_COST_BUDGET);
+	}
+	if (kt->cancel_requested && !kt->t.masked) {
+		acknowledge(kt);
+		return -ECANCELED;
+	}
+	if (cx->deadline != ASUP_TIME_MAX && now >= cx->deadline)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/* Where a park must wake at the latest, and with which code. */
+static asup_time park_deadline(asup_cx *cx, asup__ktask *kt, asup_time until, int *code)
+{
+	asup_time when = until;
+
+	if (cx->deadline < when) {
+		when = cx->deadline;
+		*code = -ETIMEDOUT;
+	}
+	if (!kt->t.masked && !kt->cancel_requested && kt->budget.deadline < when) {
+		when = kt->budget.deadline;
+		*code = WAKE_BUDGET_DEADLINE;
+	}
+	return when;
+}
+
+static int after_park(asup_cx *cx, asup__ktask *kt, int rc)
+{
+	if (rc == WAKE_BUDGET_DEADLINE || rc == -ECANCELED)
+		return asup__cx_checkpoint_slow(cx, kt);
+	return rc;
+}
+
+int asup__cx_park(asup_cx *cx, asup_time until, int until_code)
+{
+	asup__ktask *kt = cx->kt;
+	int code = until_code;
+	asup_time when = park_deadline(cx, kt, until, &code);
+	return after_park(cx, kt, asup__sched_park(cx->k->sched, &kt->t, when, code));
+}
+
+int asup__cx_waitq_wait(asup_cx *cx, asup__list *q)
+{
+	asup__ktask *kt = cx->kt;
+	int code = 0;
+	asup_time when = park_deadline(cx, kt, ASUP_TIME_MAX, &code);
+	return after_park(cx, kt, asup__waitq_wait(cx->k->sched, &kt->t, q, when, code));
+}
+
+ASUP_API int asup_checkpoint(asup_cx *cx)
+{
+	return asup__cx_checkpoint(cx);
+}
+
+ASUP_API int asup_yield(asup_cx *cx)
+{
+	int rc = asup__cx_checkpoint(cx);
+
+	if (rc < 0)
+		return rc;
+	cx->kt->t.wake_code = 0;
+	asup__sched_yield(cx->k->sched, &cx->kt->t);
+	if (cx->kt->t.wake_code == -ECANCELED)
+		return asup__cx_checkpoint_slow(cx, cx->kt);
+	return 0;
+}
+
+/* ---- spawning ---------------------------------------------------------- */
+
+static int spawn_here(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+		      asup_task *out, int local)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	asup__spawn_req req;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!(self->caps & ASUP_CAP_SPAWN))
+		return -EPERM;
+	memset(&req, 0, sizeof(req));
+	req.fn = fn;
+	req.arg = arg;
+	req.opts = opts;
+	req.region = cx->scope;
+	req.budget = cx->scope->budget;
+	req.parent = self;
+	req.local = (uint8_t)local;
+	return asup__task_spawn(cx->k, &req, out);
+}
+
+ASUP_API int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+			asup_task *out)
+{
+	return spawn_here(cx, fn, arg, opts, out, 0);
+}
+
+ASUP_API int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void *arg,
+			      const asup_spawn_opts *opts, asup_task *out)
+{
+	/* A task always runs on a worker with a local queue. */
+	return spawn_here(cx, fn, arg, opts, out, 1);
+}
+
+ASUP_API uint64_t asup_cx_task_id(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->id : 0;
+}
+
+ASUP_API const char *asup_cx_task_name(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->t.name : NULL;
+}
+
+/* ---- capabilities and handles ------------------------------------------ */
+
+ASUP_API uint32_t asup_cx_caps(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->caps : 0;
+}
+
+ASUP_API int64_t asup_cx_restricted(asup_cx *cx, uint32_t caps, asup_task_fn fn, void *arg)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	uint32_t saved;
+	int64_t v;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!fn)
+		return -EINVAL;
+	if (caps & ~kt->caps)
+		return -EPERM;
+	saved = kt->caps;
+	kt->caps = caps;
+	v = fn(cx, arg);
+	kt->caps = saved;
+	return v;
+}
+
+ASUP_API int asup_cx_handles_get(asup_cx *cx, asup_cx_handles *out)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!out)
+		return -EINVAL;
+	*out = cx->k->handles; /* one set of instances for the whole tree */
+	return 0;
+}
+
+/* ---- budget and cancel state ------------------------------------------- */
+
+ASUP_API asup_budget asup_cx_budget(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->budget : asup_budget_zero();
+}
+
+ASUP_API int asup_cx_consume_cost(asup_cx *cx, uint64_t cost)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (asup_budget_consume_cost(&kt->budget, cost) && kt->budget.cost_quota != 0)
+		return 0;
+	kt->budget.cost_quota = 0;
+	kt->budget_limited = 1;
+	fold_exhaustion(cx, kt, ASUP_CANCEL_COST_BUDGET);
+	return -ECANCELED;
+}
+
+ASUP_API int asup_cx_is_cancel_requested(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->cancel_requested : 0;
+}
+
+ASUP_API int asup_cx_cancel_reason(asup_cx *cx, asup_cancel_reason *out)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!out)
+		return -EINVAL;
+	if (!kt->cancel_requested || !kt->cx_reason)
+		return -EAGAIN;
+	asup__reason_export(kt->cx_reason, out);
+	return 0;
+}
+
+ASUP_API int asup_cx_cancel_chain(asup_cx *cx, asup_cancel_reason *out, int n)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	const asup__reason *r;
+	int i = 0;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!out || n < 0)
+		return -EINVAL;
+	for (r = kt->cancel_requested ? kt->cx_reason : NULL; r && i < n; r = r->cause)
+		asup__reason_export(r, &out[i++]);
+	return i;
+}
+
+ASUP_API int asup_cx_cancel_self(asup_cx *cx, asup_cancel_kind kind, const char *msg)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	asup__reason *r;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (asup_cancel_kind_severity(kind) < 0)
+		return -EINVAL;
+	r = asup__reason_make(cx->k, kind, cx->scope, kt, msg);
+	if (!r)
+		return -ENOMEM;
+	/* Overwrites the reason, unlike every other path. */
+	asup__reason_set(&cx->k->alloc, &kt->cx_reason, r);
+	asup__reason_unref(&cx->k->alloc, r);
+	asup__cx_request_cancel(cx->k, kt, kt->cx_reason);
+	return 0;
+}
+
+/* ---- masks ------------------------------------------------------------- */
+
+ASUP_API int64_t asup_cx_masked(asup_cx *cx, asup_task_fn fn, void *arg)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	int64_t v;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!fn)
+		return -EINVAL;
+	if (kt->t.masked >= ASUP__MASK_MAX)
+		return -ASUP_EMASK;
+	kt->t.masked++;
+	v = fn(cx, arg);
+	kt->t.masked--;
+	return v;
+}
+
+ASUP_API int asup_cx_mask_depth(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->t.masked : -ASUP_ENOTASK;
+}
+
+ASUP_API uint64_t asup_cx_checkpoints(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? kt->checkpoints : 0;
+}
+
+/* ---- randomness -------------------------------------------------------- */
+
+ASUP_API int asup_random_u64(asup_cx *cx, uint64_t *out)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!out)
+		return -EINVAL;
+	if (!(kt->caps & ASUP_CAP_RANDOM))
+		return -EPERM;
+	*out = asup__rng_next(&kt->entropy);
+	return 0;
+}
+
+ASUP_API int asup_random_below(asup_cx *cx, uint64_t bound, uint64_t *out)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!out || bound == 0)
+		return -EINVAL;
+	if (!(kt->caps & ASUP_CAP_RANDOM))
+		return -EPERM;
+	*out = asup__rng_below(&kt->entropy, bound);
+	return 0;
+}
+
+/* ---- panics ------------------------------------------------------------ */
+
+ASUP_API void asup_panic(asup_cx *cx, const char *fmt, ...)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	char msg[ASUP_PANIC_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt ? fmt : "(null)", ap);
+	va_end(ap);
+	if (!kt) {
+		fprintf(stderr, "asupersync: asup_panic outside its task: %s\n", msg);
+		abort();
+	}
+	if (!kt->panic_msg)
+		kt->panic_msg = asup__alloc_mem(&cx->k->alloc, ASUP_PANIC_MSG_MAX);
+	/* Without memory for the message the outcome is still Panicked. */
+	if (kt->panic_msg)
+		memcpy(kt->panic_msg, msg, sizeof msg);
+	if (cx->frame)
+		longjmp(cx->frame->jb, 1); /* a region body catches it */
+	kt->value = 0;
+	kt->kind = kt->rec_kind = ASUP_OUTCOME_PANICKED;
+	asup__task_finish(cx->k, kt);
+	asup__sched_exit(cx->k->sched, &kt->t);
+}

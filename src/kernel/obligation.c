@@ -1,0 +1,180 @@
+/*
+ * Obligations: reserve, then commit or abort exactly once.
+ *
+ * A pending obligation counts against its region (which cannot close while
+ * any is pending) and its holder. When the holder completes without having
+ * been cancelled, what it still holds has leaked: the runtime's leak response
+ * applies (escalating after a threshold if configured), then everything the
+ * holder still holds is aborted, so a region is never blocked by a task that
+ * is gone. A region that reaches Finalizing with pending obligations and no
+ * task left leaks them the same way.
+ *
+ * States: RESERVED -> COMMITTED | ABORTED | LEAKED; a resolved obligation
+ * leaves the table (its id is stale from then on).
+ */
+#include "asupersync/obligation.h"
+#include "kernel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *kind_name(asup_obligation_kind k)
+{
+	static const char *names[] = {"send_permit", "ack", "lease", "io_op", "semaphore_permit"};
+	return (unsigned)k < 5 ? names[k] : "?";
+}
+
+static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state st,
+		    asup_obligation_abort_reason why, int advance)
+{
+	asup__region *r = ob->region;
+
+	ob->state = (uint8_t)st;
+	ob->abort_reason = (uint8_t)why;
+	asup__arena_remove(&k->obligations, ob->id);
+	if (r->pending_obligations)
+		r->pending_obligations--;
+	if (ob->holder && ob->holder->in_use && ob->holder->id == ob->holder_id && ob->holder->nobl)
+		ob->holder->nobl--;
+	if (st == ASUP_OBLIGATION_COMMITTED)
+		k->obl_committed++;
+	else if (st == ASUP_OBLIGATION_ABORTED)
+		k->obl_aborted++;
+	else
+		k->obl_leaked++;
+	asup__free_mem(&k->alloc, ob, sizeof(*ob));
+	if (advance)
+		asup__region_advance(k, r);
+}
+
+static void leak(asup__kernel *k, asup__obligation *ob)
+{
+	asup_leak_response resp = k->leak_response;
+
+	k->leaks++;
+	if (k->leak_escalate_after && k->leaks >= k->leak_escalate_after)
+		resp = k->leak_escalate_to;
+	switch (resp) {
+	case ASUP_LEAK_RECOVER:
+		resolve(k, ob, ASUP_OBLIGATION_ABORTED, ASUP_ABORT_ERROR, 0);
+		return;
+	case ASUP_LEAK_SILENT:
+		break;
+	case ASUP_LEAK_PANIC:
+		fprintf(stderr, "asupersync: obligation leaked (%s \"%s\") with leak response panic\n",
+			kind_name(ob->kind), ob->desc ? ob->desc : "");
+		abort();
+	default:
+		fprintf(stderr, "asupersync: obligation leaked: %s \"%s\" in region R%u\n",
+			kind_name(ob->kind), ob->desc ? ob->desc : "",
+			(unsigned)ASUP__ID_INDEX(ob->region->id));
+		break;
+	}
+	resolve(k, ob, ASUP_OBLIGATION_LEAKED, ASUP_ABORT_NONE, 0);
+}
+
+/* Calls fn on every pending obligation matching (holder or region). */
+static void each_pending(asup__kernel *k, const asup__ktask *holder, const asup__region *r,
+			 void (*fn)(asup__kernel *, asup__obligation *))
+{
+	for (uint32_t i = 0; i < k->obligations.len; i++) {
+		asup__obligation *ob = k->obligations.slot[i].ptr;
+		if (!ob)
+			continue;
+		if ((holder && ob->holder == holder && ob->holder_id == holder->id) ||
+		    (r && ob->region == r))
+			fn(k, ob);
+	}
+}
+
+static void abort_cancel(asup__kernel *k, asup__obligation *ob)
+{
+	resolve(k, ob, ASUP_OBLIGATION_ABORTED, ASUP_ABORT_CANCEL, 0);
+}
+
+void asup__task_obligations_completed(asup__kernel *k, asup__ktask *kt)
+{
+	if (!kt->nobl)
+		return;
+	if (kt->rec_kind != ASUP_OUTCOME_CANCELLED)
+		each_pending(k, kt, NULL, leak);
+	each_pending(k, kt, NULL, abort_cancel);
+	kt->nobl = 0;
+}
+
+void asup__region_obligations_leak(asup__kernel *k, asup__region *r)
+{
+	each_pending(k, NULL, r, leak);
+}
+
+int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
+			    asup_obligation_kind kind, const char *desc, uint64_t *id)
+{
+	asup__obligation *ob;
+
+	if (!r || !r->in_use)
+		return -ASUP_ECLOSED;
+	if (!holder || holder->owner != r)
+		return -EPERM; /* the holder must be owned by that region */
+	if (!(r->state == ASUP__R_OPEN || (r->state == ASUP__R_FINALIZING && holder->is_cleanup)))
+		return -ASUP_ECLOSED;
+	if (r->pending_obligations >= r->limits.max_obligations)
+		return -ASUP_ECAPACITY;
+	if ((unsigned)kind > ASUP_OBLIGATION_SEMAPHORE_PERMIT)
+		return -EINVAL;
+	ob = asup__alloc_mem(&k->alloc, sizeof(*ob));
+	if (!ob)
+		return -ENOMEM;
+	memset(ob, 0, sizeof(*ob));
+	if (asup__arena_insert(&k->obligations, ob, &ob->id) < 0) {
+		asup__free_mem(&k->alloc, ob, sizeof(*ob));
+		return -ENOMEM;
+	}
+	ob->kind = kind;
+	ob->state = ASUP_OBLIGATION_RESERVED;
+	ob->holder = holder;
+	ob->holder_id = holder->id;
+	ob->region = r;
+	ob->desc = desc;
+	r->pending_obligations++;
+	holder->nobl++;
+	*id = ob->id;
+	return 0;
+}
+
+int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st)
+{
+	asup__obligation *ob = asup__arena_get(&k->obligations, id);
+
+	if (!ob)
+		return -ESRCH; /* unknown, or resolved already */
+	resolve(k, ob, st, st == ASUP_OBLIGATION_ABORTED ? ASUP_ABORT_EXPLICIT : ASUP_ABORT_NONE, 1);
+	return 0;
+}
+
+ASUP_API int asup_obligation_reserve(asup_cx *cx, asup_obligation_kind kind, const char *desc,
+				     uint64_t *id)
+{
+	asup__ktask *self = asup__cx_self(cx);
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!id)
+		return -EINVAL;
+	return asup__obligation_create(cx->k, self, self->owner, kind, desc, id);
+}
+
+ASUP_API int asup_obligation_commit(asup_cx *cx, uint64_t id)
+{
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	return asup__obligation_resolve(cx->k, id, ASUP_OBLIGATION_COMMITTED);
+}
+
+ASUP_API int asup_obligation_abort(asup_cx *cx, uint64_t id)
+{
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	return asup__obligation_resolve(cx->k, id, ASUP_OBLIGATION_ABORTED);
+}

@@ -1,0 +1,294 @@
+/*
+ * Regions: the tree, the state machine, admission, finalizers, close, and
+ * cancel propagation (see kernel.h for the states and invariants).
+ *
+ * advance() is the one place a region moves forward; it is called whenever
+ * something it waits for changed (a task completed, a child closed, an
+ * obligation resolved, a finalizer finished, a close began). It is iterative:
+ * closing a region advances its parent in the same loop.
+ *
+ * User code never runs inside advance(): each finalizer runs as a cleanup task
+ * of its region, one at a time, last registered first.
+ */
+#include "kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ASUP_API asup_region_limits asup_region_limits_unlimited(void)
+{
+	asup_region_limits l = {ASUP_UNLIMITED, ASUP_UNLIMITED, ASUP_UNLIMITED};
+	return l;
+}
+
+asup__region *asup__region_lookup(const asup__kernel *k, uint64_t id)
+{
+	return asup__arena_get(&k->regions, id);
+}
+
+static void region_free(asup__kernel *k, asup__region *r)
+{
+	asup__reason_unref(&k->alloc, r->reason);
+	asup__free_mem(&k->alloc, r->fin, (size_t)r->capfin * sizeof(*r->fin));
+	asup__free_mem(&k->alloc, r, sizeof(*r));
+}
+
+int asup__region_create(asup__kernel *k, asup__region *parent, asup_budget budget,
+			asup__region **out)
+{
+	asup__region *r;
+	uint64_t id;
+
+	if (parent) {
+		if (parent->state != ASUP__R_OPEN)
+			return -ASUP_ECLOSED;
+		if (parent->nchildren >= parent->limits.max_children)
+			return -ASUP_ECAPACITY;
+	}
+	r = asup__alloc_mem(&k->alloc, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
+	if (asup__arena_insert(&k->regions, r, &id) < 0) {
+		asup__free_mem(&k->alloc, r, sizeof(*r));
+		return -ENOMEM;
+	}
+	r->id = id;
+	r->parent = parent;
+	r->state = ASUP__R_OPEN;
+	r->in_use = 1;
+	r->limits = asup_region_limits_unlimited();
+	r->budget = parent ? asup_budget_meet(parent->budget, budget) : budget;
+	asup__list_init(&r->children);
+	asup__list_init(&r->sibling);
+	asup__list_init(&r->tasks);
+	asup__list_init(&r->close_waiters);
+	if (parent) {
+		asup__list_push_back(&parent->children, &r->sibling);
+		parent->nchildren++;
+	}
+	*out = r;
+	return 0;
+}
+
+int asup__region_admits_task(const asup__region *r, int cleanup)
+{
+	if (r->state == ASUP__R_OPEN)
+		return r->ntasks < r->limits.max_tasks ? 0 : -ASUP_ECAPACITY;
+	if (r->state == ASUP__R_FINALIZING && cleanup)
+		return 0; /* cleanup work bypasses the task limit */
+	return -ASUP_ECLOSED;
+}
+
+int asup__region_begin_close(asup__kernel *k, asup__region *r, asup__reason *reason)
+{
+	if (r->state == ASUP__R_CLOSED)
+		return 0; /* the terminal reason stays as it was */
+	if (reason)
+		asup__reason_strengthen(&k->alloc, &r->reason, reason);
+	if (r->state != ASUP__R_OPEN)
+		return 0;
+	r->state = ASUP__R_CLOSING;
+	return 1;
+}
+
+int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f)
+{
+	if (r->state != ASUP__R_OPEN)
+		return -ASUP_ECLOSED;
+	if (r->nfin == r->capfin) {
+		uint32_t cap = r->capfin ? r->capfin * 2 : 4;
+		if (asup__grow(&k->alloc, (void **)&r->fin, sizeof(*r->fin), r->capfin, cap) < 0)
+			return -ENOMEM;
+		r->capfin = cap;
+	}
+	r->fin[r->nfin++] = *f;
+	return 0;
+}
+
+/* ---- finalizers -------------------------------------------------------- */
+
+static int64_t run_sync_finalizer(asup_cx *cx, void *arg)
+{
+	asup__finalizer *f = arg;
+	f->sync_fn(f->arg);
+	return 0;
+}
+
+/* The finalizer a cleanup task runs; owned by that task's argument slot. */
+typedef struct fin_job {
+	asup__finalizer f;
+} fin_job;
+
+static int64_t run_finalizer(asup_cx *cx, void *arg)
+{
+	fin_job job = *(fin_job *)arg;
+	asup__kernel *k = cx->k;
+
+	asup__free_mem(&k->alloc, arg, sizeof(fin_job));
+	if (job.f.sync_fn)
+		return run_sync_finalizer(cx, &job.f);
+	return job.f.async_fn(cx, job.f.arg);
+}
+
+/* Starts the top finalizer as a masked cleanup task. 1 if one started. */
+static int start_finalizer(asup__kernel *k, asup__region *r)
+{
+	asup__spawn_req req;
+	asup_spawn_opts o;
+	asup_task h;
+	fin_job *job;
+	asup_budget b = asup_budget_default();
+
+	job = asup__alloc_mem(&k->alloc, sizeof(*job));
+	if (!job)
+		return 0;
+	job->f = r->fin[r->nfin - 1];
+	asup_spawn_opts_init(&o);
+	o.name = "finalizer";
+	b.poll_quota = 100;
+	b.deadline = asup_time_add(asup__sched_now(k->sched), ASUP_SEC(5));
+	memset(&req, 0, sizeof(req));
+	req.fn = run_finalizer;
+	req.arg = job;
+	req.opts = &o;
+	req.region = r;
+	req.budget = b;
+	req.cleanup = 1;
+	req.masked = 1;
+	if (asup__task_spawn(k, &req, &h) < 0) {
+		asup__free_mem(&k->alloc, job, sizeof(*job));
+		return 0;
+	}
+	r->nfin--;
+	r->fin_running = 1;
+	r->fin_task = h._id;
+	asup_task_release(&h);
+	return 1;
+}
+
+/* ---- advancing --------------------------------------------------------- */
+
+static void complete_close(asup__kernel *k, asup__region *r)
+{
+	r->state = ASUP__R_CLOSED;
+	asup__waitq_wake_all(&r->close_waiters);
+	if (r->parent) {
+		asup__list_remove(&r->sibling);
+		r->parent->nchildren--;
+	}
+	asup__arena_remove(&k->regions, r->id);
+	if (k->root == r)
+		k->root = NULL;
+	r->in_use = 0;
+	region_free(k, r);
+}
+
+void asup__region_advance(asup__kernel *k, asup__region *r)
+{
+	while (r) {
+		asup__region *parent = r->parent;
+
+		if (r->state == ASUP__R_CLOSING || r->state == ASUP__R_DRAINING) {
+			if (r->nchildren > 0) {
+				r->state = ASUP__R_DRAINING;
+				return;
+			}
+			if (r->ntasks > 0)
+				return;
+			r->state = ASUP__R_FINALIZING;
+		}
+		if (r->state != ASUP__R_FINALIZING)
+			return;
+		if (r->fin_running)
+			return;
+		if (r->ntasks == 0 && r->nfin == 0 && r->pending_obligations > 0)
+			asup__region_obligations_leak(k, r);
+		if (r->nfin > 0) {
+			if (start_finalizer(k, r))
+				return;
+			/* Without memory for a cleanup task a sync finalizer runs
+			 * here; an async one is retried at the next advance. */
+			if (!r->fin[r->nfin - 1].sync_fn)
+				return;
+			r->nfin--;
+			r->fin[r->nfin].sync_fn(r->fin[r->nfin].arg);
+			continue;
+		}
+		if (r->ntasks || r->pending_obligations || r->nchildren)
+			return;
+		complete_close(k, r);
+		r = parent;
+	}
+}
+
+void asup__region_wait_closed(asup__kernel *k, asup__ktask *self, uint64_t id)
+{
+	asup__region *r;
+
+	/* Closing is not a checkpoint: a region call returns only when its
+	 * region is gone, whatever happens to the caller meanwhile. A closed
+	 * region's record is freed, so it is found again by id each time. */
+	self->t.masked++;
+	while ((r = asup__region_lookup(k, id)) != NULL)
+		asup__waitq_wait(k->sched, &self->t, &r->close_waiters, ASUP_TIME_MAX, 0);
+	self->t.masked--;
+}
+
+/* ---- cancel propagation ------------------------------------------------ */
+
+/* Cancels region r with reason (referenced by the caller), then recurses
+ * into its children with chained ParentCancelled reasons: parents first. */
+static int cancel_tree(asup__kernel *k, asup__region *r, asup__reason *reason, int depth)
+{
+	asup_budget cleanup;
+	int n = 0;
+
+	asup__region_begin_close(k, r, reason); /* sets or strengthens the reason */
+	cleanup = asup_cancel_kind_cleanup_budget((r->reason ? r->reason : reason)->kind);
+	for (asup__list *l = r->tasks.next; l != &r->tasks; l = l->next) {
+		asup__ktask *kt = asup__container_of(l, asup__ktask, region_link);
+		if (kt->pstate != ASUP__P_COMPLETED) {
+			asup__task_request_cancel(k, kt, r->reason ? r->reason : reason, cleanup);
+			n++;
+		}
+	}
+	for (asup__list *l = r->children.next; l != &r->children; l = l->next) {
+		asup__region *c = asup__container_of(l, asup__region, sibling);
+		asup__reason *cr = asup__reason_new(&k->alloc, ASUP_CANCEL_PARENT_CANCELLED, r->id,
+						    ASUP_ID_NONE, reason->timestamp, NULL,
+						    r->reason ? r->reason : reason,
+						    k->chain_depth);
+		/* Without memory the child shares the parent's reason. */
+		n += cancel_tree(k, c, cr ? cr : reason, depth + 1);
+		asup__reason_unref(&k->alloc, cr);
+	}
+	return n;
+}
+
+/* Advances every region of the subtree that has nothing left to wait for,
+ * deepest first, so that finalizers can start. */
+static void advance_idle(asup__kernel *k, asup__region *r)
+{
+	asup__list *l = r->children.next;
+	uint64_t id = r->id;
+
+	while (l != &r->children) {
+		asup__list *next = l->next;
+		advance_idle(k, asup__container_of(l, asup__region, sibling));
+		l = next;
+	}
+	if (asup__region_lookup(k, id) == r && r->ntasks == 0 && r->nchildren == 0)
+		asup__region_advance(k, r);
+}
+
+int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason)
+{
+	int n;
+
+	if (r->state == ASUP__R_CLOSED)
+		return 0;
+	n = cancel_tree(k, r, reason, 0);
+	advance_idle(k, r);
+	return n;
+}

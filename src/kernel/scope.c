@@ -1,0 +1,507 @@
+/*
+ * The Scope API: region bodies, finalizer registration, join2/join_all,
+ * race/race_all/hedge, and the outcome algebra.
+ *
+ * A region body runs on the calling task's own stack with the cx's scope
+ * switched to the new child region; a setjmp frame catches asup_panic inside
+ * it. After the body, the region is closed according to the body's outcome
+ * and the caller waits (uninterruptibly) until it is closed.
+ *
+ * Races drain their losers: every loser is aborted with RACE_LOST and joined
+ * before the race returns, also when the racing task itself is cancelled.
+ */
+#include "kernel.h"
+
+#include <string.h>
+
+static void outcome_cancelled(asup__kernel *k, asup_outcome *out, asup__reason *r)
+{
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	out->kind = ASUP_OUTCOME_CANCELLED;
+	asup__reason_export(r, &out->reason);
+	(void)k;
+}
+
+/* ---- regions ----------------------------------------------------------- */
+
+struct body_state {
+	asup_outcome_kind kind;
+	int64_t value;
+};
+
+/* Closes the child region as the body's outcome says, waits until it is
+ * closed, and reports the outcome. */
+static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
+			asup_outcome_kind kind, int64_t value, asup_outcome *out)
+{
+	asup__reason *why = NULL;
+	uint64_t id = child->id; /* the record is freed when the region closes */
+
+	switch (kind) {
+	case ASUP_OUTCOME_OK:
+		asup__region_begin_close(k, child, NULL);
+		break;
+	case ASUP_OUTCOME_CANCELLED:
+		why = asup__reason_ref(self->cx_reason);
+		break;
+	default:
+		why = asup__reason_make(k, ASUP_CANCEL_FAIL_FAST, child, self, NULL);
+		break;
+	}
+	if (kind != ASUP_OUTCOME_OK) {
+		if (why)
+			asup__region_cancel(k, child, why);
+		asup__region_begin_close(k, child, why);
+	}
+	asup__region_advance(k, child);
+	asup__region_wait_closed(k, self, id);
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->kind = kind;
+		out->value = value;
+		if (kind == ASUP_OUTCOME_CANCELLED)
+			asup__reason_export(why, &out->reason);
+		if (kind == ASUP_OUTCOME_PANICKED && self->panic_msg)
+			memcpy(out->panic_msg, self->panic_msg, ASUP_PANIC_MSG_MAX);
+	}
+	asup__reason_unref(&k->alloc, why);
+}
+
+static int run_region(asup_cx *cx, asup_budget budget, asup_task_fn body, void *arg,
+		      asup_outcome *out)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	asup__kernel *k;
+	asup__region *child;
+	asup__frame f;
+	volatile struct body_state st = {ASUP_OUTCOME_OK, 0};
+	uint32_t caps;
+	int rc;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!body)
+		return -EINVAL;
+	k = cx->k;
+	rc = asup__region_create(k, cx->scope, budget, &child);
+	if (rc < 0)
+		return rc;
+	f.prev = cx->frame;
+	f.masked = self->t.masked;
+	f.scope = cx->scope;
+	f.deadline = cx->deadline;
+	caps = self->caps;
+	cx->scope = child;
+	cx->frame = &f;
+	if (setjmp(f.jb) == 0) {
+		int64_t v = body(cx, arg);
+		st.value = v;
+		if (v == -ECANCELED && self->cancel_requested)
+			st.kind = ASUP_OUTCOME_CANCELLED;
+		else
+			st.kind = v >= 0 ? ASUP_OUTCOME_OK : ASUP_OUTCOME_ERR;
+	} else {
+		st.kind = ASUP_OUTCOME_PANICKED;
+		st.value = 0;
+	}
+	cx->frame = f.prev;
+	cx->scope = f.scope;
+	cx->deadline = f.deadline;
+	self->t.masked = f.masked;
+	self->caps = caps;
+
+	close_child(k, self, child, st.kind, st.value, out);
+	return 0;
+}
+
+ASUP_API int asup_region(asup_cx *cx, asup_task_fn body, void *arg, asup_outcome *out)
+{
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	return run_region(cx, cx->scope->budget, body, arg, out);
+}
+
+ASUP_API int asup_region_with_budget(asup_cx *cx, asup_budget budget, asup_task_fn body,
+				     void *arg, asup_outcome *out)
+{
+	return run_region(cx, budget, body, arg, out);
+}
+
+ASUP_API uint64_t asup_scope_region_id(asup_cx *cx)
+{
+	return asup__cx_self(cx) ? cx->scope->id : ASUP_ID_NONE;
+}
+
+ASUP_API asup_budget asup_scope_budget(asup_cx *cx)
+{
+	return asup__cx_self(cx) ? cx->scope->budget : asup_budget_zero();
+}
+
+ASUP_API int asup_scope_set_limits(asup_cx *cx, const asup_region_limits *limits)
+{
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!limits)
+		return -EINVAL;
+	cx->scope->limits = *limits;
+	return 0;
+}
+
+ASUP_API int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *msg)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	asup__reason *r;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (asup_cancel_kind_severity(kind) < 0)
+		return -EINVAL;
+	r = asup__reason_make(cx->k, kind, cx->scope, self, msg);
+	if (!r)
+		return -ENOMEM;
+	asup__region_cancel(cx->k, cx->scope, r);
+	asup__reason_unref(&cx->k->alloc, r);
+	return 0;
+}
+
+static int defer(asup_cx *cx, const asup__finalizer *f)
+{
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	return asup__region_add_finalizer(cx->k, cx->scope, f);
+}
+
+ASUP_API int asup_defer(asup_cx *cx, void (*fn)(void *arg), void *arg)
+{
+	asup__finalizer f = {fn, NULL, arg};
+	return fn ? defer(cx, &f) : -EINVAL;
+}
+
+ASUP_API int asup_defer_async(asup_cx *cx, asup_task_fn fn, void *arg)
+{
+	asup__finalizer f = {NULL, fn, arg};
+	return fn ? defer(cx, &f) : -EINVAL;
+}
+
+/* ---- joins ------------------------------------------------------------- */
+
+ASUP_API int asup_join2(asup_cx *cx, asup_task *a, asup_task *b, asup_outcome *oa,
+			asup_outcome *ob)
+{
+	int rc = asup_join(cx, a, oa);
+	return rc < 0 ? rc : asup_join(cx, b, ob);
+}
+
+ASUP_API int asup_join_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *outs)
+{
+	if (n && !hs)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int rc = asup_join(cx, &hs[i], outs ? &outs[i] : NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- races ------------------------------------------------------------- */
+
+static int resolve_all(asup_cx *cx, asup_task *hs, size_t n, asup__ktask **recs)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = asup__handle_resolve(&hs[i], &recs[i]);
+		if (rc < 0)
+			return rc;
+		if (recs[i]->cx.k != cx->k)
+			return -EXDEV;
+		if (recs[i] == cx->kt)
+			return -EDEADLK;
+		for (size_t j = 0; j < i; j++)
+			if (recs[j] == recs[i])
+				return -EINVAL;
+	}
+	return 0;
+}
+
+static void abort_lost(asup__kernel *k, asup__ktask *kt)
+{
+	asup__reason *r;
+
+	if (kt->pstate == ASUP__P_COMPLETED)
+		return;
+	r = asup__reason_make(k, ASUP_CANCEL_RACE_LOST, kt->owner, kt, NULL);
+	if (r) {
+		asup__task_abort(k, kt, r);
+		asup__reason_unref(&k->alloc, r);
+	}
+}
+
+/* Joins kt without a checkpoint: a drain must finish even when the caller
+ * is cancelled. */
+static void drain(asup__kernel *k, asup__ktask *self, asup__ktask *kt)
+{
+	asup__ktask *one[1] = {kt};
+	while (kt->pstate != ASUP__P_COMPLETED)
+		asup__wait_any(k, self, one, 1, 0);
+}
+
+/*
+ * The race core over n resolved records: waits for a first finisher, picks
+ * the winner among those found finished together (rotating the starting
+ * index each round; race_all draws it at random instead), aborts and drains
+ * the rest, consumes every handle. Returns 0 or the caller's checkpoint
+ * error (then every task was aborted and drained).
+ */
+static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
+		     int random_pick, asup_outcome *out, size_t *winner)
+{
+	asup__kernel *k = cx->k;
+	asup__ktask *self = cx->kt;
+	asup_outcome tmp, first_panic;
+	size_t w = n, ready[64], nready;
+	int rc = 0, have_panic = 0;
+
+	for (unsigned round = 0; w == n; round++) {
+		nready = 0;
+		for (size_t j = 0; j < n && nready < 64; j++) {
+			size_t i = random_pick ? j : (j + round) % n;
+			if (recs[i]->pstate == ASUP__P_COMPLETED)
+				ready[nready++] = i;
+		}
+		if (nready) {
+			w = ready[0];
+			if (random_pick && nready > 1)
+				w = ready[asup__rng_below(&self->entropy, nready)];
+			break;
+		}
+		rc = asup__wait_any(k, self, recs, n, 1);
+		if (rc < 0)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (i != w)
+			abort_lost(k, recs[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (i == w)
+			continue;
+		drain(k, self, recs[i]);
+		asup__handle_consume(k, recs[i], &hs[i], &tmp);
+		if (tmp.kind == ASUP_OUTCOME_PANICKED && !have_panic) {
+			first_panic = tmp;
+			have_panic = 1;
+		}
+	}
+	if (w == n)
+		return rc;
+	asup__handle_consume(k, recs[w], &hs[w], &tmp);
+	if (winner)
+		*winner = w;
+	if (out)
+		*out = (tmp.kind != ASUP_OUTCOME_PANICKED && have_panic) ? first_panic : tmp;
+	return 0;
+}
+
+ASUP_API int asup_race(asup_cx *cx, asup_task *a, asup_task *b, asup_outcome *out)
+{
+	asup_task hs[2];
+	asup__ktask *recs[2];
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!a || !b)
+		return -EINVAL;
+	hs[0] = *a;
+	hs[1] = *b;
+	rc = resolve_all(cx, hs, 2, recs);
+	if (rc < 0)
+		return rc;
+	rc = race_core(cx, hs, recs, 2, 0, out, NULL);
+	a->_flags = hs[0]._flags;
+	b->_flags = hs[1]._flags;
+	return rc;
+}
+
+ASUP_API int asup_race_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *out,
+			   size_t *winner)
+{
+	asup__ktask *local[16], **recs = local;
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (n == 0) {
+		/* Nothing can win: wait until the caller is cancelled. */
+		do
+			rc = asup__cx_park(cx, ASUP_TIME_MAX, 0);
+		while (rc == 0);
+		return rc;
+	}
+	if (!hs)
+		return -EINVAL;
+	if (n > 16) {
+		recs = asup__alloc_mem(&cx->k->alloc, n * sizeof(*recs));
+		if (!recs)
+			return -ENOMEM;
+	}
+	rc = resolve_all(cx, hs, n, recs);
+	if (rc == 0)
+		rc = race_core(cx, hs, recs, n, 1, out, winner);
+	if (recs != local)
+		asup__free_mem(&cx->k->alloc, recs, n * sizeof(*recs));
+	return rc;
+}
+
+ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void *parg,
+			asup_task_fn backup, void *barg, asup_outcome *out)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	asup__kernel *k;
+	asup__ktask *kp;
+	asup__reason *r;
+	asup_task hp, hb;
+	asup_time until;
+	int rc;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!primary || !backup)
+		return -EINVAL;
+	k = cx->k;
+	if (asup_spawn(cx, primary, parg, NULL, &hp) < 0) {
+		r = asup__reason_make(k, ASUP_CANCEL_RESOURCE_UNAVAILABLE, cx->scope, self, NULL);
+		outcome_cancelled(k, out, r);
+		asup__reason_unref(&k->alloc, r);
+		return 0;
+	}
+	kp = hp._rec;
+	until = asup_time_add(asup__sched_now(k->sched), delay);
+	while (kp->pstate != ASUP__P_COMPLETED && asup__sched_now(k->sched) < until) {
+		/* Wait for the primary or the delay, whichever comes first. */
+		asup__waiter w = {{0, 0}, &self->t, 0};
+		asup__list_push_back(&kp->joiners, &w.link);
+		rc = asup__cx_park(cx, until, 0);
+		asup__list_remove(&w.link);
+		if (rc < 0) {
+			abort_lost(k, kp);
+			drain(k, self, kp);
+			asup_task_release(&hp);
+			return rc;
+		}
+	}
+	if (kp->pstate == ASUP__P_COMPLETED)
+		return asup_task_try_join(&hp, out);
+	kp->defused = 1; /* the primary keeps running */
+	if (asup_spawn(cx, backup, barg, NULL, &hb) < 0) {
+		asup_outcome po;
+		r = asup__reason_make(k, ASUP_CANCEL_RESOURCE_UNAVAILABLE, cx->scope, self, NULL);
+		if (r) {
+			asup__task_abort(k, kp, r);
+		}
+		if (asup_task_try_join(&hp, &po) == 0 &&
+		    (po.kind == ASUP_OUTCOME_OK || po.kind == ASUP_OUTCOME_PANICKED)) {
+			if (out)
+				*out = po;
+		} else {
+			/* Left to its region, which waits for it. */
+			asup_task_release(&hp);
+			outcome_cancelled(k, out, r);
+		}
+		asup__reason_unref(&k->alloc, r);
+		return 0;
+	}
+	return asup_race(cx, &hp, &hb, out);
+}
+
+/* ---- outcome algebra --------------------------------------------------- */
+
+ASUP_API int asup_cancel_reason_strengthen(asup_cancel_reason *self,
+					   const asup_cancel_reason *other)
+{
+	int so, ss;
+
+	if (!self || !other)
+		return 0;
+	so = asup_cancel_kind_severity(other->kind);
+	ss = asup_cancel_kind_severity(self->kind);
+	if (so < ss)
+		return 0;
+	if (so == ss) {
+		if (other->timestamp > self->timestamp)
+			return 0;
+		if (other->timestamp == self->timestamp &&
+		    !(!self->has_message && other->has_message) &&
+		    !(other->has_message && self->has_message &&
+		      strcmp(other->message, self->message) < 0))
+			return 0;
+	}
+	if (memcmp(self, other, sizeof(*self)) == 0)
+		return 0;
+	*self = *other;
+	return 1;
+}
+
+ASUP_API void asup_outcome_join(const asup_outcome *a, const asup_outcome *b, asup_outcome *out)
+{
+	asup_outcome r;
+
+	if (!a || !b || !out)
+		return;
+	if (b->kind > a->kind) {
+		r = *b;
+	} else {
+		r = *a;
+		if (a->kind == ASUP_OUTCOME_CANCELLED && b->kind == ASUP_OUTCOME_CANCELLED &&
+		    asup_cancel_kind_severity(b->reason.kind) >
+			    asup_cancel_kind_severity(a->reason.kind))
+			r.reason = b->reason;
+	}
+	*out = r;
+}
+
+ASUP_API void asup_outcome_aggregate(const asup_outcome *list, size_t n, asup_aggregate *out)
+{
+	size_t first_err = n;
+	int have_cancel = 0;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	out->kind = ASUP_AGG_ALL_OK;
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].kind == ASUP_OUTCOME_PANICKED) {
+			out->kind = ASUP_AGG_PANICKED;
+			out->index = i;
+			return;
+		}
+		if (list[i].kind == ASUP_OUTCOME_CANCELLED) {
+			if (!have_cancel)
+				out->reason = list[i].reason;
+			else
+				asup_cancel_reason_strengthen(&out->reason, &list[i].reason);
+			have_cancel = 1;
+		}
+		if (list[i].kind == ASUP_OUTCOME_ERR && first_err == n)
+			first_err = i;
+	}
+	if (have_cancel) {
+		out->kind = ASUP_AGG_CANCELLED;
+	} else if (first_err < n) {
+		out->kind = ASUP_AGG_FIRST_ERROR;
+		out->index = first_err;
+		out->error = list[first_err].value;
+	}
+}
+
+ASUP_API asup_policy_action asup_policy_on_child(asup_policy p, const asup_outcome *child)
+{
+	if (p != ASUP_POLICY_FAIL_FAST || !child)
+		return ASUP_POLICY_CONTINUE;
+	return (child->kind == ASUP_OUTCOME_ERR || child->kind == ASUP_OUTCOME_PANICKED)
+		       ? ASUP_POLICY_CANCEL_SIBLINGS
+		       : ASUP_POLICY_CONTINUE;
+}
