@@ -60,6 +60,10 @@ ASUP_API int64_t asup_cx_restricted(asup_cx *cx, uint32_t caps, asup_task_fn fn,
 /* Copies the task's handles into *out. -ASUP_ENOTASK, -EINVAL. */
 ASUP_API int asup_cx_handles_get(asup_cx *cx, asup_cx_handles *out);
 
+/* 1 if the task can use the runtime's timer (it has ASUP_CAP_TIME; every
+ * task of a runtime shares that runtime's timer). */
+ASUP_API int asup_cx_has_timer(asup_cx *cx);
+
 /* The task's budget (what its checkpoints enforce). */
 ASUP_API asup_budget asup_cx_budget(asup_cx *cx);
 /* Charges cost to the budget; 0, or -ECANCELED when it is exhausted (the

@@ -53,6 +53,9 @@ typedef struct asup_rt_config {
 	uint64_t max_steps;           /* deterministic: asup_rt_run gives up after
 	                                 this many dispatches (0 = no limit) */
 	uint32_t cancel_chain_depth;  /* cause-chain depth limit (1 .. 1024) */
+	uint32_t blocking_threads;    /* real mode: most threads of the blocking
+	                                 pool (0 .. 1024; 0 = run blocking work
+	                                 inline on the task's stack) */
 	asup_leak_response leak_response;   /* what a leaked obligation does */
 	uint64_t leak_escalate_after; /* after this many leaks (0 = never) ... */
 	asup_leak_response leak_escalate_to; /* ... respond like this instead */
@@ -63,7 +66,7 @@ typedef struct asup_rt asup_rt;
 
 /* Fills cfg with the defaults: real mode, 64 KiB stacks, pool of 1024 stacks,
  * streak limit 16, auto-advance on, overflow reports on, cause chains of 16,
- * leaks logged (escalation off). */
+ * leaks logged (escalation off), up to 4 blocking threads. */
 ASUP_API void asup_rt_config_init(asup_rt_config *cfg);
 
 /* Creates a runtime. -EINVAL for a bad config (names no field; see

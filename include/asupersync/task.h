@@ -114,6 +114,26 @@ ASUP_API int asup_task_defuse(asup_task *h);
 ASUP_API ASUP_NODISCARD int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void *arg,
 					     const asup_spawn_opts *opts, asup_task *out);
 
+/*
+ * Blocking work. fn(b, arg) runs on a thread of the runtime's blocking pool
+ * (in deterministic mode: inline, on the task's own stack, so runs replay
+ * exactly), while the task that owns it stays parked in its region. The task
+ * is joined, aborted and counted like any other: its region does not close
+ * before fn returned. A cancel request cannot stop fn; it sets a flag fn can
+ * poll with asup_blocking_is_cancelled and should return -ECANCELED on.
+ * Inline (deterministic mode, or when no pool thread can be started) fn runs
+ * on the runtime's thread: it must not wait for other tasks there.
+ */
+typedef struct asup_blocking asup_blocking;
+typedef int64_t (*asup_blocking_fn)(asup_blocking *b, void *arg);
+
+ASUP_API ASUP_NODISCARD int asup_spawn_blocking(asup_cx *cx, asup_blocking_fn fn, void *arg,
+						const asup_spawn_opts *opts, asup_task *out);
+/* 1 once the owning task was asked to cancel. Callable from fn's thread. */
+ASUP_API int asup_blocking_is_cancelled(asup_blocking *b);
+/* 1 if the owning task can use the runtime's timer (it holds ASUP_CAP_TIME). */
+ASUP_API int asup_blocking_has_timer(asup_blocking *b);
+
 /* ---- outcome algebra ---- */
 
 /* The more severe of a and b (ties keep a; two Cancelled strengthen). */

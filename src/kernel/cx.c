@@ -378,3 +378,9 @@ ASUP_API void asup_panic(asup_cx *cx, const char *fmt, ...)
 	asup__task_finish(cx->k, kt);
 	asup__sched_exit(cx->k->sched, &kt->t);
 }
+
+ASUP_API int asup_cx_has_timer(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	return kt ? !!(kt->caps & ASUP_CAP_TIME) : 0;
+}

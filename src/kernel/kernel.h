@@ -143,6 +143,7 @@ struct asup__ktask {
 	uint8_t budget_limited;     /* budget has a deadline or quotas */
 	uint8_t local;              /* spawn_local: pinned to its worker */
 	uint32_t nobl;              /* pending obligations it holds */
+	struct asup_blocking *bjob; /* the blocking job it waits for, if any */
 	uint32_t caps;
 	asup_budget budget;
 	asup__reason *cx_reason;    /* the cx's cancel reason */
@@ -153,6 +154,20 @@ struct asup__ktask {
 	asup__ktask *next_free;     /* on the kernel free stack while recycled */
 	uint64_t id;                /* arena id */
 	asup_time created_at;
+};
+
+/* A blocking job: fn runs on a pool thread while its task stays parked. The
+ * pool (runtime layer) writes result and done; everything else is written
+ * on the runtime thread before submission. */
+struct asup_blocking {
+	asup_blocking_fn fn;
+	void *arg;
+	int64_t result;
+	_Atomic int cancelled;      /* set when the owning task is cancel-requested */
+	_Atomic int done;           /* set by the pool thread when fn returned */
+	int has_timer;
+	asup__ktask *task;          /* the parked owner (runtime thread only) */
+	struct asup_blocking *next; /* pool queues */
 };
 
 typedef struct asup__obligation {
@@ -195,6 +210,9 @@ struct asup__kernel {
 	asup_leak_response leak_escalate_to;
 	asup_cx_handles handles;    /* shared by every task of the runtime */
 	int local_available;        /* a local (worker) queue exists */
+	/* The blocking pool (runtime layer); NULL submit = run jobs inline. */
+	int (*blocking_submit)(void *ctx, struct asup_blocking *job);
+	void *blocking_ctx;
 };
 
 /* ---- setup and scheduler hooks ---- */

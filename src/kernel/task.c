@@ -13,6 +13,7 @@
  */
 #include "kernel.h"
 
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,15 @@ void asup__kernel_destroy(asup__kernel *k)
 	/* Tasks that never finished are discarded: their stacks are released
 	 * and C cleanup past their suspension point does not run. */
 	for (c = k->chunks; c; c = c->next)
-		for (int i = 0; i < ASUP__REC_CHUNK; i++)
-			if (c->recs[i].in_use)
-				asup__sched_discard(k->sched, &c->recs[i].t);
+		for (int i = 0; i < ASUP__REC_CHUNK; i++) {
+			asup__ktask *kt = &c->recs[i];
+			if (!kt->in_use)
+				continue;
+			asup__sched_discard(k->sched, &kt->t);
+			/* The pool is stopped by now: nothing else touches it. */
+			asup__free_mem(&k->alloc, kt->bjob, sizeof(*kt->bjob));
+			kt->bjob = NULL;
+		}
 	for (uint32_t i = 0; i < k->obligations.len; i++)
 		asup__free_mem(&k->alloc, k->obligations.slot[i].ptr, sizeof(asup__obligation));
 	for (uint32_t i = 0; i < k->regions.len; i++) {
@@ -207,6 +214,7 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	kt->value = 0;
 	kt->drop_kind = ASUP_CANCEL_USER;
 	kt->defused = 0;
+	kt->bjob = NULL;
 	kt->created_at = asup__sched_now_cheap(k->sched);
 	init_cx_state(k, kt, req);
 	asup__list_init(&kt->joiners);
@@ -335,6 +343,8 @@ void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *rea
 	if (kt->pstate == ASUP__P_COMPLETED)
 		return;
 	kt->cancel_requested = 1;
+	if (kt->bjob)
+		atomic_store(&kt->bjob->cancelled, 1);
 	asup__reason_strengthen(&k->alloc, &kt->cx_reason, reason);
 	interrupt(k, kt, kt->cx_reason);
 }

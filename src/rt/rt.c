@@ -18,6 +18,7 @@
 
 #include "../kernel/kernel.h"
 #include "../time/time.h"
+#include "blocking.h"
 
 struct asup_rt {
 	asup_rt_config cfg;
@@ -25,6 +26,7 @@ struct asup_rt {
 	asup__sched sched;
 	asup__kernel kernel;
 	asup__timebase tb;
+	asup__pool pool;
 	atomic_int running;
 	uint64_t steps;
 };
@@ -69,6 +71,7 @@ ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
 	cfg->auto_advance = 1;
 	cfg->overflow_report = 1;
 	cfg->cancel_chain_depth = 16;
+	cfg->blocking_threads = 4;
 	cfg->leak_response = ASUP_LEAK_LOG;
 	cfg->leak_escalate_to = ASUP_LEAK_PANIC;
 }
@@ -89,6 +92,8 @@ ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
 		bad = "cancel_streak_limit";
 	else if (!cfg->alloc.alloc != !cfg->alloc.free)
 		bad = "alloc";
+	else if (cfg->blocking_threads > 1024)
+		bad = "blocking_threads";
 	else if (cfg->cancel_chain_depth < 1 || cfg->cancel_chain_depth > 1024)
 		bad = "cancel_chain_depth";
 	else if ((unsigned)cfg->leak_response > ASUP_LEAK_PANIC ||
@@ -132,6 +137,11 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 	rt->kernel.leak_response = cfg->leak_response;
 	rt->kernel.leak_escalate_after = cfg->leak_escalate_after;
 	rt->kernel.leak_escalate_to = cfg->leak_escalate_to;
+	if (!det && cfg->blocking_threads > 0 &&
+	    asup__pool_init(&rt->pool, &rt->alloc, cfg->blocking_threads) == 0) {
+		rt->kernel.blocking_submit = asup__pool_submit;
+		rt->kernel.blocking_ctx = &rt->pool;
+	}
 	asup__timebase_init(&rt->tb, &rt->alloc, &rt->sched, det);
 	be.now = asup__tb_now_hook;
 	be.timer_arm = asup__tb_arm_hook;
@@ -158,6 +168,7 @@ ASUP_API int asup_rt_destroy(asup_rt *rt)
 		return -EINVAL;
 	if (atomic_load(&rt->running))
 		return -ASUP_ERUNNING;
+	asup__pool_destroy(&rt->pool);
 	asup__kernel_destroy(&rt->kernel);
 	asup__timebase_destroy(&rt->tb);
 	asup__sched_destroy(&rt->sched);
@@ -227,14 +238,21 @@ static int drive(asup_rt *rt)
 	asup_time next;
 
 	for (;;) {
+		asup__pool_drain(&rt->pool);
 		while (asup__sched_run_one(&rt->sched)) {
 			rt->steps++;
 			if (rt->cfg.max_steps && rt->steps >= rt->cfg.max_steps)
 				return -ASUP_ESTEPLIMIT;
+			asup__pool_drain(&rt->pool);
 		}
 		if (rt->kernel.live == 0)
 			return 0;
 		next = asup__timebase_next(&rt->tb);
+		if (rt->pool.outstanding) {
+			/* Blocking work is out: wait for it or the next timer. */
+			asup__pool_wait(&rt->pool, next, &rt->tb.base);
+			continue;
+		}
 		if (next == ASUP_TIME_MAX)
 			return -EDEADLK;
 		if (rt->tb.is_virtual)
