@@ -6,7 +6,12 @@
  *   3. time: sleeps wake in deadline order; a deadline scope
  *   4. a primitive of your own on the wait-queue layer
  *   5. aborting a parked task (the cancel lane)
- *   6. the deterministic mode: the same seed gives the same schedule
+ *   7. regions: nested scopes, finalizers last-in first-out
+ *   8. race: the loser is cancelled and drained before the race returns
+ *   9. hedge: a backup starts when the primary is slow
+ *  10. deadlines and cancellation with cause chains
+ *  11. a panic contained as an outcome; fail-fast cancels the siblings
+ *  12. the deterministic mode: the same seed gives the same schedule
  */
 #include <asupersync.h>
 
@@ -207,6 +212,192 @@ static void part_abort(asup_cx *cx)
 	show("stuck", &o);
 }
 
+/* ---- 7. regions and finalizers ---------------------------------------- */
+
+static void say_fin(void *arg)
+{
+	SAY("  finalizer: %s\n", (const char *)arg);
+}
+
+static int64_t inner_region(asup_cx *cx, void *arg)
+{
+	check(asup_defer(cx, say_fin, "inner, registered first"), "defer");
+	check(asup_defer(cx, say_fin, "inner, registered second"), "defer");
+	SAY("  inner body runs in region R%llu\n",
+	    (unsigned long long)(asup_scope_region_id(cx) & 0xffffffffu));
+	return 0;
+}
+
+static int64_t outer_region(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	check(asup_defer(cx, say_fin, "outer"), "defer");
+	SAY("  outer body runs in region R%llu\n",
+	    (unsigned long long)(asup_scope_region_id(cx) & 0xffffffffu));
+	check(asup_region(cx, inner_region, NULL, &o), "region");
+	SAY("  inner region closed\n");
+	return 0;
+}
+
+static void part_regions(asup_cx *cx)
+{
+	asup_outcome o;
+	SAY("7. nested regions: a region closes only after its finalizers ran (LIFO)\n");
+	check(asup_region(cx, outer_region, NULL, &o), "region");
+	SAY("  outer region closed: %s\n", asup_outcome_kind_name(o.kind));
+}
+
+/* ---- 8. race ----------------------------------------------------------- */
+
+static int64_t fast(asup_cx *cx, void *arg)
+{
+	check(asup_sleep(cx, ASUP_MSEC(5)), "sleep");
+	return 1;
+}
+
+static int64_t slow(asup_cx *cx, void *arg)
+{
+	int rc = asup_sleep(cx, ASUP_SEC(10));
+	asup_cancel_reason r;
+	if (rc == -ECANCELED && asup_cx_cancel_reason(cx, &r) == 0)
+		SAY("  loser sees cancel (%s) and cleans up before the race returns\n",
+		    asup_cancel_kind_name(r.kind));
+	return rc < 0 ? rc : 2;
+}
+
+static void part_race(asup_cx *cx)
+{
+	asup_task a, b;
+	asup_outcome o;
+	asup_time t0 = asup_now(cx);
+	SAY("8. race: the winner's result; the loser is cancelled and drained\n");
+	check(asup_spawn(cx, fast, NULL, NULL, &a), "spawn");
+	check(asup_spawn(cx, slow, NULL, NULL, &b), "spawn");
+	check(asup_race(cx, &a, &b, &o), "race");
+	SAY("  race -> %s(%lld) after %.1f ms\n", asup_outcome_kind_name(o.kind),
+	    (long long)o.value, (double)(asup_now(cx) - t0) / 1e6);
+}
+
+/* ---- 9. hedge ---------------------------------------------------------- */
+
+static int64_t replica(asup_cx *cx, void *arg)
+{
+	uint64_t ms = (uint64_t)(uintptr_t)arg;
+	int rc = asup_sleep(cx, ASUP_MSEC(ms));
+	return rc < 0 ? rc : (int64_t)ms;
+}
+
+static void part_hedge(asup_cx *cx)
+{
+	asup_outcome o;
+	SAY("9. hedge: primary takes 200 ms, backup after 10 ms takes 5 ms\n");
+	check(asup_hedge(cx, ASUP_MSEC(10), replica, (void *)(uintptr_t)200, replica,
+			 (void *)(uintptr_t)5, &o),
+	      "hedge");
+	SAY("  hedge -> %s(%lld ms replica won)\n", asup_outcome_kind_name(o.kind),
+	    (long long)o.value);
+}
+
+/* ---- 10. deadlines and cause chains ------------------------------------- */
+
+static int64_t chain_printer(asup_cx *cx, void *arg)
+{
+	asup_cancel_reason chain[8];
+	int rc = asup_sleep(cx, ASUP_SEC(10)), n;
+	n = asup_cx_cancel_chain(cx, chain, 8);
+	SAY("  task in the innermost region woke with %s; cause chain:", asup_err_name(rc));
+	for (int i = 0; i < n; i++)
+		SAY(" %s%s", i ? "<- " : "", asup_cancel_kind_name(chain[i].kind));
+	SAY("\n");
+	return rc;
+}
+
+static int64_t level2(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	check(asup_spawn(cx, chain_printer, NULL, NULL, &h), "spawn");
+	check(asup_task_release(&h), "release");
+	return 0;
+}
+
+static int64_t level1(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	return asup_region(cx, level2, NULL, &o);
+}
+
+static int64_t watchdog(asup_cx *cx, void *arg)
+{
+	check(asup_sleep(cx, ASUP_MSEC(15)), "sleep");
+	SAY("  watchdog: cancelling the scope with kind timeout\n");
+	return asup_scope_cancel(cx, ASUP_CANCEL_TIMEOUT, "watchdog");
+}
+
+static int64_t supervised(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	asup_task w;
+	check(asup_spawn(cx, watchdog, NULL, NULL, &w), "spawn");
+	check(asup_task_release(&w), "release");
+	return asup_region(cx, level1, NULL, &o);
+}
+
+static int64_t under_deadline(asup_cx *cx, void *arg)
+{
+	int rc = asup_sleep(cx, ASUP_SEC(10));
+	asup_cancel_reason r;
+	if (asup_cx_cancel_reason(cx, &r) == 0)
+		SAY("  budget deadline reached: task cancelled with kind %s\n",
+		    asup_cancel_kind_name(r.kind));
+	return rc;
+}
+
+static int64_t deadline_body(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	check(asup_spawn(cx, under_deadline, NULL, NULL, &h), "spawn");
+	check(asup_task_release(&h), "release");
+	return 0;
+}
+
+static void part_deadlines(asup_cx *cx)
+{
+	asup_outcome o;
+	asup_budget b = asup_budget_default();
+	SAY("10. deadlines compose; cancellation flows down the region tree\n");
+	b.deadline = asup_now(cx) + ASUP_MSEC(20);
+	check(asup_region_with_budget(cx, b, deadline_body, NULL, &o), "region");
+	check(asup_region(cx, supervised, NULL, &o), "region");
+}
+
+/* ---- 11. panics -------------------------------------------------------- */
+
+static int64_t bystander(asup_cx *cx, void *arg)
+{
+	int rc = asup_sleep(cx, ASUP_SEC(10));
+	asup_cancel_reason r;
+	if (asup_cx_cancel_reason(cx, &r) == 0)
+		SAY("  sibling cancelled with kind %s\n", asup_cancel_kind_name(r.kind));
+	return rc;
+}
+
+static int64_t panicking_body(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	check(asup_spawn(cx, bystander, NULL, NULL, &h), "spawn");
+	check(asup_task_release(&h), "release");
+	check(asup_yield(cx), "yield");
+	asup_panic(cx, "region body gave up");
+}
+
+static void part_panic(asup_cx *cx)
+{
+	asup_outcome o;
+	SAY("11. a panic in a region body is contained as its outcome\n");
+	check(asup_region(cx, panicking_body, NULL, &o), "region");
+	SAY("  region -> %s \"%s\"\n", asup_outcome_kind_name(o.kind), o.panic_msg);
+}
+
 static int64_t tour_root(asup_cx *cx, void *arg)
 {
 	part_outcomes(cx);
@@ -214,10 +405,15 @@ static int64_t tour_root(asup_cx *cx, void *arg)
 	part_time(cx);
 	part_waitq(cx);
 	part_abort(cx);
+	part_regions(cx);
+	part_race(cx);
+	part_hedge(cx);
+	part_deadlines(cx);
+	part_panic(cx);
 	return 0;
 }
 
-/* ---- 6. determinism ---------------------------------------------------- */
+/* ---- 12. determinism ---------------------------------------------------- */
 
 struct trace {
 	char order[64];
@@ -267,7 +463,7 @@ static void schedule_for_seed(uint64_t seed, struct trace *tr)
 static void part_determinism(void)
 {
 	struct trace a, b, c;
-	SAY("6. deterministic mode: schedules by seed\n");
+	SAY("12. deterministic mode: schedules by seed\n");
 	schedule_for_seed(7, &a);
 	schedule_for_seed(7, &b);
 	schedule_for_seed(8, &c);
@@ -286,7 +482,7 @@ int main(void)
 	check(asup_rt_create(&cfg, &rt), "rt_create");
 	check(asup_rt_run(rt, tour_root, NULL, &o), "rt_run");
 	check(asup_rt_stats_get(rt, &st), "stats");
-	SAY("   runtime: %llu tasks, %llu switches, %llu stacks mapped, %llu reused\n",
+	SAY("  (runtime: %llu tasks, %llu switches, %llu stacks mapped, %llu reused)\n",
 	    (unsigned long long)st.tasks_spawned, (unsigned long long)st.switches,
 	    (unsigned long long)st.stacks_mapped, (unsigned long long)st.stacks_reused);
 	check(asup_rt_destroy(rt), "rt_destroy");

@@ -10,7 +10,7 @@
  * Region states (r->state), with the only transitions allowed:
  *
  *   OPEN --begin_close--> CLOSING --(children)--> DRAINING
- *   CLOSING/DRAINING --(no child, no task)--> FINALIZING
+ *   CLOSING/DRAINING --(no child, no task, body returned)--> FINALIZING
  *   FINALIZING --(no finalizer left or running, no task, no obligation,
  *                 no child)--> CLOSED (removed from the arena and its parent)
  *
@@ -81,6 +81,7 @@ struct asup__region {
 	uint8_t state;              /* enum asup__rstate */
 	uint8_t fin_running;        /* a finalizer task is in flight (barrier) */
 	uint8_t in_use;
+	uint8_t body_running;       /* its region body still runs: not closable */
 	asup__list children;        /* child regions, by sibling */
 	asup__list sibling;
 	asup__list tasks;           /* live tasks, by ktask.region_link */

@@ -194,7 +194,7 @@ void asup__region_advance(asup__kernel *k, asup__region *r)
 				r->state = ASUP__R_DRAINING;
 				return;
 			}
-			if (r->ntasks > 0)
+			if (r->ntasks > 0 || r->body_running)
 				return;
 			r->state = ASUP__R_FINALIZING;
 		}

@@ -39,6 +39,7 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 	asup__reason *why = NULL;
 	uint64_t id = child->id; /* the record is freed when the region closes */
 
+	child->body_running = 0;
 	switch (kind) {
 	case ASUP_OUTCOME_OK:
 		asup__region_begin_close(k, child, NULL);
@@ -88,6 +89,9 @@ static int run_region(asup_cx *cx, asup_budget budget, asup_task_fn body, void *
 	rc = asup__region_create(k, cx->scope, budget, &child);
 	if (rc < 0)
 		return rc;
+	/* A cancel may close the region's tasks before the body returns: the
+	 * body holds it open. */
+	child->body_running = 1;
 	f.prev = cx->frame;
 	f.masked = self->t.masked;
 	f.scope = cx->scope;
