@@ -45,7 +45,10 @@ typedef struct asup_rt_config {
 	uint64_t seed;                /* deterministic mode: schedule seed */
 	size_t stack_size;            /* default usable stack per task, bytes
 	                                 (16 KiB .. 1 GiB; rounded up to pages) */
-	uint32_t stack_pool_max;      /* warm stacks kept for reuse (0 .. 1<<20) */
+	uint32_t stack_pool_max;      /* warm stacks kept for reuse when the
+	                                 runtime goes idle (0 .. 1<<20); while it
+	                                 is busy every finished task's stack is
+	                                 kept, so exits never unmap */
 	uint32_t cancel_streak_limit; /* L of the fairness rule (1 .. 65536) */
 	int auto_advance;             /* deterministic: asup_rt_step jumps virtual
 	                                 time to the next timer when all are blocked */

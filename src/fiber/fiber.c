@@ -45,6 +45,12 @@ _Thread_local asup__fiber *asup__fiber_tls_cur TLS_IE;
 #define tls_cur asup__fiber_tls_cur
 static _Thread_local asup__fiber *tls_from TLS_IE;
 
+#ifdef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL_ MADV_GUARD_INSTALL
+#else
+#define MADV_GUARD_INSTALL_ 102 /* Linux 6.13; older kernels say EINVAL */
+#endif
+
 asup__fiber *asup__fiber_current(void)
 {
 	return tls_cur;
@@ -79,18 +85,23 @@ size_t asup__stack_round(size_t want)
 static int stack_map(size_t size, asup__stack **out)
 {
 	size_t ps = page_size();
-	size_t len = size + ps /* guard */ + ps /* header page */;
+	size_t len = size + ps /* guard */;
 	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	asup__stack *s;
 
 	if (map == MAP_FAILED)
 		return -ENOMEM;
-	if (mprotect(map, ps, PROT_NONE) != 0) {
+	/* A guard region (Linux 6.13+) keeps the guard page inside the stack's
+	 * mapping, so neighbouring stacks merge into one VMA; mprotect would
+	 * split it, and Linux allows only vm.max_map_count (65530) VMAs per
+	 * process: about 32,000 guarded stacks. */
+	if (madvise(map, ps, MADV_GUARD_INSTALL_) != 0 && mprotect(map, ps, PROT_NONE) != 0) {
 		munmap(map, len);
 		return -ENOMEM;
 	}
-	/* The header sits at the top of the mapping, above the usable area. */
+	/* The header takes the top bytes of the mapping, in the page the fiber's
+	 * first frames use anyway: a parked task costs one touched page. */
 	s = (asup__stack *)(void *)(map + len - sizeof(asup__stack));
 	s = (asup__stack *)((uintptr_t)s & ~(uintptr_t)63);
 	s->map = map;
@@ -156,12 +167,25 @@ void asup__stack_put(asup__stack_pool *p, asup__stack *s)
 	/* A fiber abandoned mid-call (panic, teardown) leaves poisoned frames. */
 	__asan_unpoison_memory_region(s->lo, s->size);
 #endif
-	if (s->map_len == p->size + 2 * page_size() && p->count < p->max) {
+	/* Pooled whatever the count: unmapping here would put a system call on
+	 * the exit path of every task. asup__stack_pool_trim gives the excess
+	 * back when the runtime is idle. */
+	if (s->map_len == p->size + page_size()) {
 		asup__list_push_front(&p->free, &s->link);
 		p->count++;
 		return;
 	}
 	stack_unmap(s);
+}
+
+void asup__stack_pool_trim(asup__stack_pool *p)
+{
+	while (p->count > p->max) {
+		asup__list *n = p->free.prev; /* the coldest */
+		asup__list_remove(n);
+		p->count--;
+		stack_unmap(asup__container_of(n, asup__stack, link));
+	}
 }
 
 /* ---- contexts ---------------------------------------------------------- */

@@ -83,7 +83,8 @@ typedef struct asup__fiber {
 #endif
 } asup__fiber;
 
-/* Stacks. The header lives in the top bytes of the mapping itself. */
+/* Stacks. The header lives in the top bytes of the mapping itself, so the
+ * usable size is the requested size less 64 bytes or so. */
 struct asup__stack {
 	asup__list link;   /* in the pool's free list while pooled */
 	void *map;         /* whole mapping, guard page included */
@@ -96,7 +97,7 @@ struct asup__stack {
 typedef struct asup__stack_pool {
 	asup__list free;     /* warm stacks of size `size`, most recent first */
 	uint32_t count;      /* stacks on `free` */
-	uint32_t max;        /* keep at most this many warm */
+	uint32_t max;        /* keep this many warm after a trim */
 	size_t size;         /* the pooled (default) usable size */
 	uint64_t mapped;     /* stats: stacks ever mapped */
 	uint64_t reused;     /* stats: gets served from the pool */
@@ -114,6 +115,8 @@ void asup__stack_pool_destroy(asup__stack_pool *p);
 /* 0 or -ENOMEM/-EINVAL. size 0 means the pool's size. */
 int asup__stack_get(asup__stack_pool *p, size_t size, asup__stack **out);
 void asup__stack_put(asup__stack_pool *p, asup__stack *s);
+/* Unmaps the coldest pooled stacks beyond `max`. */
+void asup__stack_pool_trim(asup__stack_pool *p);
 
 /* Contexts. */
 void asup__fiber_init_thread(asup__fiber *f, const char *label);

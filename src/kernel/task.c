@@ -332,7 +332,10 @@ void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc)
 
 static void interrupt(asup__kernel *k, asup__ktask *kt, const asup__reason *r)
 {
-	uint8_t prio = asup_cancel_kind_cleanup_budget(r ? r->kind : ASUP_CANCEL_USER).priority;
+	/* Cleanup priority by severity (see asup_cancel_kind_cleanup_budget). */
+	static const uint8_t prio_by_severity[6] = {200, 210, 215, 220, 220, 255};
+	int sev = asup_cancel_kind_severity(r ? r->kind : ASUP_CANCEL_USER);
+	uint8_t prio = prio_by_severity[sev < 0 ? 0 : sev];
 	if (prio > kt->t.cancel_priority)
 		kt->t.cancel_priority = prio;
 	asup__sched_interrupt(k->sched, &kt->t, -ECANCELED);

@@ -245,8 +245,12 @@ static int drive(asup_rt *rt)
 				return -ASUP_ESTEPLIMIT;
 			asup__pool_drain(&rt->pool);
 		}
-		if (rt->kernel.live == 0)
+		if (rt->kernel.live == 0) {
+			asup__stack_pool_trim(&rt->sched.stacks);
 			return 0;
+		}
+		/* Idle: a good moment to give surplus stacks back. */
+		asup__stack_pool_trim(&rt->sched.stacks);
 		next = asup__timebase_next(&rt->tb);
 		if (rt->pool.outstanding) {
 			/* Blocking work is out: wait for it or the next timer. */
