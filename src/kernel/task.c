@@ -569,10 +569,15 @@ int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_
 				break;
 		if (i < n)
 			break;
+		if (!interruptible) {
+			/* No deadline either: a passed one would wake us at once,
+			 * over and over. */
+			asup__sched_park(k->sched, &self->t, ASUP_TIME_MAX, 0);
+			continue;
+		}
 		rc = asup__cx_park(&self->cx, ASUP_TIME_MAX, 0);
-		if (rc < 0 && interruptible)
+		if (rc < 0)
 			break;
-		rc = 0;
 	}
 	if (!interruptible)
 		self->t.masked--;
