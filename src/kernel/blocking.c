@@ -26,7 +26,7 @@ static int64_t blocking_body(asup_cx *cx, void *arg)
 	self->bjob = job;
 	if (k->blocking_submit && k->blocking_submit(k->blocking_ctx, job) == 0) {
 		self->t.masked++; /* fn cannot be interrupted: wait for it */
-		while (!atomic_load(&job->done))
+		while (!job->drained)
 			asup__sched_park(k->sched, &self->t, ASUP_TIME_MAX, 0);
 		self->t.masked--;
 	} else {

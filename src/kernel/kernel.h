@@ -166,6 +166,8 @@ struct asup_blocking {
 	int64_t result;
 	_Atomic int cancelled;      /* set when the owning task is cancel-requested */
 	_Atomic int done;           /* set by the pool thread when fn returned */
+	int drained;                /* the runtime thread took it back (then the
+	                               task may free it) */
 	int has_timer;
 	asup__ktask *task;          /* the parked owner (runtime thread only) */
 	struct asup_blocking *next; /* pool queues */

@@ -52,11 +52,16 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 		break;
 	}
 	if (kind != ASUP_OUTCOME_OK) {
+		/* Cancelling begins the close; without memory for a reason the
+		 * region still closes, its tasks are waited for. */
 		if (why)
 			asup__region_cancel(k, child, why);
-		asup__region_begin_close(k, child, why);
+		else
+			asup__region_begin_close(k, child, NULL);
 	}
-	asup__region_advance(k, child);
+	/* Either call may have closed and freed the region already. */
+	if ((child = asup__region_lookup(k, id)) != NULL)
+		asup__region_advance(k, child);
 	asup__region_wait_closed(k, self, id);
 	if (out) {
 		memset(out, 0, sizeof(*out));

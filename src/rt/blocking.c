@@ -106,6 +106,7 @@ int asup__pool_drain(asup__pool *p)
 	for (; list; list = next) {
 		next = list->next;
 		p->outstanding--;
+		list->drained = 1; /* from here on the task owns and frees it */
 		asup__sched_unpark(list->task->t.sched, &list->task->t);
 		n++;
 	}
