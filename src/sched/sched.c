@@ -19,6 +19,8 @@
 
 /* ---- priority lanes ---------------------------------------------------- */
 
+#define DET_WINDOW 32
+
 static void lane_init(asup__prio_lane *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -67,7 +69,11 @@ static inline asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
 	asup__task *t;
 
 	if (s->deterministic && l->count[p] > 1) {
-		uint64_t k = asup__rng_below(&s->rng, l->count[p]);
+		/* Uniform among the first DET_WINDOW equally ready tasks: exact
+		 * for small frontiers, O(1) for huge ones (a walk over all of a
+		 * 100,000-task bucket per dispatch would be quadratic). */
+		uint32_t c = l->count[p] < DET_WINDOW ? l->count[p] : DET_WINDOW;
+		uint64_t k = asup__rng_below(&s->rng, c);
 		while (k--)
 			n = n->next;
 	}
