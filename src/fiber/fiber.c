@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,12 +67,15 @@ void asup__fiber_set_current(asup__fiber *f)
 
 static size_t page_size(void)
 {
-	static size_t ps;
-	if (!ps) {
-		long v = sysconf(_SC_PAGESIZE);
-		ps = v > 0 ? (size_t)v : 4096;
+	/* Runtimes on several threads may race to fill it: same value. */
+	static _Atomic size_t ps;
+	size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+	if (!v) {
+		long r = sysconf(_SC_PAGESIZE);
+		v = r > 0 ? (size_t)r : 4096;
+		atomic_store_explicit(&ps, v, memory_order_relaxed);
 	}
-	return ps;
+	return v;
 }
 
 size_t asup__stack_round(size_t want)
