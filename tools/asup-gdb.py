@@ -10,7 +10,8 @@
 #
 # A suspended task's registers are in its context (struct asup__ctx): on
 # x86-64 the stack pointer, resume address and frame pointer; on AArch64 the
-# stack pointer, with x29/x30 saved at sp+80/sp+88 (src/fiber/switch_*.S).
+# stack pointer, with x29/x30 saved at sp+80/sp+88 (src/fiber/switch_*.S);
+# with the portable backend, a ucontext_t (x86-64 only here).
 # `asup bt` points the selected frame's registers there, prints the
 # backtrace, and puts them back.
 import gdb
@@ -162,7 +163,12 @@ class AsupBt(gdb.Command):
     def _bt_from(self, ctx):
         arch = gdb.selected_frame().architecture().name()
         gdb.execute("select-frame 0")
-        if "x86-64" in arch or "x86_64" in arch:
+        fields = [f.name for f in ctx.type.strip_typedefs().fields()]
+        if "uc" in fields and ("x86-64" in arch or "x86_64" in arch):
+            # the portable backend: a ucontext_t (glibc's REG_RBP/RSP/RIP)
+            g = ctx["uc"]["uc_mcontext"]["gregs"]
+            regs = {"rsp": int(g[15]), "rip": int(g[16]), "rbp": int(g[10])}
+        elif "x86-64" in arch or "x86_64" in arch:
             regs = {"rsp": int(ctx["sp"]), "rip": int(ctx["pc"]), "rbp": int(ctx["bp"])}
         elif "aarch64" in arch:
             sp = int(ctx["sp"])
