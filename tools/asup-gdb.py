@@ -166,7 +166,9 @@ class AsupBt(gdb.Command):
         fields = [f.name for f in ctx.type.strip_typedefs().fields()]
         if "uc" in fields and ("x86-64" in arch or "x86_64" in arch):
             # the portable backend: a ucontext_t (glibc's REG_RBP/RSP/RIP)
-            g = ctx["uc"]["uc_mcontext"]["gregs"]
+            mc = ctx["uc"]["uc_mcontext"]
+            names = [f.name for f in mc.type.strip_typedefs().fields()]
+            g = mc["gregs" if "gregs" in names else "__gregs"]
             regs = {"rsp": int(g[15]), "rip": int(g[16]), "rbp": int(g[10])}
         elif "x86-64" in arch or "x86_64" in arch:
             regs = {"rsp": int(ctx["sp"]), "rip": int(ctx["pc"]), "rbp": int(ctx["bp"])}
