@@ -50,7 +50,7 @@ static void run_target(void)
 
 __attribute__((constructor)) static void maybe_target(void)
 {
-	char buf[64] = {0};
+	static char buf[8192];
 	FILE *f = fopen("/proc/self/cmdline", "r");
 	size_t n;
 	if (!f)
@@ -81,6 +81,7 @@ static char *gdb_output(const char *commands)
 		 __FILE__, SCRIPT_REL);
 	snprintf(cmd, sizeof cmd,
 		 "timeout 120 gdb -nx -batch -ex 'set pagination off' -ex 'source %s' "
+		 "-ex 'set environment ASAN_OPTIONS=detect_leaks=0' "
 		 "-ex 'break asup_test_breakpoint_here' -ex run %s -ex kill --args %s "
 		 "--gdb-target 2>&1",
 		 script, commands, exe);
