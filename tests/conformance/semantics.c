@@ -155,9 +155,11 @@ TEST(sem_44_cancel_request_should_prevent_new_spawns)
 {
 	asup_rt *rt = det();
 	asup__region *r = mkregion(rt, NULL);
+	uint64_t id = r->id;
 	asup_task h;
 	cancel(rt, r, ASUP_CANCEL_USER);
-	CHECK(r->state != ASUP__R_OPEN || asup__region_lookup(asup__rt_kernel(rt), r->id) == NULL);
+	/* empty: it closed at once and left the table */
+	CHECK(asup__region_lookup(asup__rt_kernel(rt), id) == NULL);
 	done(rt);
 	rt = det();
 	r = mkregion(rt, NULL);
@@ -883,7 +885,10 @@ TEST(sem_77_budget_meet)
 	CHECK_EQ(z.cost_quota, 0);
 	CHECK_EQ(z.priority, 255);
 	i = asup_budget_meet(a, asup_budget_infinite());
-	CHECK(memcmp(&i, &a, sizeof i) == 0);
+	CHECK_EQ(i.deadline, a.deadline);
+	CHECK_EQ(i.poll_quota, a.poll_quota);
+	CHECK_EQ(i.cost_quota, a.cost_quota);
+	CHECK_EQ(i.priority, a.priority);
 	b.priority = 200;
 	CHECK_EQ(asup_budget_meet(a, b).priority, 200);
 	CHECK_EQ(asup_budget_meet(b, a).priority, 200);
