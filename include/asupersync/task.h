@@ -118,9 +118,10 @@ ASUP_API ASUP_NODISCARD int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void 
  * Blocking work. fn(b, arg) runs on a thread of the runtime's blocking pool
  * (in deterministic mode: inline, on the task's own stack, so runs replay
  * exactly), while the task that owns it stays parked in its region. The task
- * is joined, aborted and counted like any other: its region does not close
- * before fn returned. A cancel request cannot stop fn; it sets a flag fn can
- * poll with asup_blocking_is_cancelled and should return -ECANCELED on.
+ * is joined, aborted and counted like any other. A cancel request cannot stop
+ * fn: it sets a flag fn can poll with asup_blocking_is_cancelled, and the task
+ * abandons fn, completing Cancelled at once; fn keeps its pool thread, and
+ * the region does not close before fn returned.
  * Inline (deterministic mode, or when no pool thread can be started) fn runs
  * on the runtime's thread: it must not wait for other tasks there.
  */

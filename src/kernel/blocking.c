@@ -1,9 +1,11 @@
 /*
  * spawn_blocking: a task whose body hands fn to the runtime's blocking pool
- * and stays parked, masked, until a pool thread ran it. The task is a normal
- * member of its region (counted, joinable, cancellable), so a region never
- * closes while blocking work of it is still running. Cancelling it sets the
- * job's flag for fn to poll; fn itself cannot be interrupted.
+ * and stays parked until a pool thread ran it. The task is a normal member of
+ * its region (counted, joinable, cancellable). Cancelling it sets the job's
+ * flag for fn to poll; fn itself cannot be interrupted, so the task abandons
+ * it: the task completes Cancelled at once, while the job keeps its pool
+ * thread and holds the region open (r->nblocking) until fn returns. A region
+ * therefore never closes while blocking work of it is still running.
  *
  * Without a pool (the deterministic mode) fn runs inline on the task's stack,
  * which keeps runs replayable.
@@ -25,10 +27,17 @@ static int64_t blocking_body(asup_cx *cx, void *arg)
 	atomic_store(&job->cancelled, self->cancel_requested);
 	self->bjob = job;
 	if (k->blocking_submit && k->blocking_submit(k->blocking_ctx, job) == 0) {
-		self->t.masked++; /* fn cannot be interrupted: wait for it */
-		while (!job->drained)
-			asup__sched_park(k->sched, &self->t, ASUP_TIME_MAX, 0);
-		self->t.masked--;
+		while (!job->drained) {
+			/* A cancel wakes us (any other wake is spurious here). */
+			if (asup__cx_park(cx, ASUP_TIME_MAX, 0) == -ECANCELED && !job->drained) {
+				/* Abandon: the job owns itself from here on. */
+				job->abandoned = 1;
+				job->region = self->owner;
+				self->owner->nblocking++;
+				self->bjob = NULL;
+				return -ECANCELED;
+			}
+		}
 	} else {
 		job->result = job->fn(job, job->arg);
 	}
@@ -36,6 +45,21 @@ static int64_t blocking_body(asup_cx *cx, void *arg)
 	v = job->result;
 	asup__free_mem(&k->alloc, job, sizeof(*job));
 	return v;
+}
+
+void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job)
+{
+	asup__region *r;
+
+	if (!job->abandoned) {
+		job->drained = 1; /* from here on the task owns and frees it */
+		asup__sched_unpark(k->sched, &job->task->t);
+		return;
+	}
+	r = job->region;
+	asup__free_mem(&k->alloc, job, sizeof(*job));
+	r->nblocking--;
+	asup__region_advance(k, r);
 }
 
 ASUP_API int asup_spawn_blocking(asup_cx *cx, asup_blocking_fn fn, void *arg,

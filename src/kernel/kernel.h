@@ -12,7 +12,8 @@
  *   OPEN --begin_close--> CLOSING --(children)--> DRAINING
  *   CLOSING/DRAINING --(no child, no task, body returned)--> FINALIZING
  *   FINALIZING --(no finalizer left or running, no task, no obligation,
- *                 no child)--> CLOSED (removed from the arena and its parent)
+ *                 no child, no abandoned blocking job)--> CLOSED (removed
+ *                 from the arena and its parent)
  *
  * Task protocol states (kt->pstate): CREATED -> RUNNING -> COMPLETED, or via
  * CANCEL_REQUESTED -> CANCELLING -> FINALIZING -> COMPLETED(cancelled); a
@@ -87,6 +88,7 @@ struct asup__region {
 	asup__list tasks;           /* live tasks, by ktask.region_link */
 	uint32_t nchildren, ntasks;
 	uint32_t pending_obligations;
+	uint32_t nblocking;         /* abandoned blocking jobs still running */
 	asup_region_limits limits;
 	asup_budget budget;
 	asup__reason *reason;       /* cancel reason, once cancelled */
@@ -168,6 +170,9 @@ struct asup_blocking {
 	_Atomic int done;           /* set by the pool thread when fn returned */
 	int drained;                /* the runtime thread took it back (then the
 	                               task may free it) */
+	int abandoned;              /* its task was cancelled and left: the drain
+	                               frees it and releases the region */
+	asup__region *region;       /* set when abandoned: held open until done */
 	int has_timer;
 	asup__ktask *task;          /* the parked owner (runtime thread only) */
 	struct asup_blocking *next; /* pool queues */
@@ -279,6 +284,9 @@ int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_
 
 /* Marks a task finished (outcome already set) and wakes its joiners. */
 void asup__task_finish(asup__kernel *k, asup__ktask *kt);
+
+/* The runtime thread got job back from the pool (rt layer calls this). */
+void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job);
 
 /* ---- obligations (obligation.c) ---- */
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,

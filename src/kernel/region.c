@@ -215,7 +215,7 @@ void asup__region_advance(asup__kernel *k, asup__region *r)
 			r->fin[r->nfin].sync_fn(r->fin[r->nfin].arg);
 			continue;
 		}
-		if (r->ntasks || r->pending_obligations || r->nchildren)
+		if (r->ntasks || r->pending_obligations || r->nchildren || r->nblocking)
 			return;
 		complete_close(k, r);
 		r = parent;

@@ -446,8 +446,11 @@ ASUP_API int asup_cancel_reason_strengthen(asup_cancel_reason *self,
 		      strcmp(other->message, self->message) < 0))
 			return 0;
 	}
-	if (memcmp(self, other, sizeof(*self)) == 0)
-		return 0;
+	if (self->kind == other->kind && self->timestamp == other->timestamp &&
+	    self->has_message == other->has_message &&
+	    strcmp(self->message, other->message) == 0 &&
+	    self->origin_region == other->origin_region && self->origin_task == other->origin_task)
+		return 0; /* the same reason */
 	*self = *other;
 	return 1;
 }

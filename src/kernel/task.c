@@ -37,6 +37,9 @@ int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uin
 
 static void rec_release_refs(asup__kernel *k, asup__ktask *kt)
 {
+	if (!((uintptr_t)kt->rec_reason | (uintptr_t)kt->cx_reason | (uintptr_t)kt->out_reason |
+	      (uintptr_t)kt->panic_msg))
+		return; /* the common case: a task nobody cancelled */
 	asup__reason_unref(&k->alloc, kt->rec_reason);
 	asup__reason_unref(&k->alloc, kt->cx_reason);
 	asup__reason_unref(&k->alloc, kt->out_reason);
@@ -318,7 +321,8 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 	kt->owner = NULL;
 	if (kt->released || kt->consumed)
 		rec_free(k, kt);
-	asup__region_advance(k, r);
+	if (r->state != ASUP__R_OPEN) /* an open region has nothing to advance */
+		asup__region_advance(k, r);
 }
 
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc)

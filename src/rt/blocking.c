@@ -6,12 +6,13 @@
 #include <string.h>
 #include <time.h>
 
-int asup__pool_init(asup__pool *p, const asup__alloc *a, uint32_t max)
+int asup__pool_init(asup__pool *p, const asup__alloc *a, uint32_t max, asup__kernel *k)
 {
 	pthread_condattr_t ca;
 
 	memset(p, 0, sizeof(*p));
 	p->alloc = *a;
+	p->kernel = k;
 	p->max = max;
 	if (pthread_mutex_init(&p->mu, NULL) != 0)
 		return -ENOMEM;
@@ -106,8 +107,7 @@ int asup__pool_drain(asup__pool *p)
 	for (; list; list = next) {
 		next = list->next;
 		p->outstanding--;
-		list->drained = 1; /* from here on the task owns and frees it */
-		asup__sched_unpark(list->task->t.sched, &list->task->t);
+		asup__blocking_returned(p->kernel, list);
 		n++;
 	}
 	return n;
@@ -142,6 +142,15 @@ void asup__pool_destroy(asup__pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
+	/* Abandoned jobs belong to the pool now; the others to their tasks. */
+	for (int pass = 0; pass < 2; pass++) {
+		struct asup_blocking *j = pass ? p->head : p->completed, *next;
+		for (; j; j = next) {
+			next = j->next;
+			if (j->abandoned)
+				asup__free_mem(&p->alloc, j, sizeof(*j));
+		}
+	}
 	asup__free_mem(&p->alloc, p->threads, (size_t)p->max * sizeof(pthread_t));
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);

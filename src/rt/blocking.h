@@ -29,14 +29,16 @@ typedef struct asup__pool {
 	int shutdown;
 	int ready;                  /* mutex and conds initialised */
 	asup__alloc alloc;
+	asup__kernel *kernel;       /* gets every job back on the runtime thread */
 } asup__pool;
 
-int asup__pool_init(asup__pool *p, const asup__alloc *a, uint32_t max);
+int asup__pool_init(asup__pool *p, const asup__alloc *a, uint32_t max, asup__kernel *k);
 /* Stops the threads after the jobs they are running (queued ones are left to
  * their discarded tasks). */
 void asup__pool_destroy(asup__pool *p);
 int asup__pool_submit(void *pool, struct asup_blocking *job);
-/* Runtime thread: unparks the task of every completed job; returns how many. */
+/* Runtime thread: hands every completed job back to the kernel (which
+ * unparks its task, or frees an abandoned one); returns how many. */
 int asup__pool_drain(asup__pool *p);
 /* Runtime thread, idle: waits until a job completes or the monotonic clock
  * reaches `until` (ASUP_TIME_MAX: no limit); base is the clock's origin. */

@@ -138,7 +138,7 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 	rt->kernel.leak_escalate_after = cfg->leak_escalate_after;
 	rt->kernel.leak_escalate_to = cfg->leak_escalate_to;
 	if (!det && cfg->blocking_threads > 0 &&
-	    asup__pool_init(&rt->pool, &rt->alloc, cfg->blocking_threads) == 0) {
+	    asup__pool_init(&rt->pool, &rt->alloc, cfg->blocking_threads, &rt->kernel) == 0) {
 		rt->kernel.blocking_submit = asup__pool_submit;
 		rt->kernel.blocking_ctx = &rt->pool;
 	}

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include <asupersync.h>
 
+#include <stdatomic.h>
 #include <unistd.h>
 
 int asup__rt_check(asup_rt *rt);
@@ -288,6 +289,48 @@ static int64_t blocking_root(asup_cx *cx, void *arg)
 	}
 	CHECK_EQ(asup_spawn_blocking(cx, NULL, NULL, NULL, &h), -EINVAL);
 	return 0;
+}
+
+/* ---- abandon on cancel ---- */
+
+static atomic_int release_job, job_finished;
+
+static int64_t ignores_cancel(asup_blocking *b, void *arg)
+{
+	while (!atomic_load(&release_job))
+		usleep(200);
+	atomic_store(&job_finished, 1);
+	return 1;
+}
+
+static int64_t abandon_body(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	asup_outcome o;
+	CHECK_EQ(asup_spawn_blocking(cx, ignores_cancel, NULL, NULL, &h), 0);
+	CHECK_EQ(asup_sleep(cx, ASUP_MSEC(1)), 0);
+	CHECK_EQ(asup_task_abort(&h), 0);
+	CHECK_EQ(asup_join(cx, &h, &o), 0);     /* returns without waiting for fn */
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(atomic_load(&job_finished), 0); /* fn still runs */
+	atomic_store(&release_job, 1);
+	return 0; /* the region closes only once fn returned */
+}
+
+static int64_t abandon_root(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	CHECK_EQ(asup_region(cx, abandon_body, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(atomic_load(&job_finished), 1);
+	return 0;
+}
+
+TEST(cancelled_blocking_task_abandons_and_region_waits)
+{
+	atomic_store(&release_job, 0);
+	atomic_store(&job_finished, 0);
+	run(mk(ASUP_MODE_REAL, 0), abandon_root, NULL);
 }
 
 TEST(spawn_blocking_runs_off_thread_and_sees_cancel)
