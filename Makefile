@@ -28,11 +28,7 @@ CMAKE_ARGS += -DASUP_VALGRIND=ON -DASUP_BUILD_BENCH=OFF
 endif
 GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-ifeq ($(V),)
-CTEST_FLAGS := --output-on-failure --progress
-else
-CTEST_FLAGS := --output-on-failure -V
-endif
+CTEST_FLAGS := --output-on-failure
 
 .PHONY: all deps build run test bench install clean
 
@@ -54,8 +50,16 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/tour
 
+# Quiet by default (the summary, or everything when something failed);
+# V=1 lists every test case with its result.
 test: build
+ifeq ($(V),)
+	@cd $(BUILD) && ctest -j $(JOBS) $(CTEST_FLAGS) > ctest.log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then cat ctest.log; else grep -E "tests passed|Total Test time" ctest.log; fi; \
+	exit $$rc
+else
 	cd $(BUILD) && ctest -j $(JOBS) $(CTEST_FLAGS)
+endif
 
 bench: deps
 	@tools/deps.sh bench
