@@ -101,7 +101,8 @@ static inline asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
 	}
 	t = asup__container_of(n, asup__task, lane_link);
 	lane_remove(l, t);
-	prefetch_next(l->bucket[p].next, &l->bucket[p]);
+	if (l->count[p] > 4) /* only long queues go cold */
+		prefetch_next(l->bucket[p].next, &l->bucket[p]);
 	return t;
 }
 
