@@ -6,30 +6,16 @@
  * Ready-lane priorities pin the dispatch order where the seed's sequence
  * depends on it.
  */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include "kernel/kernel.h"
 
-struct asup__kernel *asup__rt_kernel(asup_rt *rt);
-int asup__rt_check(asup_rt *rt);
-
 static asup_rt *det(void)
 {
-	asup_rt_config cfg;
-	asup_rt *rt;
-	asup_rt_config_init(&cfg);
-	cfg.mode = ASUP_MODE_DETERMINISTIC;
-	cfg.seed = 0x5eed;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt(ASUP_MODE_DETERMINISTIC, 0x5eed);
 }
 
-static void done(asup_rt *rt)
-{
-	CHECK_EQ(asup__rt_check(rt), 0);
-	CHECK_EQ(asup_rt_destroy(rt), 0);
-}
+#define done test_rt_done
 
 static asup__region *root_of(asup_rt *rt)
 {

@@ -3,26 +3,20 @@
  * named sem_NN_<scenario>. Scenario 65 (the region heap) has no counterpart
  * in this runtime yet and is not ported.
  */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include <sys/wait.h>
 
 #include "kernel/kernel.h"
 
-struct asup__kernel *asup__rt_kernel(asup_rt *rt);
-int asup__rt_check(asup_rt *rt);
-
 static asup_rt *det_with(uint32_t chain, asup_leak_response leak)
 {
 	asup_rt_config cfg;
-	asup_rt *rt;
 	asup_rt_config_init(&cfg);
 	cfg.mode = ASUP_MODE_DETERMINISTIC;
 	cfg.cancel_chain_depth = chain;
 	cfg.leak_response = leak;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt_cfg(&cfg);
 }
 
 static asup_rt *det(void)
@@ -30,11 +24,7 @@ static asup_rt *det(void)
 	return det_with(16, ASUP_LEAK_SILENT);
 }
 
-static void done(asup_rt *rt)
-{
-	CHECK_EQ(asup__rt_check(rt), 0);
-	CHECK_EQ(asup_rt_destroy(rt), 0);
-}
+#define done test_rt_done
 
 static asup__region *mkregion(asup_rt *rt, asup__region *parent)
 {

@@ -1,31 +1,18 @@
 /* join2/join_all, race/race_all (losers drained), hedge, handle drop rules,
  * spawn_blocking. */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include <stdatomic.h>
 #include <unistd.h>
 
-int asup__rt_check(asup_rt *rt);
-
-static asup_rt *mk(asup_mode mode, uint64_t seed)
-{
-	asup_rt_config cfg;
-	asup_rt *rt;
-	asup_rt_config_init(&cfg);
-	cfg.mode = mode;
-	cfg.seed = seed;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
-}
+#define mk test_rt
 
 static void run(asup_rt *rt, asup_task_fn fn, void *arg)
 {
 	asup_outcome o;
 	CHECK_EQ(asup_rt_run(rt, fn, arg, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-	CHECK_EQ(asup__rt_check(rt), 0);
-	CHECK_EQ(asup_rt_destroy(rt), 0);
+	test_rt_done(rt);
 }
 
 static int cleaned;

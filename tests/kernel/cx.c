@@ -1,22 +1,16 @@
 /* The cx: capabilities, masks, budgets at checkpoints, randomness, obligations. */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include "kernel/kernel.h"
-
-struct asup__kernel *asup__rt_kernel(asup_rt *rt);
-int asup__rt_check(asup_rt *rt);
 
 static asup_rt *mk(uint64_t seed)
 {
 	asup_rt_config cfg;
-	asup_rt *rt;
 	asup_rt_config_init(&cfg);
 	cfg.mode = ASUP_MODE_DETERMINISTIC;
 	cfg.seed = seed;
 	cfg.leak_response = ASUP_LEAK_SILENT;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt_cfg(&cfg);
 }
 
 static void run(asup_rt *rt, asup_task_fn fn, void *arg)

@@ -1,20 +1,11 @@
 /* Regions: quiescence, finalizer order, admission, limits, panics in bodies. */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include "kernel/kernel.h"
 
-struct asup__kernel *asup__rt_kernel(asup_rt *rt);
-int asup__rt_check(asup_rt *rt);
-
 static asup_rt *mk(asup_mode mode)
 {
-	asup_rt_config cfg;
-	asup_rt *rt;
-	asup_rt_config_init(&cfg);
-	cfg.mode = mode;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt(mode, 0);
 }
 
 static int64_t run_in(asup_rt *rt, asup_task_fn fn, void *arg)

@@ -1,20 +1,12 @@
 /* The runtime object: several runtimes, deadlock detection, handle misuse,
  * bad configs and arguments, error texts, allocation failures. */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include <pthread.h>
 
-int asup__rt_check(asup_rt *rt);
-
 static asup_rt *mk(asup_mode mode)
 {
-	asup_rt_config cfg;
-	asup_rt *rt;
-	asup_rt_config_init(&cfg);
-	cfg.mode = mode;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt(mode, 0);
 }
 
 static int64_t count_to(asup_cx *cx, void *arg)

@@ -1,19 +1,10 @@
 /* The scheduler: lane order, the cancel-streak bound, priorities, wake
  * de-duplication, park/unpark, wait queues, determinism by seed. */
-#include "harness.h"
-#include <asupersync.h>
-
-int asup__rt_check(asup_rt *rt);
+#include "testrt.h"
 
 static asup_rt *mk(uint64_t seed)
 {
-	asup_rt_config cfg;
-	asup_rt *rt;
-	asup_rt_config_init(&cfg);
-	cfg.mode = ASUP_MODE_DETERMINISTIC;
-	cfg.seed = seed;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt(ASUP_MODE_DETERMINISTIC, seed);
 }
 
 /* A log of which task ran, in order. */

@@ -1,21 +1,16 @@
 /* Time: the virtual clock, sleep order, many timers, deadline scopes. */
-#include "harness.h"
-#include <asupersync.h>
+#include "testrt.h"
 
 #include "util/rng.h"
-
-int asup__rt_check(asup_rt *rt);
 
 static asup_rt *mk_cfg(asup_mode mode, size_t stack)
 {
 	asup_rt_config cfg;
-	asup_rt *rt;
 	asup_rt_config_init(&cfg);
 	cfg.mode = mode;
 	if (stack)
 		cfg.stack_size = stack;
-	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
-	return rt;
+	return test_rt_cfg(&cfg);
 }
 
 TEST(virtual_clock_starts_at_zero_and_advances)
