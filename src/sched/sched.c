@@ -392,6 +392,30 @@ int asup__sched_park(asup__sched *s, asup__task *self, asup_time deadline, int d
 
 void asup__sched_yield(asup__sched *s, asup__task *self)
 {
+	asup__prio_lane *l = &s->ready;
+	asup__task *next;
+
+	/* The common case, done in one place: only ready work, no timers, FIFO
+	 * choice, and a successor that has run before. Same order as pick(). */
+	if (__builtin_expect(s->direct && !s->deterministic && s->timer_min == ASUP_TIME_MAX &&
+				     !s->cancel.n && !s->timed.len && l->top >= (int)self->priority,
+			     1)) {
+		asup__list *n = l->bucket[l->top].next;
+		next = asup__container_of(n, asup__task, lane_link);
+		if (next->state != ASUP__T_NEW) {
+			self->state = ASUP__T_READY;
+			self->lane = ASUP__LANE_READY;
+			lane_push(l, self, self->priority);
+			lane_remove(l, next);
+			next->lane = ASUP__LANE_NONE;
+			s->cancel_streak = 0;
+			s->stats.dispatches++;
+			switch_to(s, &self->fiber, next);
+			if (s->exited)
+				reap(s);
+			return;
+		}
+	}
 	make_ready(s, self, ASUP__LANE_READY);
 	suspend(s, self);
 }
