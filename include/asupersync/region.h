@@ -36,6 +36,7 @@ typedef struct asup_region_limits {
 	uint32_t max_children;    /* live child regions */
 	uint32_t max_tasks;       /* live tasks */
 	uint32_t max_obligations; /* pending obligations */
+	uint64_t max_heap_bytes;  /* region heap (asup_region_alloc); UINT64_MAX = unlimited */
 } asup_region_limits;
 
 /* Every limit ASUP_UNLIMITED. */
@@ -72,6 +73,27 @@ ASUP_API int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *m
  */
 ASUP_API int asup_defer(asup_cx *cx, void (*fn)(void *arg), void *arg);
 ASUP_API int asup_defer_async(asup_cx *cx, asup_task_fn fn, void *arg);
+
+/* ---- the region heap ---- */
+
+/*
+ * Memory owned by a region: allocated in the current scope's region and freed
+ * when that region closes (after its finalizers ran), so tasks and finalizers
+ * of the region can share it without ownership bookkeeping. Allowed until the
+ * region is closed. A reference names the memory and its region.
+ */
+typedef struct asup_rref {
+	uint64_t region;
+	void *ptr;
+} asup_rref;
+
+/* 0 and *out (zeroed memory), or -ASUP_ECLOSED, -ASUP_ECAPACITY
+ * (max_heap_bytes), -ENOMEM, -EINVAL (size 0 or NULL out). */
+ASUP_API int asup_region_alloc(asup_cx *cx, size_t size, asup_rref *out);
+/* The memory of ref while its region exists (through Finalizing); NULL once
+ * the region closed (the memory is gone). Use a ref only in the runtime
+ * that made it. */
+ASUP_API void *asup_rref_get(asup_cx *cx, asup_rref ref);
 
 /* ---- combinators over task handles ---- */
 

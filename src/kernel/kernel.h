@@ -95,6 +95,8 @@ struct asup__region {
 	asup__finalizer *fin;       /* LIFO stack */
 	uint32_t nfin, capfin;
 	asup__list close_waiters;   /* tasks waiting for CLOSED */
+	struct asup__hblock *heap;  /* region heap blocks, freed at CLOSED */
+	uint64_t heap_bytes;
 	uint64_t fin_task;          /* id of the finalizer task in flight */
 };
 
@@ -213,6 +215,7 @@ struct asup__kernel {
 	uint64_t spawned, completed;
 	uint64_t leaks;             /* obligations leaked so far */
 	uint64_t obl_committed, obl_aborted, obl_leaked;
+	uint64_t heap_bytes;        /* region heaps, all regions */
 	asup_leak_response leak_response;
 	uint64_t leak_escalate_after; /* 0 = never */
 	asup_leak_response leak_escalate_to;
@@ -240,6 +243,8 @@ asup__region *asup__region_lookup(const asup__kernel *k, uint64_t id);
 /* Open -> Closing with reason (set or strengthened first); 0 if not Open. */
 int asup__region_begin_close(asup__kernel *k, asup__region *r, asup__reason *reason);
 void asup__region_advance(asup__kernel *k, asup__region *r);
+/* Frees a region's heap (at close, and for regions left at teardown). */
+void asup__region_heap_release(asup__kernel *k, asup__region *r);
 /* The cancel_request of the spec: the region gets reason, descendants
  * ParentCancelled with chained causes; every live task is cancel-requested.
  * Returns the number of tasks affected. */

@@ -17,7 +17,7 @@
 
 ASUP_API asup_region_limits asup_region_limits_unlimited(void)
 {
-	asup_region_limits l = {ASUP_UNLIMITED, ASUP_UNLIMITED, ASUP_UNLIMITED};
+	asup_region_limits l = {ASUP_UNLIMITED, ASUP_UNLIMITED, ASUP_UNLIMITED, UINT64_MAX};
 	return l;
 }
 
@@ -26,8 +26,67 @@ asup__region *asup__region_lookup(const asup__kernel *k, uint64_t id)
 	return asup__arena_get(&k->regions, id);
 }
 
+struct asup__hblock {
+	struct asup__hblock *next;
+	size_t size;
+	_Alignas(16) unsigned char data[];
+};
+
+static void heap_free(asup__kernel *k, asup__region *r)
+{
+	struct asup__hblock *b, *next;
+	for (b = r->heap; b; b = next) {
+		next = b->next;
+		asup__free_mem(&k->alloc, b, sizeof(*b) + b->size);
+	}
+	k->heap_bytes -= r->heap_bytes;
+	r->heap = NULL;
+	r->heap_bytes = 0;
+}
+
+void asup__region_heap_release(asup__kernel *k, asup__region *r)
+{
+	heap_free(k, r);
+}
+
+ASUP_API int asup_region_alloc(asup_cx *cx, size_t size, asup_rref *out)
+{
+	asup__region *r;
+	struct asup__hblock *b;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!out || size == 0 || size > SIZE_MAX / 2)
+		return -EINVAL;
+	r = cx->scope;
+	if (r->state == ASUP__R_CLOSED)
+		return -ASUP_ECLOSED;
+	if (r->heap_bytes + size > r->limits.max_heap_bytes)
+		return -ASUP_ECAPACITY;
+	b = asup__alloc_mem(&cx->k->alloc, sizeof(*b) + size);
+	if (!b)
+		return -ENOMEM;
+	memset(b->data, 0, size);
+	b->size = size;
+	b->next = r->heap;
+	r->heap = b;
+	r->heap_bytes += size;
+	cx->k->heap_bytes += size;
+	out->region = r->id;
+	out->ptr = b->data;
+	return 0;
+}
+
+ASUP_API void *asup_rref_get(asup_cx *cx, asup_rref ref)
+{
+	if (!asup__cx_self(cx) || !asup__region_lookup(cx->k, ref.region))
+		return NULL;
+	return ref.ptr;
+}
+
 static void region_free(asup__kernel *k, asup__region *r)
 {
+	heap_free(k, r);
 	asup__reason_unref(&k->alloc, r->reason);
 	asup__free_mem(&k->alloc, r->fin, (size_t)r->capfin * sizeof(*r->fin));
 	asup__free_mem(&k->alloc, r, sizeof(*r));

@@ -71,6 +71,7 @@ void asup__kernel_destroy(asup__kernel *k)
 	for (uint32_t i = 0; i < k->regions.len; i++) {
 		asup__region *r = k->regions.slot[i].ptr;
 		if (r) {
+			asup__region_heap_release(k, r);
 			asup__reason_unref(&k->alloc, r->reason);
 			asup__free_mem(&k->alloc, r->fin, (size_t)r->capfin * sizeof(*r->fin));
 			asup__free_mem(&k->alloc, r, sizeof(*r));

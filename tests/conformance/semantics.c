@@ -1,7 +1,6 @@
 /*
  * SEMANTICS §11 scenarios 41-83 (runtime, records, handles, values, cx),
- * named sem_NN_<scenario>. Scenario 65 (the region heap) has no counterpart
- * in this runtime yet and is not ported.
+ * named sem_NN_<scenario>.
  */
 #include "testrt.h"
 
@@ -632,6 +631,57 @@ TEST(sem_64_begin_close_on_closed_region_preserves_terminal_cancel_reason)
 	CHECK(closed.reason == user);
 	asup__reason_unref(&k->alloc, user);
 	asup__reason_unref(&k->alloc, shutdown);
+	done(rt);
+}
+
+static asup_rref heap_ref;
+static int seen_in_finalizer;
+
+static int64_t reads_heap_in_finalizer(asup_cx *cx, void *arg)
+{
+	int *p = asup_rref_get(cx, heap_ref); /* the region is Finalizing */
+	seen_in_finalizer = p ? *p : -1;
+	return 0;
+}
+
+static int64_t uses_region_heap(asup_cx *cx, void *arg)
+{
+	int *p;
+	CHECK_EQ(asup_region_alloc(cx, sizeof(int) * 4, &heap_ref), 0);
+	p = asup_rref_get(cx, heap_ref);
+	CHECK(p != NULL);
+	CHECK_EQ(p[3], 0); /* zeroed */
+	p[0] = 65;
+	CHECK_EQ(asup_defer_async(cx, reads_heap_in_finalizer, NULL), 0);
+	return 0;
+}
+
+static int64_t heap_driver(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	asup_rref r;
+	asup_region_limits l = asup_region_limits_unlimited();
+	CHECK_EQ(asup_region(cx, uses_region_heap, NULL, &o), 0);
+	CHECK_EQ(seen_in_finalizer, 65);          /* accessible through Finalizing */
+	CHECK(asup_rref_get(cx, heap_ref) == NULL); /* gone once Closed */
+	CHECK_EQ(cx->k->heap_bytes, 0);            /* reclaimed */
+	l.max_heap_bytes = 8;
+	CHECK_EQ(asup_scope_set_limits(cx, &l), 0);
+	CHECK_EQ(asup_region_alloc(cx, 16, &r), -ASUP_ECAPACITY);
+	CHECK_EQ(asup_region_alloc(cx, 0, &r), -EINVAL);
+	return 0;
+}
+
+TEST(sem_65_region_heap_reclaimed_on_close)
+{
+	asup_rt *rt = det();
+	asup_task h;
+	asup_outcome o;
+	seen_in_finalizer = 0;
+	CHECK_EQ(asup_rt_spawn(rt, heap_driver, NULL, NULL, &h), 0);
+	CHECK(asup_rt_run_until_idle(rt) >= 1);
+	CHECK_EQ(asup_task_try_join(&h, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	done(rt);
 }
 
