@@ -5,7 +5,7 @@
 #   make test [V=1]                 build and run the whole suite
 #   make test SAN=address,undefined sanitizer build and suite (or SAN=thread)
 #   make test VALGRIND=1            the suite under valgrind memcheck
-#   make bench [W=W1|W2|W5]         benchmarks against the peers, one run
+#   make bench [W=W1|W2|W3|W5]      benchmarks against the peers, one run
 #   make install [PREFIX=/usr/local]
 
 SAN ?=

@@ -5,7 +5,7 @@
 # project is judged on.
 #
 #   BUILD=build-release bench/compare.sh        everything, RUNS=3
-#   W=W2 bench/compare.sh                       one workload (W1, W2 or W5)
+#   W=W2 bench/compare.sh                       one workload (W1, W2, W3 or W5)
 #   RUNS=5 QUICK=1 bench/compare.sh             quick sizes (smoke test)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +35,7 @@ q=${QUICK:+--quick}
 cmds=()
 want W1 && cmds+=("$BUILD/bench_w1 $q" "$T W1 st" "$G W1 st" "$BC W1 pooled")
 want W2 && cmds+=("$BUILD/bench_w2 $q" "$T W2 st" "$G W2 st" "$BC W2")
+want W3 && cmds+=("$BUILD/bench_w3 $q" "$T W3 st" "$G W3 st")
 want W5 && cmds+=("$BUILD/bench_w5 $q" "$T W5 st" "$G W5 st")
 
 for ((r = 1; r <= RUNS; r++)); do
@@ -74,6 +75,8 @@ ratios = [
     ("W2 raw switch vs boost fcontext", ("W2","asup","st","ns_per_switch"), ("W2","boostctx","st","fcontext_ns_per_switch"), 1.3),
     ("W1 spawn+join vs tokio st", ("W1","asup","st","ns_per_task"), ("W1","tokio","st","ns_per_task"), 0.8),
     ("W1 spawn+join vs go st", ("W1","asup","st","ns_per_task"), ("W1","go","st","ns_per_task"), None),
+    ("W3 channel round trip vs tokio st", ("W3","asup","st","ns_per_roundtrip"), ("W3","tokio","st","ns_per_roundtrip"), 0.5),
+    ("W3 channel round trip vs go st", ("W3","asup","st","ns_per_roundtrip"), ("W3","go","st","ns_per_roundtrip"), None),
     ("W5 tree cancel (recv) vs tokio st abort_recv", ("W5","asup","st","tree_recv_total_us"), ("W5","tokio","st","abort_recv_total_us"), 0.5),
     ("W5 tree cancel (sleep) vs tokio st abort_sleep", ("W5","asup","st","tree_sleep_total_us"), ("W5","tokio","st","abort_sleep_total_us"), None),
     ("W5 tree cancel (sleep) vs tokio st token_tree_sleep", ("W5","asup","st","tree_sleep_total_us"), ("W5","tokio","st","token_tree_sleep_total_us"), None),

@@ -21,6 +21,7 @@
 #include "asupersync/cx.h"
 #include "asupersync/region.h"
 #include "asupersync/obligation.h"
+#include "asupersync/chan.h"
 #include "asupersync/time.h"
 #include "asupersync/rt.h"
 #include "asupersync/ext.h"

@@ -189,6 +189,10 @@ typedef struct asup__obligation {
 	uint64_t holder_id;
 	asup__region *region;
 	const char *desc;
+	/* Called (runtime thread) when it ends without a commit: aborted,
+	 * auto-aborted or leaked. Lets a primitive take back what it lent. */
+	void (*on_release)(void *ctx);
+	void *ctx;
 } asup__obligation;
 
 /* Records are allocated 64 at a time; a chunk is freed with the runtime. */
@@ -297,6 +301,10 @@ void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job);
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
 			    asup_obligation_kind kind, const char *desc, uint64_t *id);
 int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st);
+/* Like asup__obligation_create, with a hook run when it is not committed. */
+int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__region *r,
+				   asup_obligation_kind kind, const char *desc,
+				   void (*on_release)(void *ctx), void *ctx, uint64_t *id);
 void asup__task_obligations_completed(asup__kernel *k, asup__ktask *kt);
 void asup__region_obligations_leak(asup__kernel *k, asup__region *r);
 

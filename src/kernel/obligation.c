@@ -29,6 +29,8 @@ static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state
 		    asup_obligation_abort_reason why, int advance)
 {
 	asup__region *r = ob->region;
+	void (*hook)(void *) = st == ASUP_OBLIGATION_COMMITTED ? NULL : ob->on_release;
+	void *ctx = ob->ctx;
 
 	ob->state = (uint8_t)st;
 	ob->abort_reason = (uint8_t)why;
@@ -44,6 +46,8 @@ static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state
 	else
 		k->obl_leaked++;
 	asup__free_mem(&k->alloc, ob, sizeof(*ob));
+	if (hook)
+		hook(ctx);
 	if (advance)
 		asup__region_advance(k, r);
 }
@@ -111,6 +115,13 @@ void asup__region_obligations_leak(asup__kernel *k, asup__region *r)
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
 			    asup_obligation_kind kind, const char *desc, uint64_t *id)
 {
+	return asup__obligation_create_hooked(k, holder, r, kind, desc, NULL, NULL, id);
+}
+
+int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__region *r,
+				   asup_obligation_kind kind, const char *desc,
+				   void (*on_release)(void *ctx), void *ctx, uint64_t *id)
+{
 	asup__obligation *ob;
 
 	if (!r || !r->in_use)
@@ -137,6 +148,8 @@ int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *
 	ob->holder_id = holder->id;
 	ob->region = r;
 	ob->desc = desc;
+	ob->on_release = on_release;
+	ob->ctx = ctx;
 	r->pending_obligations++;
 	holder->nobl++;
 	*id = ob->id;

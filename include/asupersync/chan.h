@@ -1,0 +1,87 @@
+/*
+ * asupersync/chan.h - bounded multi-producer channels with two-phase send.
+ *
+ * Elements are copied by value (a fixed element size). Capacity counts queued
+ * elements plus outstanding send permits, so a permit always has room:
+ *
+ *   asup_chan_reserve(cx, ch, &p)   wait for room (strict FIFO among waiters);
+ *                                   the permit is an obligation of the task
+ *   asup_permit_send(&p, &elem)     cannot fail for lack of room
+ *   asup_permit_abort(&p)           give the room back
+ *
+ * Cancellation never loses or duplicates an element: a cancelled reserve
+ * holds nothing; a cancelled receive leaves the queue as it was (blocking
+ * operations checkpoint first, so a cancel wins over ready data); a permit
+ * its task never resolved is aborted when the task ends (and reported as a
+ * leak unless the task was cancelled), which gives its room back.
+ *
+ * Ownership: a channel is owned by the region it was opened in (its memory is
+ * the region's, freed when the region closes); use it only from tasks of that
+ * region or its descendants. Permits live in the caller's storage.
+ */
+#ifndef ASUPERSYNC_CHAN_H
+#define ASUPERSYNC_CHAN_H
+
+#include "core.h"
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asup_chan asup_chan;
+
+typedef struct asup_permit {
+	asup_chan *_ch;
+	uint64_t _obligation;
+	uint32_t _state;
+} asup_permit;
+
+/* Opens a channel in the current scope's region. -EINVAL for a zero element
+ * size or capacity, -ENOMEM, -ASUP_ECLOSED. */
+ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out);
+
+/* Waits for room and returns a permit for one element. -ECANCELED (holding
+ * nothing), -EPIPE once the channel is closed for sending or its receiver is
+ * gone, -ENOMEM. */
+ASUP_API ASUP_NODISCARD int asup_chan_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p);
+/* Like asup_chan_reserve without waiting: -EAGAIN if full or anyone waits. */
+ASUP_API ASUP_NODISCARD int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p);
+/* Sends through the permit (consumed). -EPIPE if the receiver is gone: the
+ * element was not taken (the caller still has it) and the room is released.
+ * -EINVAL for a used or empty permit. */
+ASUP_API int asup_permit_send(asup_permit *p, const void *elem);
+/* Gives the permit's room back. -EINVAL for a used or empty permit. */
+ASUP_API int asup_permit_abort(asup_permit *p);
+
+/* Reserve and send in one call (nothing is reserved if it fails). */
+ASUP_API ASUP_NODISCARD int asup_chan_send(asup_cx *cx, asup_chan *ch, const void *elem);
+/* -EAGAIN if full or anyone waits, -EPIPE if closed; never suspends. */
+ASUP_API int asup_chan_try_send(asup_chan *ch, const void *elem);
+
+/* Receives the oldest element into *elem. -ECANCELED (the queue unchanged),
+ * -EPIPE when closed for sending and empty. */
+ASUP_API ASUP_NODISCARD int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem);
+/* -EAGAIN if empty (and not closed), -EPIPE if closed and empty. */
+ASUP_API int asup_chan_try_recv(asup_chan *ch, void *elem);
+
+/* No more sends: waiting and later reservers get -EPIPE; queued elements can
+ * still be received. Idempotent. */
+ASUP_API int asup_chan_close(asup_chan *ch);
+/* The receiver is gone: the queue is discarded, waiting senders and later
+ * permit sends get -EPIPE. Idempotent. */
+ASUP_API int asup_chan_close_recv(asup_chan *ch);
+
+typedef struct asup_chan_stats {
+	size_t queued;      /* elements waiting to be received */
+	size_t reserved;    /* outstanding permits */
+	size_t capacity;
+	int closed, recv_closed;
+} asup_chan_stats;
+
+ASUP_API int asup_chan_stats_get(const asup_chan *ch, asup_chan_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
