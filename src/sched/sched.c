@@ -75,11 +75,13 @@ static inline void prefetch_next(asup__list *n, asup__list *head)
 	__builtin_prefetch(t);
 	__builtin_prefetch((char *)t + 64);
 	__builtin_prefetch((char *)t + 128);
+#ifndef ASUP_FIBER_PORTABLE
 	if (t->stack) {
 		const char *sp = (const char *)t->fiber.ctx.sp;
 		__builtin_prefetch(sp);
 		__builtin_prefetch(sp + 64);
 	}
+#endif
 }
 
 /* Highest priority first; FIFO among equals, or a seeded uniform choice
