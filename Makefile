@@ -5,11 +5,13 @@
 #   make test [V=1]                 build and run the whole suite
 #   make test SAN=address,undefined sanitizer build and suite (or SAN=thread)
 #   make test VALGRIND=1            the suite under valgrind memcheck
+#   make test PORTABLE=1            the suite on the portable (ucontext) fibers
 #   make bench [W=W1|W2|W3|W5]      benchmarks against the peers, one run
 #   make install [PREFIX=/usr/local]
 
 SAN ?=
 VALGRIND ?=
+PORTABLE ?=
 V ?=
 W ?=
 JOBS ?= 2
@@ -21,6 +23,10 @@ CMAKE_ARGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ifneq ($(SAN),)
 BUILD := build-san-$(subst $(comma),-,$(SAN))
 CMAKE_ARGS += -DASUP_SANITIZE=$(SAN) -DASUP_BUILD_BENCH=OFF
+endif
+ifneq ($(PORTABLE),)
+BUILD := build-portable
+CMAKE_ARGS += -DASUP_FIBER_PORTABLE=ON -DASUP_BUILD_BENCH=OFF
 endif
 ifneq ($(VALGRIND),)
 BUILD := build-valgrind
