@@ -22,6 +22,7 @@
 #include "asupersync/region.h"
 #include "asupersync/obligation.h"
 #include "asupersync/chan.h"
+#include "asupersync/sync.h"
 #include "asupersync/time.h"
 #include "asupersync/rt.h"
 #include "asupersync/ext.h"

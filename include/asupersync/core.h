@@ -71,7 +71,9 @@ extern "C" {
 	X(ASUP_ECAPACITY, ASUP_ERRBASE + 8, "region is at capacity")          \
 	X(ASUP_EMASK, ASUP_ERRBASE + 9, "cancel masks nested too deep (64)")  \
 	X(ASUP_ENOLOCAL, ASUP_ERRBASE + 10,                                   \
-	  "no local scheduler on this thread for a local task")
+	  "no local scheduler on this thread for a local task")              \
+	X(ASUP_EPOISONED, ASUP_ERRBASE + 11,                                  \
+	  "lock poisoned: its holder ended without unlocking")
 
 enum asup_errno {
 #define ASUP_ERR_ENUM(name, val, text) name = (val),

@@ -148,6 +148,8 @@ struct asup__ktask {
 	uint8_t budget_limited;     /* budget has a deadline or quotas */
 	uint8_t local;              /* spawn_local: pinned to its worker */
 	uint32_t nobl;              /* pending obligations it holds */
+	asup__list held;            /* asup__exit_hook nodes: things it must give
+	                               back (locks) if it ends holding them */
 	struct asup_blocking *bjob; /* the blocking job it waits for, if any */
 	uint32_t caps;
 	asup_budget budget;
@@ -290,6 +292,23 @@ void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_o
  * interruptible). */
 int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_t n,
 		   int interruptible);
+
+/* Something a task holds and must give back if it ends holding it (a lock):
+ * the hook runs on the runtime thread after the task ended. */
+typedef struct asup__exit_hook {
+	asup__list link;
+	void (*on_exit)(struct asup__exit_hook *h, int panicked);
+} asup__exit_hook;
+
+static inline void asup__task_hold(asup__ktask *kt, asup__exit_hook *h)
+{
+	asup__list_push_back(&kt->held, &h->link);
+}
+
+static inline void asup__task_unhold(asup__exit_hook *h)
+{
+	asup__list_remove(&h->link);
+}
 
 /* Marks a task finished (outcome already set) and wakes its joiners. */
 void asup__task_finish(asup__kernel *k, asup__ktask *kt);

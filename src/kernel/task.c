@@ -222,6 +222,7 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	kt->created_at = asup__sched_now_cheap(k->sched);
 	init_cx_state(k, kt, req);
 	asup__list_init(&kt->joiners);
+	asup__list_init(&kt->held);
 	kt->t.priority = req->budget.priority;
 	if (o && o->priority > kt->t.priority)
 		kt->t.priority = o->priority;
@@ -317,6 +318,11 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 	asup__list_remove(&kt->region_link);
 	r->ntasks--;
 	asup__task_obligations_completed(k, kt);
+	while (!asup__list_empty(&kt->held)) {
+		asup__exit_hook *h = asup__container_of(asup__list_pop_front(&kt->held),
+							asup__exit_hook, link);
+		h->on_exit(h, kt->rec_kind == ASUP_OUTCOME_PANICKED);
+	}
 	if (kt->is_cleanup)
 		r->fin_running = 0;
 	kt->owner = NULL;
