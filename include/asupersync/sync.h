@@ -42,6 +42,30 @@ ASUP_API int asup_mutex_clear_poison(asup_mutex *m);
 /* 1 if locked, 0 if not, < 0 for a bad mutex. */
 ASUP_API int asup_mutex_is_locked(const asup_mutex *m);
 
+/*
+ * Semaphore: acquire(n) waits in strict FIFO order (only the head may take
+ * permits, so a large request is never starved by small ones); permits are
+ * granted to the head on release before it runs, and a waiter cancelled after
+ * its grant gives them back to the next one. Callers release what they
+ * acquired; the semaphore does not track holders.
+ */
+typedef struct asup_semaphore {
+	void *_opaque[6];
+} asup_semaphore;
+
+ASUP_API void asup_semaphore_init(asup_semaphore *s, size_t permits);
+/* 0 with n permits taken; -ECANCELED (nothing taken), -EPIPE once closed,
+ * -EINVAL for n == 0 or n > the semaphore's total ever seen. */
+ASUP_API ASUP_NODISCARD int asup_semaphore_acquire(asup_cx *cx, asup_semaphore *s, size_t n);
+/* Never suspends: 0, -EAGAIN (not enough, or someone waits), -EPIPE. */
+ASUP_API int asup_semaphore_try_acquire(asup_semaphore *s, size_t n);
+/* Gives n permits back (granting waiters in order). */
+ASUP_API int asup_semaphore_release(asup_semaphore *s, size_t n);
+/* Wakes every waiter with -EPIPE; later acquires fail the same way. */
+ASUP_API int asup_semaphore_close(asup_semaphore *s);
+/* Permits available now. */
+ASUP_API size_t asup_semaphore_available(const asup_semaphore *s);
+
 typedef struct asup_notify {
 	void *_opaque[4];
 } asup_notify;

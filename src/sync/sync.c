@@ -217,3 +217,148 @@ ASUP_API int asup_notify_waiters(asup_notify *n)
 {
 	return n ? asup_waitq_wake_all(&N(n)->waiters) : -EINVAL;
 }
+
+/* ---- semaphore ---------------------------------------------------------- */
+
+/* A waiter lives on the waiting task's stack while it is queued. */
+struct sem_waiter {
+	asup__list link;
+	asup_waker w;
+	size_t n;
+	int granted;
+};
+
+struct sem {
+	asup__list waiters;    /* FIFO of struct sem_waiter */
+	size_t avail;
+	size_t total;          /* largest count ever available: bigger asks fail */
+	uint32_t magic;
+	uint8_t closed;
+};
+
+#define SEM_MAGIC 0x73656d61u /* "sema" */
+
+_Static_assert(sizeof(struct sem) <= sizeof(asup_semaphore), "asup_semaphore is too small");
+
+static struct sem *S(asup_semaphore *s)
+{
+	return (struct sem *)(void *)s;
+}
+
+static int sem_ok(const asup_semaphore *s)
+{
+	return s && ((const struct sem *)(const void *)s)->magic == SEM_MAGIC;
+}
+
+/* Grants permits to waiters from the head while they fit (strict FIFO). */
+static void grant(struct sem *x)
+{
+	while (!asup__list_empty(&x->waiters)) {
+		struct sem_waiter *w = asup__container_of(x->waiters.next, struct sem_waiter, link);
+		if (w->n > x->avail)
+			break;
+		x->avail -= w->n;
+		w->granted = 1;
+		asup__list_remove(&w->link);
+		asup_unpark(w->w);
+	}
+}
+
+ASUP_API void asup_semaphore_init(asup_semaphore *s, size_t permits)
+{
+	if (!s)
+		return;
+	memset(s, 0, sizeof(*s));
+	asup__list_init(&S(s)->waiters);
+	S(s)->avail = S(s)->total = permits;
+	S(s)->magic = SEM_MAGIC;
+}
+
+ASUP_API int asup_semaphore_acquire(asup_cx *cx, asup_semaphore *s, size_t n)
+{
+	struct sem_waiter w;
+	struct sem *x;
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!sem_ok(s) || n == 0 || n > S(s)->total)
+		return -EINVAL;
+	x = S(s);
+	rc = asup_checkpoint(cx);
+	if (rc < 0)
+		return rc;
+	if (x->closed)
+		return -EPIPE;
+	if (asup__list_empty(&x->waiters) && x->avail >= n) {
+		x->avail -= n;
+		return 0;
+	}
+	w.w = asup_waker_current(cx);
+	w.n = n;
+	w.granted = 0;
+	asup__list_push_back(&x->waiters, &w.link);
+	for (;;) {
+		rc = asup_park(cx);
+		if (w.granted) {
+			if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
+				x->avail += n; /* cancelled after the grant: pass it on */
+				grant(x);
+				return -ECANCELED;
+			}
+			return 0;
+		}
+		if (x->closed || rc < 0) {
+			asup__list_remove(&w.link);
+			grant(x); /* a big head leaving may let smaller ones in */
+			return x->closed ? -EPIPE : rc;
+		}
+	}
+}
+
+ASUP_API int asup_semaphore_try_acquire(asup_semaphore *s, size_t n)
+{
+	struct sem *x;
+	if (!sem_ok(s) || n == 0)
+		return -EINVAL;
+	x = S(s);
+	if (x->closed)
+		return -EPIPE;
+	if (!asup__list_empty(&x->waiters) || x->avail < n)
+		return -EAGAIN;
+	x->avail -= n;
+	return 0;
+}
+
+ASUP_API int asup_semaphore_release(asup_semaphore *s, size_t n)
+{
+	struct sem *x;
+	if (!sem_ok(s))
+		return -EINVAL;
+	x = S(s);
+	x->avail += n;
+	if (x->avail > x->total)
+		x->total = x->avail;
+	grant(x);
+	return 0;
+}
+
+ASUP_API int asup_semaphore_close(asup_semaphore *s)
+{
+	struct sem *x;
+	if (!sem_ok(s))
+		return -EINVAL;
+	x = S(s);
+	x->closed = 1;
+	while (!asup__list_empty(&x->waiters)) {
+		struct sem_waiter *w = asup__container_of(x->waiters.next, struct sem_waiter, link);
+		asup__list_remove(&w->link);
+		asup_unpark(w->w);
+	}
+	return 0;
+}
+
+ASUP_API size_t asup_semaphore_available(const asup_semaphore *s)
+{
+	return sem_ok(s) ? ((const struct sem *)(const void *)s)->avail : 0;
+}

@@ -173,3 +173,91 @@ TEST(notify_one_stores_a_permit_notify_waiters_does_not)
 {
 	run_real(notify_root);
 }
+
+/* ---- semaphore ---- */
+
+static asup_semaphore sem;
+
+static int64_t takes(asup_cx *cx, void *arg)
+{
+	size_t n = (size_t)(uintptr_t)arg;
+	int rc = asup_semaphore_acquire(cx, &sem, n);
+	if (rc < 0)
+		return rc;
+	order_log[norder++] = (int)n;
+	return 0; /* keeps them: the root releases */
+}
+
+static int64_t semaphore_root(asup_cx *cx, void *arg)
+{
+	size_t asks[4] = {3, 1, 2, 1};
+	for (int victim = -1; victim < 4; victim++) {
+		asup_task h[4];
+		asup_outcome o;
+		int done = 0;
+		norder = 0;
+		asup_semaphore_init(&sem, 3);
+		CHECK_EQ(asup_semaphore_acquire(cx, &sem, 3), 0); /* all taken */
+		for (int i = 0; i < 4; i++) {
+			CHECK_EQ(asup_spawn(cx, takes, (void *)(uintptr_t)asks[i], NULL, &h[i]), 0);
+			CHECK_EQ(asup_yield(cx), 0); /* i queues */
+		}
+		CHECK_EQ(asup_semaphore_try_acquire(&sem, 1), -EAGAIN); /* waiters first */
+		if (victim >= 0)
+			CHECK_EQ(asup_task_abort(&h[victim]), 0);
+		/* give permits back one at a time: strict FIFO by request */
+		for (int round = 0; round < 12 && done < 4; round++) {
+			CHECK_EQ(asup_semaphore_release(&sem, 1), 0);
+			CHECK_EQ(asup_yield(cx), 0);
+			while (norder > done) {
+				CHECK_EQ(asup_semaphore_release(&sem, (size_t)order_log[done]), 0);
+				done++;
+			}
+			if (victim >= 0 && done == 3)
+				break;
+		}
+		for (int i = 0; i < 4; i++) {
+			CHECK_EQ(asup_join(cx, &h[i], &o), 0);
+			CHECK_EQ(o.kind, i == victim ? ASUP_OUTCOME_CANCELLED : ASUP_OUTCOME_OK);
+		}
+		/* the grant order is the queue order, the victim skipped */
+		for (int k = 0, i = 0; i < 4; i++) {
+			if (i == victim)
+				continue;
+			CHECK_EQ(order_log[k], (int)asks[i]);
+			k++;
+		}
+	}
+	return 0;
+}
+
+TEST(semaphore_is_strictly_fifo_and_cancel_safe)
+{
+	run_real(semaphore_root);
+}
+
+static int64_t semaphore_misuse(asup_cx *cx, void *arg)
+{
+	asup_semaphore bad;
+	asup_task h;
+	asup_outcome o;
+	memset(&bad, 0, sizeof bad);
+	asup_semaphore_init(&sem, 2);
+	CHECK_EQ(asup_semaphore_acquire(cx, &sem, 0), -EINVAL);
+	CHECK_EQ(asup_semaphore_acquire(cx, &sem, 3), -EINVAL); /* never satisfiable */
+	CHECK_EQ(asup_semaphore_acquire(cx, &bad, 1), -EINVAL);
+	CHECK_EQ(asup_semaphore_acquire(cx, &sem, 2), 0);
+	CHECK_EQ(asup_spawn(cx, takes, (void *)1, NULL, &h), 0);
+	CHECK_EQ(asup_yield(cx), 0);
+	CHECK_EQ(asup_semaphore_close(&sem), 0);
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	CHECK_EQ(o.value, -EPIPE);
+	CHECK_EQ(asup_semaphore_try_acquire(&sem, 1), -EPIPE);
+	CHECK_EQ(asup_semaphore_available(&sem), 0);
+	return 0;
+}
+
+TEST(semaphore_misuse_and_close)
+{
+	run_real(semaphore_misuse);
+}
