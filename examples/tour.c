@@ -11,7 +11,8 @@
  *   9. hedge: a backup starts when the primary is slow
  *  10. deadlines and cancellation with cause chains
  *  11. a panic contained as an outcome; fail-fast cancels the siblings
- *  12. the deterministic mode: the same seed gives the same schedule
+ *  12. a pipeline over bounded channels, cancelled mid-stream, loses nothing
+ *  13. the deterministic mode: the same seed gives the same schedule
  */
 #include <asupersync.h>
 
@@ -398,6 +399,87 @@ static void part_panic(asup_cx *cx)
 	SAY("  region -> %s \"%s\"\n", asup_outcome_kind_name(o.kind), o.panic_msg);
 }
 
+/* ---- 12. a pipeline cancelled mid-stream ------------------------------- */
+
+struct pipeline {
+	asup_chan *raw, *doubled;
+	long produced, consumed;
+};
+
+static int64_t produce(asup_cx *cx, void *arg)
+{
+	struct pipeline *p = arg;
+	for (long i = 1;; i++) {
+		int rc = asup_chan_send(cx, p->raw, &i);
+		if (rc < 0)
+			return rc; /* cancelled: i was not enqueued */
+		p->produced++;
+	}
+}
+
+static int64_t double_it(asup_cx *cx, void *arg)
+{
+	struct pipeline *p = arg;
+	for (;;) {
+		asup_permit out;
+		long v;
+		/* Room downstream first, then take: a cancel in either step loses
+		 * nothing (the permit is given back, the item stays queued). */
+		int rc = asup_chan_reserve(cx, p->doubled, &out);
+		if (rc < 0)
+			return rc;
+		if ((rc = asup_chan_recv(cx, p->raw, &v)) < 0) {
+			asup_permit_abort(&out);
+			return rc;
+		}
+		v *= 2;
+		asup_permit_send(&out, &v);
+	}
+}
+
+static int64_t consume(asup_cx *cx, void *arg)
+{
+	struct pipeline *p = arg;
+	for (;;) {
+		long v;
+		int rc = asup_chan_recv(cx, p->doubled, &v);
+		if (rc < 0)
+			return rc;
+		p->consumed++;
+		if ((rc = asup_sleep(cx, ASUP_USEC(50))) < 0) /* a slow consumer */
+			return rc;
+	}
+}
+
+static int64_t pipeline_body(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	check(asup_spawn(cx, produce, arg, NULL, &h), "spawn");
+	check(asup_task_release(&h), "release");
+	check(asup_spawn(cx, double_it, arg, NULL, &h), "spawn");
+	check(asup_task_release(&h), "release");
+	check(asup_spawn(cx, consume, arg, NULL, &h), "spawn");
+	check(asup_task_release(&h), "release");
+	check(asup_sleep(cx, ASUP_MSEC(5)), "sleep");
+	return asup_scope_cancel(cx, ASUP_CANCEL_USER, "stop the pipeline");
+}
+
+static void part_pipeline(asup_cx *cx)
+{
+	struct pipeline p = {0};
+	asup_chan_stats a, b;
+	asup_outcome o;
+	SAY("12. a pipeline over bounded channels, cancelled mid-stream\n");
+	check(asup_chan_open(cx, sizeof(long), 4, &p.raw), "chan_open");
+	check(asup_chan_open(cx, sizeof(long), 4, &p.doubled), "chan_open");
+	check(asup_region(cx, pipeline_body, &p, &o), "region");
+	check(asup_chan_stats_get(p.raw, &a), "stats");
+	check(asup_chan_stats_get(p.doubled, &b), "stats");
+	SAY("  produced %ld = consumed %ld + queued %zu + %zu (permits left: %zu): %s\n",
+	    p.produced, p.consumed, a.queued, b.queued, a.reserved + b.reserved,
+	    p.produced == p.consumed + (long)(a.queued + b.queued) ? "nothing lost" : "LOST");
+}
+
 static int64_t tour_root(asup_cx *cx, void *arg)
 {
 	part_outcomes(cx);
@@ -410,10 +492,11 @@ static int64_t tour_root(asup_cx *cx, void *arg)
 	part_hedge(cx);
 	part_deadlines(cx);
 	part_panic(cx);
+	part_pipeline(cx);
 	return 0;
 }
 
-/* ---- 12. determinism ---------------------------------------------------- */
+/* ---- 13. determinism ---------------------------------------------------- */
 
 struct trace {
 	char order[64];
@@ -463,7 +546,7 @@ static void schedule_for_seed(uint64_t seed, struct trace *tr)
 static void part_determinism(void)
 {
 	struct trace a, b, c;
-	SAY("12. deterministic mode: schedules by seed\n");
+	SAY("13. deterministic mode: schedules by seed\n");
 	schedule_for_seed(7, &a);
 	schedule_for_seed(7, &b);
 	schedule_for_seed(8, &c);
