@@ -1,51 +1,92 @@
 #!/usr/bin/env bash
-# Runs the project's benchmarks and the peers (../shared/peers) in one run,
-# round-robin over RUNS repetitions so that drifts of the shared machine hit
-# everyone alike, then prints every raw line, the medians and the ratios the
-# project is judged on.
+# Runs the project's benchmarks and the matching peers (../shared/peers) in one
+# run, round-robin over RUNS repetitions so that drifts of the shared machine
+# hit everyone alike, then prints every raw line, a table of medians and the
+# ratios the project is judged on.
 #
-#   BUILD=build-release bench/compare.sh        everything, RUNS=3
-#   W=W2 bench/compare.sh                       one workload (W1, W2, W3 or W5)
-#   RUNS=5 QUICK=1 bench/compare.sh             quick sizes (smoke test)
+#   bench/compare.sh                          W1 W2 W3 W5, RUNS=3, BUILD=./build
+#   BUILD=build-release bench/compare.sh      another build directory
+#   W=W2 bench/compare.sh                     one workload (W1, W2, W3 or W5)
+#   RUNS=5 QUICK=1 bench/compare.sh           our sizes / 10 (smoke test, no ratios)
+#
+# Peers come from $PEERS_BUILD (default /tmp/peers-build). A missing peer is
+# built the way ../shared/peers/run_all.sh does (BUILD_ONLY=1); if that fails
+# the script says "peer X unavailable" and still runs ours.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-BUILD=${BUILD:-$top/build-release}
-case "$BUILD" in /*) ;; *) BUILD=$top/$BUILD ;; esac
+BUILD=${BUILD:-build}
+case "$BUILD" in
+/*) ;;
+*) if [ -d "$BUILD" ]; then BUILD=$(cd "$BUILD" && pwd); else BUILD=$top/$BUILD; fi ;;
+esac
 RUNS=${RUNS:-3}
 W=${W:-}
 QUICK=${QUICK:-}
-PEERS=${PEERS:-$top/../shared/peers}
+PEERS=${PEERS:-$(cd "$top/.." && pwd)/shared/peers}
 PEERS_BUILD=${PEERS_BUILD:-/tmp/peers-build}
 raw=$(mktemp)
-trap 'rm -f "$raw"' EXIT
+tmpdirs=()
+trap 'rm -f "$raw"; [ ${#tmpdirs[@]} -eq 0 ] || rm -rf "${tmpdirs[@]}"' EXIT
 
+case "$W" in "" | W1 | W2 | W3 | W5) ;; *) echo "compare.sh: W must be W1, W2, W3 or W5" >&2; exit 2 ;; esac
 want() { [ -z "$W" ] || [ "$W" = "$1" ]; }
 
-T=$PEERS_BUILD/peer-tokio; G=$PEERS_BUILD/peer-go; BC=$PEERS_BUILD/peer-boostctx
-if [ ! -x "$T" ] || [ ! -x "$G" ] || [ ! -x "$BC" ]; then
+T=$PEERS_BUILD/peer-tokio
+G=$PEERS_BUILD/peer-go
+BC=$PEERS_BUILD/peer-boostctx
+
+# ---- the jobs: "<workload> <ours|peer name> <command...>"
+q=${QUICK:+--quick}
+jobs=()
+want W1 && jobs+=("W1 ours $BUILD/bench_w1 $q" "W1 tokio $T W1 st" "W1 go $G W1 st" "W1 boostctx $BC W1 pooled")
+want W2 && jobs+=("W2 ours $BUILD/bench_w2 $q" "W2 tokio $T W2 st" "W2 go $G W2 st" "W2 boostctx $BC W2")
+want W3 && jobs+=("W3 ours $BUILD/bench_w3 $q" "W3 tokio $T W3 st" "W3 go $G W3 st")
+want W5 && jobs+=("W5 ours $BUILD/bench_w5 $q" "W5 tokio $T W5 st" "W5 go $G W5 st")
+
+# ---- peers: build the missing ones once, then drop what is still missing
+need=()
+for j in "${jobs[@]}"; do
+	set -- $j
+	[ "$2" = ours ] || [ -x "$3" ] || need+=("$1")
+done
+if [ ${#need[@]} -gt 0 ]; then
 	if [ -x "$PEERS/run_all.sh" ]; then
-		echo "building the peers into $PEERS_BUILD ..." >&2
-		BUILD_ONLY=1 PEERS_BUILD=$PEERS_BUILD PEERS_RESULTS=$(mktemp -d) \
-			"$PEERS/run_all.sh" >/dev/null 2>&1 || echo "peer build failed" >&2
+		only=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')
+		echo "building the missing peers into $PEERS_BUILD (ONLY=\"$only\") ..." >&2
+		res=$(mktemp -d)
+		tmpdirs+=("$res")
+		BUILD_ONLY=1 ONLY="$only" PEERS_BUILD=$PEERS_BUILD PEERS_RESULTS=$res \
+			"$PEERS/run_all.sh" >"$res/build.log" 2>&1 ||
+			{ echo "peer build failed:" >&2; tail -5 "$res/build.log" >&2; }
+	else
+		echo "no peer runner at $PEERS/run_all.sh" >&2
 	fi
 fi
+runnable=()
+declare -A said
+for j in "${jobs[@]}"; do
+	set -- $j
+	if [ -x "$3" ]; then
+		runnable+=("$j")
+	elif [ "$2" = ours ]; then
+		echo "ours unavailable: $3 (build it first)"
+	elif [ -z "${said["$2.$1"]:-}" ]; then
+		echo "peer $2 unavailable for $1 ($3 missing)"
+		said["$2.$1"]=1
+	fi
+done
 
-q=${QUICK:+--quick}
-cmds=()
-want W1 && cmds+=("$BUILD/bench_w1 $q" "$T W1 st" "$G W1 st" "$BC W1 pooled")
-want W2 && cmds+=("$BUILD/bench_w2 $q" "$T W2 st" "$G W2 st" "$BC W2")
-want W3 && cmds+=("$BUILD/bench_w3 $q" "$T W3 st" "$G W3 st")
-want W5 && cmds+=("$BUILD/bench_w5 $q" "$T W5 st" "$G W5 st")
-
+# ---- run, round-robin
 for ((r = 1; r <= RUNS; r++)); do
-	for c in "${cmds[@]}"; do
-		exe=${c%% *}
-		if [ ! -x "$exe" ]; then
-			echo "unavailable: $exe" >&2
-			continue
-		fi
-		timeout 300 $c 2>/dev/null | grep -E '^W[0-9]+ ' | tee -a "$raw"
+	echo "# repetition $r/$RUNS" >&2
+	for j in "${runnable[@]}"; do
+		set -- $j
+		shift 2
+		out=$(timeout 300 "$@" 2>/dev/null)
+		rc=$?
+		[ $rc -eq 0 ] || echo "FAILED (exit $rc): $*" >&2
+		printf '%s\n' "$out" | grep -E '^W[0-9]+ ' | tee -a "$raw"
 	done
 done
 
@@ -53,6 +94,8 @@ if [ -n "$QUICK" ]; then
 	echo "(QUICK: our sizes are reduced, the peers' are not: no ratios)"
 	exit 0
 fi
+
+# ---- medians and ratios
 python3 - "$raw" <<'PY'
 import sys, statistics, collections
 vals = collections.defaultdict(list)
@@ -64,31 +107,45 @@ for line in open(sys.argv[1]):
         except ValueError:
             pass
 med = {k: statistics.median(v) for k, v in vals.items()}
-print("\n| workload | peer | flavour | metric | median | n |")
-print("|---|---|---|---|---:|---:|")
-for k in sorted(med):
-    print("| %s | %s | %s | %s | %.1f | %d |" % (k + (med[k], len(vals[k]))))
-def m(w, peer, fl, metric):
-    return med.get((w, peer, fl, metric))
+def f(x):
+    return "%.0f" % x if abs(x) >= 10000 else "%.1f" % x if abs(x) >= 100 else "%.2f" % x
+print("\n| workload | peer | flavour | metric | median | min | max | n |")
+print("|---|---|---|---|---:|---:|---:|---:|")
+order = {"asup": 0}
+for k in sorted(med, key=lambda k: (k[0], order.get(k[1], 1), k[1], k[3])):
+    v = vals[k]
+    print("| %s | %s | %s | %s | %s | %s | %s | %d |" % (k + (f(med[k]), f(min(v)), f(max(v)), len(v))))
+A = lambda w, m: (w, "asup", "st", m)
+P = lambda w, peer, m: (w, peer, "st", m)
 ratios = [
-    ("W2 yield vs tokio st self-wake yield", ("W2","asup","st","ns_per_yield"), ("W2","tokio","st","ns_per_selfwake_yield"), 0.5),
-    ("W2 raw switch vs boost fcontext", ("W2","asup","st","ns_per_switch"), ("W2","boostctx","st","fcontext_ns_per_switch"), 1.3),
-    ("W1 spawn+join vs tokio st", ("W1","asup","st","ns_per_task"), ("W1","tokio","st","ns_per_task"), 0.8),
-    ("W1 spawn+join vs go st", ("W1","asup","st","ns_per_task"), ("W1","go","st","ns_per_task"), None),
-    ("W3 channel round trip vs tokio st", ("W3","asup","st","ns_per_roundtrip"), ("W3","tokio","st","ns_per_roundtrip"), 0.5),
-    ("W3 channel round trip vs go st", ("W3","asup","st","ns_per_roundtrip"), ("W3","go","st","ns_per_roundtrip"), None),
-    ("W5 tree cancel (recv) vs tokio st abort_recv", ("W5","asup","st","tree_recv_total_us"), ("W5","tokio","st","abort_recv_total_us"), 0.5),
-    ("W5 tree cancel (sleep) vs tokio st abort_sleep", ("W5","asup","st","tree_sleep_total_us"), ("W5","tokio","st","abort_sleep_total_us"), None),
-    ("W5 tree cancel (sleep) vs tokio st token_tree_sleep", ("W5","asup","st","tree_sleep_total_us"), ("W5","tokio","st","token_tree_sleep_total_us"), None),
-    ("W5 tree cancel (recv) vs go st ctx_tree_recv", ("W5","asup","st","tree_recv_total_us"), ("W5","go","st","ctx_tree_recv_total_us"), None),
+    ("W2 yield / tokio st self-wake yield", A("W2", "ns_per_yield"), P("W2", "tokio", "ns_per_selfwake_yield"), 0.5),
+    ("W2 yield / tokio st yield_now", A("W2", "ns_per_yield"), P("W2", "tokio", "ns_per_yield"), None),
+    ("W2 yield / go st Gosched", A("W2", "ns_per_yield"), P("W2", "go", "ns_per_yield"), None),
+    ("W2 raw switch / boost fcontext", A("W2", "ns_per_switch"), P("W2", "boostctx", "fcontext_ns_per_switch"), 1.3),
+    ("W1 spawn+join / tokio st", A("W1", "ns_per_task"), P("W1", "tokio", "ns_per_task"), 0.8),
+    ("W1 spawn+join / go st", A("W1", "ns_per_task"), P("W1", "go", "ns_per_task"), None),
+    ("W1 spawn+join / boost fiber pooled", A("W1", "ns_per_task"), P("W1", "boostctx", "fiber_pooled16k_ns_per_task"), None),
+    ("W1 peak RSS / tokio st", A("W1", "peak_rss_kb"), P("W1", "tokio", "peak_rss_kb"), None),
+    ("W3 channel round trip / tokio st", A("W3", "ns_per_roundtrip"), P("W3", "tokio", "ns_per_roundtrip"), 0.5),
+    ("W3 channel round trip / go st", A("W3", "ns_per_roundtrip"), P("W3", "go", "ns_per_roundtrip"), None),
+    ("W5 tree cancel (recv) / tokio st abort_recv", A("W5", "tree_recv_total_us"), P("W5", "tokio", "abort_recv_total_us"), 0.5),
+    ("W5 tree cancel (sleep) / tokio st abort_sleep", A("W5", "tree_sleep_total_us"), P("W5", "tokio", "abort_sleep_total_us"), None),
+    ("W5 tree cancel (sleep) / tokio st token_tree_sleep", A("W5", "tree_sleep_total_us"), P("W5", "tokio", "token_tree_sleep_total_us"), None),
+    ("W5 tree cancel (recv) / go st ctx_tree_recv", A("W5", "tree_recv_total_us"), P("W5", "go", "ctx_tree_recv_total_us"), None),
 ]
-print("\n| ratio | asup | peer | ratio | target |")
-print("|---|---:|---:|---:|---|")
+rows = []
 for name, a, b, target in ratios:
     va, vb = med.get(a), med.get(b)
     if va is None or vb is None or vb == 0:
+        if target is not None and (a in med or b in med):
+            rows.append("| %s | %s | %s | - | <= %.1f: no data |" % (
+                name, f(va) if va is not None else "-", f(vb) if vb is not None else "-", target))
         continue
     r = va / vb
-    t = "" if target is None else ("<= %.1f: %s" % (target, "met" if r <= target else "missed"))
-    print("| %s | %.1f | %.1f | %.2f | %s |" % (name, va, vb, r, t))
+    t = "" if target is None else ("<= %.1f: %s" % (target, "met" if r <= target else "MISSED"))
+    rows.append("| %s | %s | %s | %.3f | %s |" % (name, f(va), f(vb), r, t))
+if rows:
+    print("\n| ratio (medians) | asup | peer | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    print("\n".join(rows))
 PY
