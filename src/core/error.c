@@ -1,8 +1,12 @@
 /* asup_strerror / asup_err_name, generated from the one table in core.h. */
 #include "asupersync/core.h"
 
+#include <limits.h>
+
 ASUP_API const char *asup_strerror(int err)
 {
+	if (err == INT_MIN)
+		return "unknown error";
 	if (err < 0)
 		err = -err;
 	switch (err) {
@@ -18,6 +22,8 @@ ASUP_API const char *asup_strerror(int err)
 
 ASUP_API const char *asup_err_name(int err)
 {
+	if (err == INT_MIN)
+		return "ASUP_EUNKNOWN";
 	if (err < 0)
 		err = -err;
 	switch (err) {

@@ -214,6 +214,7 @@ struct asup__kernel {
 	struct asup__rec_chunk *chunks; /* every record lives in one of these */
 	asup__region *root;
 	uint32_t nfree;
+	uint32_t nrecs;             /* records allocated (in chunks) */
 	uint32_t live;
 	uint32_t chain_depth;       /* cause-chain depth limit */
 	uint64_t seed;              /* runtime seed, for per-task entropy */

@@ -110,6 +110,7 @@ static asup__ktask *rec_alloc(asup__kernel *k)
 			k->free_recs = &c->recs[i];
 		}
 		k->nfree += ASUP__REC_CHUNK;
+		k->nrecs += ASUP__REC_CHUNK;
 		kt = k->free_recs;
 	}
 	k->free_recs = kt->next_free;

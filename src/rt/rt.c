@@ -407,7 +407,7 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->tasks_spawned = rt->kernel.spawned;
 	out->tasks_completed = rt->kernel.completed;
 	out->tasks_live = rt->kernel.live;
-	out->task_records = rt->kernel.tasks.live;
+	out->task_records = rt->kernel.nrecs - rt->kernel.nfree;
 	out->dispatches = s->dispatches;
 	out->switches = s->switches;
 	out->parks = s->parks;

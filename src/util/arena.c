@@ -37,7 +37,7 @@ int asup__arena_insert(asup__arena *a, void *ptr, uint64_t *id)
 			a->cap = ncap;
 		}
 		i = a->len++;
-		a->slot[i].gen = 0;
+		a->slot[i].gen = 1; /* id 0 never names anything */
 	}
 	a->slot[i].ptr = ptr;
 	a->slot[i].next_free = NONE;

@@ -2,7 +2,7 @@
  * Generational arena: maps 64-bit ids (generation << 32 | index) to pointers.
  *
  * Insert pops the LIFO free list (reusing the slot at its current generation)
- * or appends a slot at generation 0. Remove bumps the slot's generation, so
+ * or appends a slot at generation 1 (so id 0 never names anything). Remove bumps the slot's generation, so
  * every id that named the old occupant is stale from then on: lookups return
  * NULL, never another object. A slot whose generation would wrap is retired.
  *

@@ -96,7 +96,7 @@ int asup__heap_reserve(asup__heap *h, uint32_t extra)
 	cap = h->cap ? h->cap : 64;
 	while (cap < want)
 		cap *= 2;
-	if (asup__grow(h->alloc, (void **)&h->node, sizeof(*h->node), h->len, cap))
+	if (asup__grow(h->alloc, (void **)&h->node, sizeof(*h->node), h->cap, cap))
 		return -ENOMEM;
 	h->cap = cap;
 	return 0;
