@@ -52,6 +52,10 @@ static int skip_under_valgrind(void)
 		printf("skipped: valgrind replaces the stacks and reports faults itself\n");
 		return 1;
 	}
+#if defined(__SANITIZE_THREAD__)
+	printf("skipped: TSan takes over SIGSEGV\n");
+	return 1;
+#endif
 	return 0;
 }
 
