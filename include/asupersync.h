@@ -11,6 +11,8 @@
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
  *   asupersync/ext.h   park/unpark and wait queues for writing primitives
+ *   asupersync/trace.h trace events, user events, race declarations
+ *   asupersync/lab.h   the lab: deterministic runs, replay, oracles, exploration
  */
 #ifndef ASUPERSYNC_H
 #define ASUPERSYNC_H
@@ -26,5 +28,7 @@
 #include "asupersync/time.h"
 #include "asupersync/rt.h"
 #include "asupersync/ext.h"
+#include "asupersync/trace.h"
+#include "asupersync/lab.h"
 
 #endif

@@ -73,7 +73,13 @@ extern "C" {
 	X(ASUP_ENOLOCAL, ASUP_ERRBASE + 10,                                   \
 	  "no local scheduler on this thread for a local task")              \
 	X(ASUP_EPOISONED, ASUP_ERRBASE + 11,                                  \
-	  "lock poisoned: its holder ended without unlocking")
+	  "lock poisoned: its holder ended without unlocking")                \
+	X(ASUP_ECORRUPT, ASUP_ERRBASE + 20,                                   \
+	  "lab recording is corrupt or truncated")                          \
+	X(ASUP_EORACLE, ASUP_ERRBASE + 21,                                    \
+	  "a lab oracle reported a violation")                              \
+	X(ASUP_EDIVERGED, ASUP_ERRBASE + 22,                                  \
+	  "replay diverged from the recording")
 
 enum asup_errno {
 #define ASUP_ERR_ENUM(name, val, text) name = (val),

@@ -18,9 +18,9 @@
 /* A park woken by the task's budget deadline (never returned to callers). */
 #define WAKE_BUDGET_DEADLINE (-(ASUP_ERRBASE + 900))
 
-static void fold_exhaustion(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind)
+static void fold_reason(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind, const char *msg)
 {
-	asup__reason *r = asup__reason_make(cx->k, kind, cx->scope, kt, NULL);
+	asup__reason *r = asup__reason_make(cx->k, kind, cx->scope, kt, msg);
 	if (r) {
 		asup__cx_request_cancel(cx->k, kt, r);
 		asup__reason_unref(&cx->k->alloc, r);
@@ -28,6 +28,11 @@ static void fold_exhaustion(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind)
 		kt->cancel_requested = 1;
 		kt->t.interrupt = -ECANCELED;
 	}
+}
+
+static void fold_exhaustion(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind)
+{
+	fold_reason(cx, kt, kind, NULL);
 }
 
 static void acknowledge(asup__ktask *kt)
@@ -44,7 +49,7 @@ static void acknowledge(asup__ktask *kt)
 			     kt->budget.cost_quota != ASUP_NO_COST;
 }
 
-int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt)
+static int checkpoint_rule(asup_cx *cx, asup__ktask *kt)
 {
 	asup_time now = 0;
 	int need_now = cx->deadline != ASUP_TIME_MAX || kt->budget.deadline != ASUP_TIME_MAX;
@@ -53,6 +58,12 @@ int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt)
 		now = asup__sched_now(cx->k->sched);
 	kt->checkpoints++;
 	kt->last_checkpoint = now;
+	if (kt->traced && cx->k->hook_checkpoint) {
+		/* The lab may inject a cancel here (systematic injection, chaos). */
+		int kind = cx->k->hook_checkpoint(cx->k->hook_ctx, kt);
+		if (kind > 0)
+			fold_reason(cx, kt, (asup_cancel_kind)(kind - 1), "injected");
+	}
 	if (kt->budget_limited) {
 		if (kt->budget.deadline != ASUP_TIME_MAX && kt->budget.deadline <= now)
 			fold_exhaustion(cx, kt, ASUP_CANCEL_DEADLINE);
@@ -63,11 +74,24 @@ int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt)
 	}
 	if (kt->cancel_requested && !kt->t.masked) {
 		acknowledge(kt);
+		asup__k_event(cx->k, ASUP_EV_CANCEL_ACK, kt, NULL,
+			      kt->cx_reason ? (uint64_t)kt->cx_reason->kind : ASUP_CANCEL_USER,
+			      kt->t.masked);
 		return -ECANCELED;
 	}
 	if (cx->deadline != ASUP_TIME_MAX && now >= cx->deadline)
 		return -ETIMEDOUT;
 	return 0;
+}
+
+int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt)
+{
+	int rc = checkpoint_rule(cx, kt);
+
+	if (kt->traced)
+		asup__k_event(cx->k, ASUP_EV_CHECKPOINT, kt, cx->scope, kt->checkpoints,
+			      (uint64_t)(int64_t)rc);
+	return rc;
 }
 
 /* Where a park must wake at the latest, and with which code. */
@@ -139,6 +163,7 @@ static int spawn_here(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_
 		return -ASUP_ENOTASK;
 	if (!(self->caps & ASUP_CAP_SPAWN))
 		return -EPERM;
+	asup__k_effect(cx->k, self, ASUP_CAP_SPAWN);
 	memset(&req, 0, sizeof(req));
 	req.fn = fn;
 	req.arg = arg;
@@ -334,6 +359,8 @@ ASUP_API int asup_random_u64(asup_cx *cx, uint64_t *out)
 	if (!(kt->caps & ASUP_CAP_RANDOM))
 		return -EPERM;
 	*out = asup__rng_next(&kt->entropy);
+	asup__k_effect(cx->k, kt, ASUP_CAP_RANDOM);
+	asup__k_event(cx->k, ASUP_EV_RANDOM, kt, NULL, *out, 0);
 	return 0;
 }
 
@@ -348,6 +375,8 @@ ASUP_API int asup_random_below(asup_cx *cx, uint64_t bound, uint64_t *out)
 	if (!(kt->caps & ASUP_CAP_RANDOM))
 		return -EPERM;
 	*out = asup__rng_below(&kt->entropy, bound);
+	asup__k_effect(cx->k, kt, ASUP_CAP_RANDOM);
+	asup__k_event(cx->k, ASUP_EV_RANDOM, kt, NULL, *out, bound);
 	return 0;
 }
 

@@ -147,6 +147,8 @@ struct asup__ktask {
 	uint8_t cancel_requested;
 	uint8_t budget_limited;     /* budget has a deadline or quotas */
 	uint8_t local;              /* spawn_local: pinned to its worker */
+	uint8_t traced;             /* the runtime records events: every
+	                               checkpoint takes the slow path */
 	uint32_t nobl;              /* pending obligations it holds */
 	asup__list held;            /* asup__exit_hook nodes: things it must give
 	                               back (locks) if it ends holding them */
@@ -228,6 +230,13 @@ struct asup__kernel {
 	asup_leak_response leak_escalate_to;
 	asup_cx_handles handles;    /* shared by every task of the runtime */
 	int local_available;        /* a local (worker) queue exists */
+	uint64_t races;             /* race ids handed out (trace events) */
+	/* Lab hooks (wired by the runtime; NULL when absent). checkpoint is
+	 * called at every checkpoint of a traced task; a non-zero return is a
+	 * cancel kind + 1 to inject into that task before the checkpoint
+	 * decides. */
+	int (*hook_checkpoint)(void *ctx, asup__ktask *kt);
+	void *hook_ctx;
 	/* The blocking pool (runtime layer); NULL submit = run jobs inline. */
 	int (*blocking_submit)(void *ctx, struct asup_blocking *job);
 	void *blocking_ctx;
@@ -349,7 +358,7 @@ static inline int asup__cx_checkpoint(asup_cx *cx)
 
 	if (!kt)
 		return -ASUP_ENOTASK;
-	if (__builtin_expect(kt->cancel_requested | kt->budget_limited, 0) ||
+	if (__builtin_expect(kt->cancel_requested | kt->budget_limited | kt->traced, 0) ||
 	    cx->deadline != ASUP_TIME_MAX)
 		return asup__cx_checkpoint_slow(cx, kt);
 	kt->checkpoints++;
@@ -365,5 +374,26 @@ static inline asup__ktask *asup__ktask_of(asup__task *t)
 {
 	return (asup__ktask *)t;
 }
+
+/* ---- trace events (events.c) ---- */
+static inline int asup__k_traced(const asup__kernel *k)
+{
+	return k->sched->probe.emit != NULL;
+}
+/* An event about task kt (NULL: none) in region r (NULL: kt's owner). */
+static inline void asup__k_event(asup__kernel *k, uint32_t type, const asup__ktask *kt,
+				 const asup__region *r, uint64_t a, uint64_t b)
+{
+	if (__builtin_expect(k->sched->probe.emit != NULL, 0))
+		asup__trace_emit(k->sched, type, kt ? kt->id : ASUP_ID_NONE,
+				 r ? r->id : (kt && kt->owner ? kt->owner->id : ASUP_ID_NONE), a, b);
+}
+/* An effect needing capability `cap` performed by kt. */
+static inline void asup__k_effect(asup__kernel *k, const asup__ktask *kt, uint32_t cap)
+{
+	asup__k_event(k, ASUP_EV_EFFECT, kt, NULL, cap, kt->caps);
+}
+/* SPAWN and, for a named task, TASK_NAME. */
+void asup__k_spawn_events(asup__kernel *k, const asup__ktask *kt, const asup__ktask *parent);
 
 #endif

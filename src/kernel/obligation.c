@@ -34,6 +34,13 @@ static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state
 
 	ob->state = (uint8_t)st;
 	ob->abort_reason = (uint8_t)why;
+	if (asup__k_traced(k))
+		asup__trace_emit(k->sched,
+				 st == ASUP_OBLIGATION_COMMITTED ? ASUP_EV_OBLIGATION_COMMIT
+				 : st == ASUP_OBLIGATION_ABORTED ? ASUP_EV_OBLIGATION_ABORT
+								  : ASUP_EV_OBLIGATION_LEAK,
+				 ob->holder_id, r->id, ob->id,
+				 st == ASUP_OBLIGATION_LEAKED ? (uint64_t)ob->kind : (uint64_t)why);
 	asup__arena_remove(&k->obligations, ob->id);
 	if (r->pending_obligations)
 		r->pending_obligations--;
@@ -153,6 +160,7 @@ int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__r
 	r->pending_obligations++;
 	holder->nobl++;
 	*id = ob->id;
+	asup__k_event(k, ASUP_EV_OBLIGATION_RESERVE, holder, r, ob->id, kind);
 	return 0;
 }
 

@@ -126,6 +126,8 @@ int asup__region_create(asup__kernel *k, asup__region *parent, asup_budget budge
 		asup__list_push_back(&parent->children, &r->sibling);
 		parent->nchildren++;
 	}
+	asup__k_event(k, ASUP_EV_REGION_CREATE, NULL, r, parent ? parent->id : ASUP_ID_NONE,
+		      r->budget.deadline);
 	*out = r;
 	return 0;
 }
@@ -148,6 +150,8 @@ int asup__region_begin_close(asup__kernel *k, asup__region *r, asup__reason *rea
 	if (r->state != ASUP__R_OPEN)
 		return 0;
 	r->state = ASUP__R_CLOSING;
+	asup__k_event(k, ASUP_EV_REGION_CLOSE_BEGIN, NULL, r,
+		      r->reason ? (uint64_t)r->reason->kind + 1 : 0, 0);
 	return 1;
 }
 
@@ -162,6 +166,7 @@ int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__fin
 		r->capfin = cap;
 	}
 	r->fin[r->nfin++] = *f;
+	asup__k_event(k, ASUP_EV_FINALIZER_REGISTER, NULL, r, f->async_fn != NULL, 0);
 	return 0;
 }
 
@@ -222,6 +227,7 @@ static int start_finalizer(asup__kernel *k, asup__region *r)
 	r->nfin--;
 	r->fin_running = 1;
 	r->fin_task = h._id;
+	asup__k_event(k, ASUP_EV_FINALIZER_RUN, h._rec, r, job->f.async_fn != NULL, 0);
 	asup_task_release(&h);
 	return 1;
 }
@@ -230,6 +236,8 @@ static int start_finalizer(asup__kernel *k, asup__region *r)
 
 static void complete_close(asup__kernel *k, asup__region *r)
 {
+	asup__k_event(k, ASUP_EV_REGION_CLOSE_COMPLETE, NULL, r,
+		      r->parent ? r->parent->id : ASUP_ID_NONE, 0);
 	r->state = ASUP__R_CLOSED;
 	asup__waitq_wake_all(&r->close_waiters);
 	if (r->parent) {
@@ -271,6 +279,7 @@ void asup__region_advance(asup__kernel *k, asup__region *r)
 			if (!r->fin[r->nfin - 1].sync_fn)
 				return;
 			r->nfin--;
+			asup__k_event(k, ASUP_EV_FINALIZER_RUN, NULL, r, 0, 0);
 			r->fin[r->nfin].sync_fn(r->fin[r->nfin].arg);
 			continue;
 		}
@@ -305,6 +314,8 @@ static int cancel_tree(asup__kernel *k, asup__region *r, asup__reason *reason, i
 
 	asup__region_begin_close(k, r, reason); /* sets or strengthens the reason */
 	cleanup = asup_cancel_kind_cleanup_budget((r->reason ? r->reason : reason)->kind);
+	asup__k_event(k, ASUP_EV_REGION_CANCEL, NULL, r, (r->reason ? r->reason : reason)->kind,
+		      (r->reason ? r->reason : reason)->depth);
 	for (asup__list *l = r->tasks.next; l != &r->tasks; l = l->next) {
 		asup__ktask *kt = asup__container_of(l, asup__ktask, region_link);
 		if (kt->pstate != ASUP__P_COMPLETED) {

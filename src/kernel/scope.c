@@ -271,6 +271,14 @@ static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
 	asup_outcome tmp, first_panic;
 	size_t w = n, ready[64], nready;
 	int rc = 0, have_panic = 0;
+	uint64_t race = 0;
+
+	if (asup__k_traced(k)) {
+		race = ++k->races;
+		asup__k_event(k, ASUP_EV_RACE_BEGIN, self, cx->scope, race, n);
+		for (size_t i = 0; i < n; i++)
+			asup__k_event(k, ASUP_EV_RACE_MEMBER, self, cx->scope, race, recs[i]->id);
+	}
 
 	for (unsigned round = 0; w == n; round++) {
 		nready = 0;
@@ -281,8 +289,10 @@ static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
 		}
 		if (nready) {
 			w = ready[0];
-			if (random_pick && nready > 1)
+			if (random_pick && nready > 1) {
 				w = ready[asup__rng_below(&self->entropy, nready)];
+				asup__k_event(k, ASUP_EV_RANDOM, self, NULL, w, nready);
+			}
 			break;
 		}
 		rc = asup__wait_any(k, self, recs, n, 1);
@@ -302,6 +312,9 @@ static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
 			have_panic = 1;
 		}
 	}
+	if (race)
+		asup__k_event(k, ASUP_EV_RACE_END, self, cx->scope, race,
+			      w == n ? ASUP_ID_NONE : recs[w]->id);
 	if (w == n)
 		return rc;
 	asup__handle_consume(k, recs[w], &hs[w], &tmp);

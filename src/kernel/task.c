@@ -232,6 +232,9 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	kt->t.masked = req->masked;
 	kt->t.stack_size = stack;
 	kt->t.index = ASUP__ID_INDEX(id);
+	kt->t.id = id;
+	kt->t.local = req->local;
+	kt->traced = (uint8_t)asup__k_traced(k);
 	kt->t.name[0] = '\0';
 	if (o && o->name) {
 		strncpy(kt->t.name, o->name, ASUP__NAME_MAX - 1);
@@ -239,7 +242,11 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	}
 	asup__list_push_back(&r->tasks, &kt->region_link);
 	r->ntasks++;
-	rc = asup__sched_admit(k->sched, &kt->t);
+	rc = asup__sched_reserve(k->sched);
+	if (rc == 0) {
+		asup__k_spawn_events(k, kt, req->parent);
+		rc = asup__sched_admit(k->sched, &kt->t);
+	}
 	if (rc < 0) {
 		asup__list_remove(&kt->region_link);
 		r->ntasks--;
@@ -262,6 +269,7 @@ void asup__task_finish(asup__kernel *k, asup__ktask *kt)
 	kt->pstate = ASUP__P_COMPLETED;
 	k->live--;
 	k->completed++;
+	asup__k_event(k, ASUP_EV_COMPLETE, kt, NULL, kt->rec_kind, kt->kind);
 	asup__waitq_wake_all(&kt->joiners);
 }
 
@@ -361,6 +369,9 @@ void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *rea
 	if (kt->bjob)
 		atomic_store(&kt->bjob->cancelled, 1);
 	asup__reason_strengthen(&k->alloc, &kt->cx_reason, reason);
+	asup__k_event(k, ASUP_EV_CANCEL_REQUEST, kt, NULL,
+		      kt->cx_reason ? (uint64_t)kt->cx_reason->kind : (uint64_t)reason->kind,
+		      kt->cancel_epoch);
 	interrupt(k, kt, kt->cx_reason);
 }
 

@@ -16,20 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../kernel/kernel.h"
-#include "../time/time.h"
-#include "blocking.h"
+#include "rt_internal.h"
 
-struct asup_rt {
-	asup_rt_config cfg;
-	asup__alloc alloc;
-	asup__sched sched;
-	asup__kernel kernel;
-	asup__timebase tb;
-	asup__pool pool;
-	atomic_int running;
-	uint64_t steps;
-};
 
 static void *default_alloc(void *ud, size_t n)
 {
@@ -143,6 +131,8 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 		rt->kernel.blocking_ctx = &rt->pool;
 	}
 	asup__timebase_init(&rt->tb, &rt->alloc, &rt->sched, det);
+	if (det)
+		rt->sched.vclock = &rt->tb.vnow;
 	be.now = asup__tb_now_hook;
 	be.timer_arm = asup__tb_arm_hook;
 	be.timer_disarm = asup__tb_disarm_hook;
@@ -202,7 +192,7 @@ static int in_task(void)
 }
 
 /* Takes the runtime for the calling thread. */
-static int enter(asup_rt *rt)
+int asup__rt_enter(asup_rt *rt)
 {
 	int expected = 0;
 
@@ -215,7 +205,7 @@ static int enter(asup_rt *rt)
 	return 0;
 }
 
-static void leave(asup_rt *rt)
+void asup__rt_leave(asup_rt *rt)
 {
 	asup__fiber_set_current(NULL);
 	atomic_store(&rt->running, 0);
@@ -276,14 +266,14 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 
 	if (!rt || !fn)
 		return -EINVAL;
-	rc = enter(rt);
+	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
 	asup_spawn_opts_init(&o);
 	o.name = "root";
 	rc = root_spawn(rt, fn, arg, &o, &root, 0);
 	if (rc < 0) {
-		leave(rt);
+		asup__rt_leave(rt);
 		return rc;
 	}
 	if (rt->cfg.overflow_report)
@@ -291,7 +281,7 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 	rc = drive(rt);
 	if (installed)
 		asup__altstack_remove(alt, alt_len);
-	leave(rt);
+	asup__rt_leave(rt);
 	if (rc == 0)
 		rc = asup_task_try_join(&root, out);
 	else
@@ -306,11 +296,11 @@ ASUP_API int asup_rt_spawn(asup_rt *rt, asup_task_fn fn, void *arg, const asup_s
 
 	if (!rt)
 		return -EINVAL;
-	rc = enter(rt);
+	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
 	rc = root_spawn(rt, fn, arg, opts, out, 0);
-	leave(rt);
+	asup__rt_leave(rt);
 	return rc;
 }
 
@@ -349,25 +339,27 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 {
 	asup__task *t;
 	asup_time next;
+	uint8_t direct;
 	int rc;
 
 	if (!rt)
 		return -EINVAL;
 	if (rt->cfg.mode != ASUP_MODE_DETERMINISTIC)
 		return -ASUP_ENOTDET;
-	rc = enter(rt);
+	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
+	direct = rt->sched.direct;
 	rt->sched.direct = 0;
 	t = asup__sched_run_one(&rt->sched);
 	if (!t && rt->cfg.auto_advance && (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
 		asup__timebase_advance_to(&rt->tb, next);
 		t = asup__sched_run_one(&rt->sched);
 	}
-	rt->sched.direct = 1;
+	rt->sched.direct = direct;
 	if (t)
 		rt->steps++;
-	leave(rt);
+	asup__rt_leave(rt);
 	return t ? 1 : 0;
 }
 

@@ -29,10 +29,27 @@ static void lane_init(asup__prio_lane *l)
 		asup__list_init(&l->bucket[i]);
 }
 
-static inline void lane_push(asup__prio_lane *l, asup__task *t, uint8_t p)
+/*
+ * FIFO within a priority. In deterministic mode a task entering a non-empty
+ * bucket takes a seeded place among its last DET_WINDOW positions instead
+ * of the very end: that is the seeded choice among equally ready tasks.
+ * Choosing on entry rather than on exit walks only the recently queued (so
+ * cache-hot) end of the bucket, keeps the head prefetchable, and bounds how
+ * far a task can be overtaken: once DET_WINDOW tasks queued behind it,
+ * nobody passes it any more.
+ */
+static inline void lane_push(asup__sched *s, asup__prio_lane *l, asup__task *t, uint8_t p)
 {
+	asup__list *at = &l->bucket[p];
+
 	t->qprio = p;
-	asup__list_push_back(&l->bucket[p], &t->lane_link);
+	if (s->deterministic && l->count[p]) {
+		uint32_t c = l->count[p] < DET_WINDOW - 1 ? l->count[p] : DET_WINDOW - 1;
+		uint64_t k = asup__rng_below_fast(&s->rng, c + 1);
+		while (k--)
+			at = at->prev;
+	}
+	asup__list_insert_before(at, &t->lane_link);
 	l->count[p]++;
 	l->n++;
 	l->bitmap[p >> 6] |= 1ull << (p & 63);
@@ -84,23 +101,15 @@ static inline void prefetch_next(asup__list *n, asup__list *head)
 #endif
 }
 
-/* Highest priority first; FIFO among equals, or a seeded uniform choice
- * among equals in deterministic mode. The lane must not be empty. */
+/* Highest priority first, the head of its bucket (see lane_push for the
+ * seeded order). The lane must not be empty. */
 static inline asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
 {
 	int p = l->top;
 	asup__list *n = l->bucket[p].next;
 	asup__task *t;
 
-	if (s->deterministic && l->count[p] > 1) {
-		/* Uniform among the first DET_WINDOW equally ready tasks: exact
-		 * for small frontiers, O(1) for huge ones (a walk over all of a
-		 * 100,000-task bucket per dispatch would be quadratic). */
-		uint32_t c = l->count[p] < DET_WINDOW ? l->count[p] : DET_WINDOW;
-		uint64_t k = asup__rng_below(&s->rng, c);
-		while (k--)
-			n = n->next;
-	}
+	(void)s;
 	t = asup__container_of(n, asup__task, lane_link);
 	lane_remove(l, t);
 	if (l->count[p] > 4) /* only long queues go cold */
@@ -110,37 +119,54 @@ static inline asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
 
 /* ---- lane membership --------------------------------------------------- */
 
-static inline void enqueue(asup__sched *s, asup__task *t, int lane)
+static inline asup__worker *worker_of(asup__sched *s, const asup__task *t)
 {
+	return &s->workers[t->worker];
+}
+
+/* Puts t in a lane of its worker without a trace event (a YIELD event
+ * already says the task went to the back of the ready lane). */
+static inline void enqueue_quiet(asup__sched *s, asup__task *t, int lane)
+{
+	asup__worker *w = worker_of(s, t);
+
 	t->lane = (uint8_t)lane;
 	switch (lane) {
 	case ASUP__LANE_CANCEL:
-		lane_push(&s->cancel, t, t->cancel_priority);
+		lane_push(s, &w->cancel, t, t->cancel_priority);
 		break;
 	case ASUP__LANE_TIMED:
 		/* FIFO among equal deadlines; the priority lanes get FIFO from
 		 * their bucket lists. */
 		t->seq = s->seq++;
 		t->timed_node.seq = t->seq;
-		asup__heap_push(&s->timed, &t->timed_node); /* room reserved at admit */
+		asup__heap_push(&w->timed, &t->timed_node); /* room reserved at admit */
 		break;
 	default:
-		lane_push(&s->ready, t, t->priority);
+		lane_push(s, &w->ready, t, t->priority);
 		break;
 	}
 }
 
+static inline void enqueue(asup__sched *s, asup__task *t, int lane)
+{
+	enqueue_quiet(s, t, lane);
+	asup__trace(s, ASUP_EV_SCHEDULE, t->id, ASUP_ID_NONE, (uint64_t)lane, 0);
+}
+
 static void dequeue(asup__sched *s, asup__task *t)
 {
+	asup__worker *w = worker_of(s, t);
+
 	switch (t->lane) {
 	case ASUP__LANE_CANCEL:
-		lane_remove(&s->cancel, t);
+		lane_remove(&w->cancel, t);
 		break;
 	case ASUP__LANE_TIMED:
-		asup__heap_remove(&s->timed, &t->timed_node);
+		asup__heap_remove(&w->timed, &t->timed_node);
 		break;
 	case ASUP__LANE_READY:
-		lane_remove(&s->ready, t);
+		lane_remove(&w->ready, t);
 		break;
 	default:
 		break;
@@ -156,13 +182,22 @@ static void make_ready(asup__sched *s, asup__task *t, int lane)
 
 /* ---- setup ------------------------------------------------------------- */
 
+static void worker_init(asup__worker *w, const asup__alloc *a, uint32_t index)
+{
+	lane_init(&w->cancel);
+	lane_init(&w->ready);
+	asup__heap_init(&w->timed, a);
+	w->cancel_streak = 0;
+	w->index = index;
+}
+
 int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
 		     uint32_t pool_max, uint32_t streak_limit, int deterministic, uint64_t seed)
 {
 	memset(s, 0, sizeof(*s));
-	lane_init(&s->cancel);
-	lane_init(&s->ready);
-	asup__heap_init(&s->timed, a);
+	worker_init(&s->w0, a, 0);
+	s->workers = s->w = &s->w0;
+	s->nworkers = 1;
 	asup__stack_pool_init(&s->stacks, stack_size, pool_max);
 	asup__rng_seed(&s->rng, seed);
 	s->streak_limit = streak_limit;
@@ -172,9 +207,32 @@ int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
 	return 0;
 }
 
+int asup__sched_set_workers(asup__sched *s, const asup__alloc *a, uint32_t n)
+{
+	asup__worker *ws;
+
+	if (n < 1 || n > ASUP__WORKERS_MAX || s->ntasks || s->nworkers != 1)
+		return -EINVAL;
+	if (n == 1)
+		return 0;
+	ws = asup__alloc_mem(a, n * sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		worker_init(&ws[i], a, i);
+	asup__heap_destroy(&s->w0.timed);
+	s->workers = s->w = ws;
+	s->nworkers = n;
+	s->workers_alloc = *a;
+	return 0;
+}
+
 void asup__sched_destroy(asup__sched *s)
 {
-	asup__heap_destroy(&s->timed);
+	for (uint32_t i = 0; i < s->nworkers; i++)
+		asup__heap_destroy(&s->workers[i].timed);
+	if (s->workers != &s->w0)
+		asup__free_mem(&s->workers_alloc, s->workers, s->nworkers * sizeof(*s->workers));
 	asup__stack_pool_destroy(&s->stacks);
 }
 
@@ -183,12 +241,27 @@ void asup__sched_set_backend(asup__sched *s, const asup__sched_backend *be)
 	s->be = *be;
 }
 
-int asup__sched_admit(asup__sched *s, asup__task *t)
+int asup__sched_reserve(asup__sched *s)
 {
 	uint32_t want = s->ntasks + 1;
 
-	if (want > s->timed.cap && asup__heap_reserve(&s->timed, want - s->timed.len))
+	/* Any task may end up in any worker's timed lane. */
+	for (uint32_t i = 0; i < s->nworkers; i++) {
+		asup__heap *h = &s->workers[i].timed;
+		if (want > h->cap && asup__heap_reserve(h, want - h->len))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int asup__sched_admit(asup__sched *s, asup__task *t)
+{
+	if (asup__sched_reserve(s) < 0)
 		return -ENOMEM;
+	if (t->local && s->current)
+		t->worker = s->current->worker; /* pinned where it was spawned */
+	else
+		t->worker = (uint16_t)(s->nworkers > 1 ? s->rr++ % s->nworkers : 0);
 	s->ntasks++;
 	t->sched = s;
 	t->state = ASUP__T_NEW;
@@ -212,7 +285,7 @@ static void check_timers(asup__sched *s)
 
 	/* A clock read costs about as much as a switch; while there is other
 	 * work, real mode looks at the clock on one dispatch in 16. */
-	if (!s->deterministic && s->ready.n && (++s->clock_tick & 15))
+	if (!s->deterministic && s->w->ready.n && (++s->clock_tick & 15))
 		return;
 	now = s->be.now(s->be.ctx);
 	s->now_cached = now;
@@ -220,53 +293,74 @@ static void check_timers(asup__sched *s)
 		s->be.timer_fire(s->be.ctx, now);
 }
 
+/* Bookkeeping of a dispatch from `lane` of worker w (streak, stats, the
+ * RESUME event: the schedule decision the lab's certificate hashes). */
+static inline void dispatched(asup__sched *s, asup__worker *w, asup__task *t, int lane)
+{
+	if (lane == ASUP__LANE_CANCEL) {
+		if (w->cancel_streak < s->streak_limit) {
+			w->cancel_streak++;
+		} else {
+			w->cancel_streak = 1; /* the fallback after a full streak */
+			s->stats.fallback_cancel_dispatches++;
+		}
+		if (w->cancel_streak > s->stats.max_cancel_streak)
+			s->stats.max_cancel_streak = w->cancel_streak;
+		s->stats.cancel_dispatches++;
+	} else {
+		w->cancel_streak = 0;
+		if (lane == ASUP__LANE_TIMED)
+			s->stats.timed_dispatches++;
+	}
+	t->lane = ASUP__LANE_NONE;
+	s->last_lane = (uint8_t)lane;
+	s->stats.dispatches++;
+	asup__trace(s, ASUP_EV_RESUME, t->id, ASUP_ID_NONE, (uint64_t)lane, w->index);
+}
+
 /* Cancel, due timed or fallback work, with the streak rule. */
-static asup__task *pick_slow(asup__sched *s)
+static asup__task *pick_slow(asup__sched *s, asup__worker *w)
 {
 	asup__task *t;
 	asup__hnode *top;
+	int lane;
 
-	if (s->cancel.n && s->cancel_streak < s->streak_limit) {
-		t = lane_pop(s, &s->cancel);
-		s->cancel_streak++;
-		if (s->cancel_streak > s->stats.max_cancel_streak)
-			s->stats.max_cancel_streak = s->cancel_streak;
-		s->stats.cancel_dispatches++;
-	} else if ((top = asup__heap_top(&s->timed)) != NULL && top->key <= s->now_cached) {
-		asup__heap_remove(&s->timed, top);
+	if (w->cancel.n && w->cancel_streak < s->streak_limit) {
+		t = lane_pop(s, &w->cancel);
+		lane = ASUP__LANE_CANCEL;
+	} else if ((top = asup__heap_top(&w->timed)) != NULL && top->key <= s->now_cached) {
+		asup__heap_remove(&w->timed, top);
 		t = asup__container_of(top, asup__task, timed_node);
-		s->cancel_streak = 0;
-		s->stats.timed_dispatches++;
-	} else if (s->ready.n) {
-		t = lane_pop(s, &s->ready);
-		s->cancel_streak = 0;
-	} else if (s->cancel.n) {
-		t = lane_pop(s, &s->cancel);
-		s->cancel_streak = 1;
-		s->stats.cancel_dispatches++;
-		s->stats.fallback_cancel_dispatches++;
+		lane = ASUP__LANE_TIMED;
+	} else if (w->ready.n) {
+		t = lane_pop(s, &w->ready);
+		lane = ASUP__LANE_READY;
+	} else if (w->cancel.n) {
+		t = lane_pop(s, &w->cancel); /* dispatched() resets the streak to 1 */
+		lane = ASUP__LANE_CANCEL;
 	} else {
-		s->cancel_streak = 0;
+		w->cancel_streak = 0;
 		return NULL;
 	}
-	t->lane = ASUP__LANE_NONE;
-	s->stats.dispatches++;
+	dispatched(s, w, t, lane);
 	return t;
 }
 
 static inline asup__task *pick(asup__sched *s)
 {
+	asup__worker *w = s->w;
 	asup__task *t;
 
 	if (s->timer_min != ASUP_TIME_MAX)
 		check_timers(s);
-	if (__builtin_expect(s->cancel.n || s->timed.len || !s->ready.n, 0))
-		return pick_slow(s);
+	if (__builtin_expect(w->cancel.n || w->timed.len || !w->ready.n || s->probe.emit, 0))
+		return pick_slow(s, w);
 	/* Only ready work: the common case. ready_dispatches is derived in
 	 * asup__sched_stats_ready() to keep this path short. */
-	t = lane_pop(s, &s->ready);
-	s->cancel_streak = 0;
+	t = lane_pop(s, &w->ready);
+	w->cancel_streak = 0;
 	t->lane = ASUP__LANE_NONE;
+	s->last_lane = ASUP__LANE_READY;
 	s->stats.dispatches++;
 	return t;
 }
@@ -323,19 +417,115 @@ static void reap(asup__sched *s)
 	s->be.task_exited(s->be.kctx, t);
 }
 
-asup__task *asup__sched_run_one(asup__sched *s)
+static void run_picked(asup__sched *s, asup__task *t)
 {
-	asup__task *t = pick(s);
-
-	if (!t)
-		return NULL;
 	if (t->state == ASUP__T_NEW && start(s, t) < 0)
-		return t;
+		return;
 	switch_to(s, &s->loop, t);
 	s->current = NULL;
 	if (s->exited)
 		reap(s);
+}
+
+asup__task *asup__sched_run_one(asup__sched *s)
+{
+	asup__task *t = pick(s);
+
+	if (t)
+		run_picked(s, t);
 	return t;
+}
+
+/*
+ * Stealing takes ready, non-local work only: up to max(1, min(n/2, 4)) tasks
+ * from the top of a victim's ready lane (victims scanned from a seeded
+ * start), the first to run, the rest queued on the thief.
+ */
+static asup__task *steal(asup__sched *s, asup__worker *thief)
+{
+	uint32_t n = s->nworkers, start = (uint32_t)asup__rng_below(&s->rng, n);
+
+	for (uint32_t i = 0; i < n; i++) {
+		asup__worker *v = &s->workers[(start + i) % n];
+		asup__task *first = NULL;
+		uint32_t want, got = 0;
+
+		if (v == thief || !v->ready.n)
+			continue;
+		want = v->ready.n / 2 < 4 ? v->ready.n / 2 : 4;
+		if (want < 1)
+			want = 1;
+		for (int p = v->ready.top; p >= 0 && got < want; p--) {
+			asup__list *h = &v->ready.bucket[p], *l = h->next;
+			while (l != h && got < want) {
+				asup__task *t = asup__container_of(l, asup__task, lane_link);
+				l = l->next;
+				if (t->local)
+					continue;
+				lane_remove(&v->ready, t);
+				t->lane = ASUP__LANE_NONE;
+				t->worker = (uint16_t)thief->index;
+				if (!first)
+					first = t;
+				else
+					make_ready(s, t, ASUP__LANE_READY);
+				got++;
+			}
+		}
+		if (first) {
+			dispatched(s, thief, first, ASUP_LANE_STOLEN);
+			return first;
+		}
+	}
+	return NULL;
+}
+
+asup__task *asup__sched_run_one_on(asup__sched *s, uint32_t w)
+{
+	uint32_t n = s->nworkers;
+	asup__task *t = NULL;
+
+	if (w >= n)
+		w %= n;
+	if (s->timer_min != ASUP_TIME_MAX)
+		check_timers(s);
+	for (uint32_t i = 0; i < n && !t; i++) {
+		s->w = &s->workers[(w + i) % n];
+		t = pick_slow(s, s->w);
+		if (!t && i == 0 && n > 1)
+			t = steal(s, s->w);
+	}
+	if (t)
+		run_picked(s, t);
+	return t;
+}
+
+int asup__sched_run_task(asup__sched *s, asup__task *t, uint32_t w)
+{
+	int lane;
+
+	if (w >= s->nworkers)
+		return -EINVAL;
+	if (s->timer_min != ASUP_TIME_MAX)
+		check_timers(s);
+	lane = t->lane;
+	if (t->lane == ASUP__LANE_NONE)
+		return -ESRCH;
+	if (t->lane == ASUP__LANE_TIMED && t->timed_node.key > s->now_cached)
+		return -ESRCH; /* not due yet */
+	if (t->worker != w && t->local)
+		return -EPERM;
+	if (t->worker != w && lane != ASUP__LANE_READY)
+		return -EPERM; /* only ready work moves between workers */
+	dequeue(s, t);
+	if (t->worker != w) {
+		t->worker = (uint16_t)w;
+		lane = ASUP_LANE_STOLEN;
+	}
+	s->w = &s->workers[w];
+	dispatched(s, s->w, t, lane);
+	run_picked(s, t);
+	return 0;
 }
 
 /* Leaves the running task `self` (already parked or queued) for the next
@@ -384,6 +574,7 @@ int asup__sched_park(asup__sched *s, asup__task *self, asup_time deadline, int d
 	self->state = ASUP__T_PARKED;
 	self->wake_code = 0;
 	s->stats.parks++;
+	asup__trace(s, ASUP_EV_PARK, self->id, ASUP_ID_NONE, deadline, 0);
 	suspend(s, self);
 	if (self->parked_timer) {
 		self->parked_timer = 0;
@@ -394,23 +585,25 @@ int asup__sched_park(asup__sched *s, asup__task *self, asup_time deadline, int d
 
 void asup__sched_yield(asup__sched *s, asup__task *self)
 {
-	asup__prio_lane *l = &s->ready;
+	asup__worker *w = s->w;
+	asup__prio_lane *l = &w->ready;
 	asup__task *next;
 
 	/* The common case, done in one place: only ready work, no timers, FIFO
 	 * choice, and a successor that has run before. Same order as pick(). */
+	asup__trace(s, ASUP_EV_YIELD, self->id, ASUP_ID_NONE, 0, 0);
 	if (__builtin_expect(s->direct && !s->deterministic && s->timer_min == ASUP_TIME_MAX &&
-				     !s->cancel.n && !s->timed.len && l->top >= (int)self->priority,
+				     !w->cancel.n && !w->timed.len && l->top >= (int)self->priority,
 			     1)) {
 		asup__list *n = l->bucket[l->top].next;
 		next = asup__container_of(n, asup__task, lane_link);
 		if (next->state != ASUP__T_NEW) {
 			self->state = ASUP__T_READY;
 			self->lane = ASUP__LANE_READY;
-			lane_push(l, self, self->priority);
+			lane_push(s, l, self, self->priority);
 			lane_remove(l, next);
 			next->lane = ASUP__LANE_NONE;
-			s->cancel_streak = 0;
+			w->cancel_streak = 0;
 			s->stats.dispatches++;
 			switch_to(s, &self->fiber, next);
 			if (s->exited)
@@ -418,7 +611,8 @@ void asup__sched_yield(asup__sched *s, asup__task *self)
 			return;
 		}
 	}
-	make_ready(s, self, ASUP__LANE_READY);
+	self->state = ASUP__T_READY;
+	enqueue_quiet(s, self, ASUP__LANE_READY);
 	suspend(s, self);
 }
 
@@ -449,6 +643,7 @@ int asup__sched_unpark(asup__sched *s, asup__task *t)
 	switch (t->state) {
 	case ASUP__T_PARKED:
 		t->wake_code = 0;
+		asup__trace(s, ASUP_EV_WAKE, t->id, ASUP_ID_NONE, ASUP__LANE_READY, 0);
 		make_ready(s, t, ASUP__LANE_READY);
 		s->stats.wakes++;
 		return 1;
@@ -474,6 +669,7 @@ void asup__sched_interrupt(asup__sched *s, asup__task *t, int code)
 	switch (t->state) {
 	case ASUP__T_PARKED:
 		t->wake_code = code;
+		asup__trace(s, ASUP_EV_WAKE, t->id, ASUP_ID_NONE, ASUP__LANE_CANCEL, 1);
 		make_ready(s, t, ASUP__LANE_CANCEL);
 		break;
 	case ASUP__T_READY:
@@ -490,6 +686,16 @@ void asup__sched_interrupt(asup__sched *s, asup__task *t, int code)
 	}
 }
 
+void asup__sched_requeue(asup__sched *s, asup__task *t)
+{
+	int lane = t->lane;
+
+	if (lane != ASUP__LANE_READY && lane != ASUP__LANE_CANCEL)
+		return;
+	dequeue(s, t);
+	enqueue(s, t, lane);
+}
+
 void asup__sched_timer_expired(asup__sched *s, asup__task *t)
 {
 	if (t->state != ASUP__T_PARKED)
@@ -497,6 +703,7 @@ void asup__sched_timer_expired(asup__sched *s, asup__task *t)
 	t->parked_timer = 0;
 	t->wake_code = t->deadline_code;
 	t->timed_node.key = t->timer_node.key;
+	asup__trace(s, ASUP_EV_WAKE, t->id, ASUP_ID_NONE, ASUP__LANE_TIMED, 2);
 	make_ready(s, t, ASUP__LANE_TIMED);
 }
 
@@ -518,6 +725,23 @@ void asup__sched_discard(asup__sched *s, asup__task *t)
 	}
 }
 
+void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task, uint64_t region, uint64_t a,
+		      uint64_t b)
+{
+	asup_event ev;
+
+	ev.seq = 0; /* the sink numbers events */
+	ev.step = s->stats.dispatches;
+	ev.time = s->vclock ? *s->vclock : s->be.now(s->be.ctx);
+	ev.type = type;
+	ev.worker = s->w->index;
+	ev.task = task;
+	ev.region = region;
+	ev.a = a;
+	ev.b = b;
+	s->probe.emit(s->probe.ctx, &ev);
+}
+
 asup_time asup__sched_now(asup__sched *s)
 {
 	s->now_cached = s->be.now(s->be.ctx);
@@ -526,7 +750,12 @@ asup_time asup__sched_now(asup__sched *s)
 
 int asup__sched_has_ready(const asup__sched *s)
 {
-	return s->ready.n || s->cancel.n || s->timed.len;
+	for (uint32_t i = 0; i < s->nworkers; i++) {
+		const asup__worker *w = &s->workers[i];
+		if (w->ready.n || w->cancel.n || w->timed.len)
+			return 1;
+	}
+	return 0;
 }
 
 /* ---- wait queues ------------------------------------------------------- */
@@ -580,7 +809,7 @@ int asup__waitq_wake_all(asup__list *q)
 
 /* ---- invariants -------------------------------------------------------- */
 
-static int check_lane(const asup__prio_lane *l, int lane)
+static int check_lane(const asup__prio_lane *l, int lane, uint32_t worker)
 {
 	uint32_t total = 0;
 	for (int p = 0; p < 256; p++) {
@@ -588,7 +817,7 @@ static int check_lane(const asup__prio_lane *l, int lane)
 		const asup__list *h = &l->bucket[p];
 		for (const asup__list *n = h->next; n != h; n = n->next) {
 			const asup__task *t = asup__container_of(n, asup__task, lane_link);
-			if (t->lane != lane || t->qprio != p)
+			if (t->lane != lane || t->qprio != p || t->worker != worker)
 				return -EINVAL;
 			if (t->state != ASUP__T_READY && t->state != ASUP__T_NEW)
 				return -EINVAL;
@@ -603,20 +832,29 @@ static int check_lane(const asup__prio_lane *l, int lane)
 	return total == l->n ? 0 : -EINVAL;
 }
 
-int asup__sched_check(const asup__sched *s)
+static int check_worker(const asup__sched *s, const asup__worker *w)
 {
-	if (check_lane(&s->cancel, ASUP__LANE_CANCEL) || check_lane(&s->ready, ASUP__LANE_READY))
+	if (check_lane(&w->cancel, ASUP__LANE_CANCEL, w->index) ||
+	    check_lane(&w->ready, ASUP__LANE_READY, w->index))
 		return -EINVAL;
-	if (asup__heap_check(&s->timed))
+	if (asup__heap_check(&w->timed))
 		return -EINVAL;
-	for (uint32_t i = 0; i < s->timed.len; i++) {
-		const asup__task *t = asup__container_of(s->timed.node[i], asup__task, timed_node);
-		if (t->lane != ASUP__LANE_TIMED || t->state != ASUP__T_READY)
+	for (uint32_t i = 0; i < w->timed.len; i++) {
+		const asup__task *t = asup__container_of(w->timed.node[i], asup__task, timed_node);
+		if (t->lane != ASUP__LANE_TIMED || t->state != ASUP__T_READY || t->worker != w->index)
 			return -EINVAL;
 	}
-	if (s->current && s->current->state != ASUP__T_RUNNING)
+	return w->cancel_streak > s->streak_limit ? -EINVAL : 0;
+}
+
+int asup__sched_check(const asup__sched *s)
+{
+	for (uint32_t i = 0; i < s->nworkers; i++)
+		if (s->workers[i].index != i || check_worker(s, &s->workers[i]))
+			return -EINVAL;
+	if (s->w < s->workers || s->w >= s->workers + s->nworkers)
 		return -EINVAL;
-	if (s->cancel_streak > s->streak_limit)
+	if (s->current && s->current->state != ASUP__T_RUNNING)
 		return -EINVAL;
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "asupersync/core.h"
+#include "asupersync/trace.h"
 #include "../fiber/fiber.h"
 #include "../util/heap.h"
 #include "../util/list.h"
@@ -68,7 +69,9 @@ struct asup__task {
 	uint8_t notified;        /* an unpark arrived while not parked */
 	uint8_t parked_timer;    /* the park armed a timer */
 	uint8_t qprio;           /* the bucket it sits in while in a priority lane */
+	uint8_t local;           /* pinned to its worker: never stolen (kernel sets) */
 	uint16_t masked;         /* interrupts deferred while > 0 (kernel writes) */
+	uint16_t worker;         /* the worker whose lanes it is queued in */
 	int interrupt;           /* sticky interrupt code (-ECANCELED) or 0 (kernel writes) */
 	int wake_code;           /* why the last park ended: 0, deadline code, interrupt */
 	int deadline_code;       /* the code a park's timer delivers */
@@ -78,6 +81,7 @@ struct asup__task {
 	asup__fiber fiber;       /* context; valid while it has a stack */
 	uint32_t gen;            /* bumped when the record is reused (wakers) */
 	uint32_t index;          /* arena index, for reports; set by the kernel */
+	uint64_t id;             /* the kernel's task id, for trace events */
 	size_t stack_size;       /* requested usable stack size, 0 = default */
 	asup__hnode timed_node;  /* timed lane node: key = deadline */
 	asup__hnode timer_node;  /* time layer: the park's timer, key = when */
@@ -123,12 +127,40 @@ typedef struct asup__prio_lane {
 	uint32_t n;
 } asup__prio_lane;
 
-struct asup__sched {
-	asup__fiber loop;          /* the thread stack the run loop lives on */
-	asup__task *current;       /* RUNNING task, or NULL on the loop */
+/*
+ * A worker's three lanes and its cancel streak. The real runtime has one
+ * worker; the lab runs several virtual workers on one thread, choosing one
+ * per step. A task is queued only in the lanes of t->worker; stealing moves
+ * ready, non-local tasks to the thief.
+ */
+typedef struct asup__worker {
 	asup__prio_lane cancel;    /* cancel lane */
 	asup__heap timed;          /* timed lane: EDF by deadline, FIFO ties */
 	asup__prio_lane ready;     /* ready lane */
+	uint32_t cancel_streak;    /* consecutive cancel-lane dispatches */
+	uint32_t index;
+} asup__worker;
+
+/* Where trace events go (the runtime wires it; NULL emit = not tracing).
+ * The scheduler fills step, time and worker; the sink fills seq. */
+typedef struct asup__probe {
+	void (*emit)(void *ctx, asup_event *ev);
+	void *ctx;
+} asup__probe;
+
+#define ASUP__WORKERS_MAX 64
+
+struct asup__sched {
+	asup__fiber loop;          /* the thread stack the run loop lives on */
+	asup__task *current;       /* RUNNING task, or NULL on the loop */
+	asup__worker *w;           /* the worker dispatching now */
+	asup__worker *workers;     /* nworkers of them; &w0 when there is one */
+	uint32_t nworkers;
+	uint32_t rr;               /* round-robin worker for the next admitted task */
+	asup__alloc workers_alloc; /* what allocated `workers` (when not &w0) */
+	asup__probe probe;
+	const asup_time *vclock;   /* the virtual clock, when there is one (events
+	                              read it directly) */
 	asup__stack_pool stacks;
 	asup__sched_backend be;
 	asup__rng rng;             /* deterministic mode: choice among equals */
@@ -136,30 +168,46 @@ struct asup__sched {
 	asup_time timer_min;       /* earliest armed timer; written by the time layer */
 	uint64_t seq;              /* next FIFO sequence number */
 	uint32_t streak_limit;     /* cancel-streak limit L */
-	uint32_t cancel_streak;    /* consecutive cancel-lane dispatches */
 	uint32_t clock_tick;       /* rate-limits clock reads in real mode */
 	uint8_t deterministic;     /* seeded choice among equals, virtual clock */
 	uint8_t direct;            /* may switch task-to-task without the loop */
 	uint8_t in_loop;           /* a run loop is active on some thread */
 	asup__task *exited;        /* exited task whose stack the loop must release */
 	uint32_t ntasks;           /* admitted and not yet exited */
+	uint8_t last_lane;         /* lane of the last dispatch (ASUP_LANE_*) */
 	asup__sched_stats stats;
+	asup__worker w0;           /* the first worker, inline */
 };
 
 int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
 		     uint32_t pool_max, uint32_t streak_limit, int deterministic, uint64_t seed);
+/* Gives the scheduler n virtual workers (1 .. ASUP__WORKERS_MAX) before any
+ * task is admitted. 0, -EINVAL, -ENOMEM. */
+int asup__sched_set_workers(asup__sched *s, const asup__alloc *a, uint32_t n);
 void asup__sched_destroy(asup__sched *s);
 void asup__sched_set_backend(asup__sched *s, const asup__sched_backend *be);
 
 /* Makes a NEW task known to the scheduler and puts it in the ready lane.
- * 0 or -ENOMEM (nothing changed). */
+ * 0 or -ENOMEM (nothing changed); never fails after asup__sched_reserve
+ * succeeded. */
 int asup__sched_admit(asup__sched *s, asup__task *t);
+/* Room for one more task in the lanes. 0 or -ENOMEM. */
+int asup__sched_reserve(asup__sched *s);
 
 /*
  * Dispatch one task and run it until it suspends or exits (on the loop's
  * stack). Returns the task that ran, or NULL if none was runnable.
  */
 asup__task *asup__sched_run_one(asup__sched *s);
+/*
+ * The lab's step: worker `w` dispatches by its own rule, else steals ready
+ * work from another worker; if it finds nothing, the next workers in order
+ * try their own lanes. Returns the task that ran or NULL.
+ */
+asup__task *asup__sched_run_one_on(asup__sched *s, uint32_t w);
+/* Replay: runs task t (which must be queued) on worker w. -ESRCH if t is
+ * not queued, -EPERM if it is local to another worker; 0 after it ran. */
+int asup__sched_run_task(asup__sched *s, asup__task *t, uint32_t w);
 
 /*
  * Suspends the running task `self` until unparked, its timer (if deadline !=
@@ -181,6 +229,9 @@ int asup__sched_unpark(asup__sched *s, asup__task *t);
 /* Sets a sticky interrupt; wakes the task into the cancel lane if it is
  * parked and not masked, promotes it to the cancel lane if it is queued. */
 void asup__sched_interrupt(asup__sched *s, asup__task *t, int code);
+/* Sends a task queued in the ready or cancel lane to the back of its
+ * bucket (the lab's delay chaos); other tasks are left alone. */
+void asup__sched_requeue(asup__sched *s, asup__task *t);
 /* Called by the time layer when the park timer of `t` fired. */
 void asup__sched_timer_expired(asup__sched *s, asup__task *t);
 
@@ -197,6 +248,21 @@ static inline asup_time asup__sched_now_cheap(asup__sched *s)
 }
 /* 1 if any task is in a lane. */
 int asup__sched_has_ready(const asup__sched *s);
+/* 1 if t sits in a lane (runnable now or at its timed-lane deadline). */
+static inline int asup__sched_is_queued(const asup__task *t)
+{
+	return t->lane != 0;
+}
+
+/* Trace events. The branch is all a runtime without tracing pays. */
+void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task, uint64_t region, uint64_t a,
+		      uint64_t b);
+static inline void asup__trace(asup__sched *s, uint32_t type, uint64_t task, uint64_t region,
+			       uint64_t a, uint64_t b)
+{
+	if (__builtin_expect(s->probe.emit != NULL, 0))
+		asup__trace_emit(s, type, task, region, a, b);
+}
 /* 0 if every invariant holds, -EINVAL otherwise. */
 int asup__sched_check(const asup__sched *s);
 

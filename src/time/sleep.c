@@ -14,6 +14,7 @@ ASUP_API asup_time asup_now(asup_cx *cx)
 	asup__ktask *kt = asup__cx_self(cx);
 	if (!kt || !(kt->caps & ASUP_CAP_TIME))
 		return 0;
+	asup__k_effect(cx->k, kt, ASUP_CAP_TIME);
 	return asup__sched_now(cx->k->sched);
 }
 
@@ -31,6 +32,7 @@ ASUP_API int asup_sleep_until(asup_cx *cx, asup_time t)
 		return rc;
 	if (!(cx->kt->caps & ASUP_CAP_TIME))
 		return -EPERM;
+	asup__k_effect(cx->k, cx->kt, ASUP_CAP_TIME);
 	s = cx->k->sched;
 	while (asup__sched_now(s) < t) {
 		rc = asup__cx_park(cx, t, 0);

@@ -39,8 +39,11 @@ asup_time asup__timebase_now(asup__timebase *tb)
 
 void asup__timebase_advance_to(asup__timebase *tb, asup_time t)
 {
-	if (tb->is_virtual && t > tb->vnow)
+	if (tb->is_virtual && t > tb->vnow) {
+		asup_time from = tb->vnow;
 		tb->vnow = t;
+		asup__trace(tb->sched, ASUP_EV_TIME_ADVANCE, ASUP_ID_NONE, ASUP_ID_NONE, from, t);
+	}
 }
 
 asup_time asup__timebase_next(const asup__timebase *tb)
@@ -70,6 +73,7 @@ int asup__tb_arm_hook(void *ctx, asup__task *t, asup_time when)
 	t->timer_node.key = when;
 	t->timer_node.seq = tb->seq++;
 	asup__heap_push(&tb->timers, &t->timer_node);
+	asup__trace(tb->sched, ASUP_EV_TIMER_SCHEDULED, t->id, ASUP_ID_NONE, when, 0);
 	update_min(tb);
 	return 0;
 }
@@ -93,9 +97,11 @@ void asup__tb_fire_hook(void *ctx, asup_time now)
 	asup__hnode *top;
 
 	while ((top = asup__heap_top(&tb->timers)) != NULL && top->key <= now) {
+		asup__task *t = asup__container_of(top, asup__task, timer_node);
 		asup__heap_remove(&tb->timers, top);
 		tb->fired++;
-		asup__sched_timer_expired(tb->sched, asup__container_of(top, asup__task, timer_node));
+		asup__trace(tb->sched, ASUP_EV_TIMER_FIRED, t->id, ASUP_ID_NONE, t->timer_node.key, 0);
+		asup__sched_timer_expired(tb->sched, t);
 	}
 	update_min(tb);
 }

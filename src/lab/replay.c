@@ -1,0 +1,286 @@
+/*
+ * The recording's file format (see replay.h). The decoder treats its input
+ * as hostile: every length is checked before it is used, nothing is read
+ * past the end, and a file is accepted only if its check value matches.
+ */
+#include "replay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asupersync/core.h"
+
+#define MAGIC "ASUPLAB"
+#define VERSION 1u
+#define HDR_BYTES 108u
+#define STEP_BYTES 24u
+#define TRAILER_BYTES 24u
+
+void asup__rec_init(asup__recording *r, const asup__alloc *a)
+{
+	memset(r, 0, sizeof(*r));
+	r->alloc = a;
+}
+
+void asup__rec_destroy(asup__recording *r)
+{
+	asup__free_mem(r->alloc, r->steps, (size_t)r->cap * sizeof(*r->steps));
+	r->steps = NULL;
+	r->n = r->cap = 0;
+}
+
+void asup__rec_push(asup__recording *r, const asup__step_rec *s)
+{
+	if (r->n == r->cap) {
+		uint64_t cap = r->cap ? r->cap * 2 : 1024;
+		if (cap > SIZE_MAX / sizeof(*r->steps) ||
+		    asup__grow(r->alloc, (void **)&r->steps, sizeof(*r->steps), r->cap, cap) < 0) {
+			r->oom = 1;
+			return;
+		}
+		r->cap = cap;
+	}
+	r->steps[r->n++] = *s;
+}
+
+/* A check value over bytes (FNV-1a widened with a final mix). */
+static uint64_t check_of(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+static void put_u8(uint8_t **p, uint8_t v)
+{
+	*(*p)++ = v;
+}
+
+static void put_u16(uint8_t **p, uint16_t v)
+{
+	put_u8(p, (uint8_t)v);
+	put_u8(p, (uint8_t)(v >> 8));
+}
+
+static void put_u32(uint8_t **p, uint32_t v)
+{
+	put_u16(p, (uint16_t)v);
+	put_u16(p, (uint16_t)(v >> 16));
+}
+
+static void put_u64(uint8_t **p, uint64_t v)
+{
+	put_u32(p, (uint32_t)v);
+	put_u32(p, (uint32_t)(v >> 32));
+}
+
+static uint64_t get_n(const uint8_t **p, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)(*p)[i] << (8 * i);
+	*p += bytes;
+	return v;
+}
+
+int asup__rec_encode(const asup__recording *r, uint8_t **out, size_t *len)
+{
+	const asup__replay_hdr *h = &r->hdr;
+	size_t n;
+	uint8_t *buf, *p;
+
+	if (r->n > (SIZE_MAX - HDR_BYTES - TRAILER_BYTES - 8) / STEP_BYTES)
+		return -ENOMEM;
+	n = HDR_BYTES + 8 + (size_t)r->n * STEP_BYTES + TRAILER_BYTES;
+	buf = asup__alloc_mem(r->alloc, n);
+	if (!buf)
+		return -ENOMEM;
+	p = buf;
+	memcpy(p, MAGIC, 8);
+	p += 8;
+	put_u32(&p, VERSION);
+	put_u32(&p, HDR_BYTES);
+	put_u64(&p, h->seed);
+	put_u32(&p, h->workers);
+	put_u32(&p, h->flags);
+	put_u64(&p, h->max_steps);
+	put_u64(&p, h->futurelock_steps);
+	for (int i = 0; i < 5; i++)
+		put_u32(&p, h->chaos[i]);
+	put_u32(&p, h->inject_at);
+	put_u32(&p, h->inject_kind);
+	memset(p, 0, ASUP__REPLAY_NAME_MAX);
+	memcpy(p, h->name, strnlen(h->name, ASUP__REPLAY_NAME_MAX - 1));
+	p += ASUP__REPLAY_NAME_MAX;
+	put_u64(&p, r->n);
+	for (uint64_t i = 0; i < r->n; i++) {
+		const asup__step_rec *s = &r->steps[i];
+		put_u64(&p, s->task);
+		put_u8(&p, s->lane);
+		put_u8(&p, s->worker);
+		put_u16(&p, s->chaos);
+		put_u32(&p, 0);
+		put_u64(&p, s->digest_lo);
+	}
+	memcpy(p, r->digest, 16);
+	p += 16;
+	{
+		uint64_t check = check_of(buf, (size_t)(p - buf));
+		put_u64(&p, check);
+	}
+	if ((size_t)(p - buf) != n) { /* the layout and HDR_BYTES disagree */
+		asup__free_mem(r->alloc, buf, n);
+		return -EINVAL;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+#define BAD(msg)                                                                                   \
+	do {                                                                                       \
+		*why = (msg);                                                                      \
+		return -ASUP_ECORRUPT;                                                             \
+	} while (0)
+
+int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const char **why)
+{
+	asup__replay_hdr *h = &r->hdr;
+	const uint8_t *p = buf;
+	uint64_t n, check;
+
+	*why = NULL;
+	if (!buf || len < HDR_BYTES + 8 + TRAILER_BYTES)
+		BAD("file too short for a lab recording");
+	if (memcmp(p, MAGIC, 8) != 0)
+		BAD("not a lab recording (bad magic)");
+	p += 8;
+	if (get_n(&p, 4) != VERSION)
+		BAD("unsupported recording version");
+	if (get_n(&p, 4) != HDR_BYTES)
+		BAD("bad header size");
+	h->seed = get_n(&p, 8);
+	h->workers = (uint32_t)get_n(&p, 4);
+	h->flags = (uint32_t)get_n(&p, 4);
+	h->max_steps = get_n(&p, 8);
+	h->futurelock_steps = get_n(&p, 8);
+	for (int i = 0; i < 5; i++)
+		h->chaos[i] = (uint32_t)get_n(&p, 4);
+	h->inject_at = (uint32_t)get_n(&p, 4);
+	h->inject_kind = (uint32_t)get_n(&p, 4);
+	memcpy(h->name, p, ASUP__REPLAY_NAME_MAX);
+	p += ASUP__REPLAY_NAME_MAX;
+	if (memchr(h->name, '\0', ASUP__REPLAY_NAME_MAX) == NULL)
+		BAD("scenario name not terminated");
+	n = get_n(&p, 8);
+	if (h->workers < 1 || h->workers > 64)
+		BAD("worker count out of range");
+	if (h->flags & ~3u)
+		BAD("unknown flags");
+	for (int i = 0; i < 5; i++)
+		if (i != 3 && h->chaos[i] > 1000000)
+			BAD("chaos probability out of range");
+	if (h->inject_kind > 10)
+		BAD("cancel kind out of range");
+	if (n > (len - HDR_BYTES - 8 - TRAILER_BYTES) / STEP_BYTES ||
+	    HDR_BYTES + 8 + n * STEP_BYTES + TRAILER_BYTES != len)
+		BAD("length does not match the step count (truncated?)");
+	check = check_of(buf, len - 8);
+	{
+		const uint8_t *c = buf + len - 8;
+		if (get_n(&c, 8) != check)
+			BAD("check value mismatch (corrupt)");
+	}
+	asup__rec_destroy(r);
+	if (n) {
+		r->steps = asup__alloc_mem(r->alloc, (size_t)n * sizeof(*r->steps));
+		if (!r->steps)
+			return -ENOMEM;
+		r->cap = n;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		asup__step_rec *s = &r->steps[i];
+		s->task = get_n(&p, 8);
+		s->lane = (uint8_t)get_n(&p, 1);
+		s->worker = (uint8_t)get_n(&p, 1);
+		s->chaos = (uint16_t)get_n(&p, 2);
+		if (get_n(&p, 4) != 0 || s->lane < 1 || s->lane > 4 || s->worker >= h->workers) {
+			asup__rec_destroy(r);
+			BAD("step record out of range");
+		}
+		s->digest_lo = get_n(&p, 8);
+	}
+	r->n = n;
+	memcpy(r->digest, p, 16);
+	return 0;
+}
+
+int asup__rec_save(const asup__recording *r, const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	FILE *f;
+	int rc = asup__rec_encode(r, &buf, &len);
+
+	if (rc < 0)
+		return rc;
+	f = fopen(path, "wb");
+	if (!f) {
+		asup__free_mem(r->alloc, buf, len);
+		return -EIO;
+	}
+	if (fwrite(buf, 1, len, f) != len)
+		rc = -EIO;
+	if (fclose(f) != 0)
+		rc = -EIO;
+	asup__free_mem(r->alloc, buf, len);
+	return rc;
+}
+
+int asup__rec_load(asup__recording *r, const char *path, const char **why)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f = fopen(path, "rb");
+	int rc;
+
+	*why = NULL;
+	if (!f) {
+		*why = "cannot open the file";
+		return -EIO;
+	}
+	for (;;) {
+		size_t got;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			if (ncap > ((size_t)1 << 32) ||
+			    asup__grow(r->alloc, (void **)&buf, 1, cap, ncap) < 0) {
+				asup__free_mem(r->alloc, buf, cap);
+				fclose(f);
+				*why = "file too large";
+				return -ENOMEM;
+			}
+			cap = ncap;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		asup__free_mem(r->alloc, buf, cap);
+		fclose(f);
+		*why = "read error";
+		return -EIO;
+	}
+	fclose(f);
+	rc = asup__rec_decode(r, buf, len, why);
+	asup__free_mem(r->alloc, buf, cap);
+	return rc;
+}

@@ -1,0 +1,933 @@
+/*
+ * The lab runtime (asupersync/lab.h): a deterministic runtime wired to the
+ * trace (ring, digest), the oracles and the recording, driven one step at a
+ * time by a loop that owns every choice: which virtual worker runs, what
+ * chaos happens, when virtual time jumps, and (when following a recording)
+ * which task runs.
+ *
+ * A step: draw the step's random word; apply chaos; dispatch one task (the
+ * chosen worker's own rule, else stealing, else another worker; or the
+ * recorded task when following); if nothing could run and a timer is armed,
+ * jump virtual time to it and try once more; record the step; run the step
+ * checks.
+ *
+ * Lab states: created -> running (asup_lab_run, or stepping) -> ran (the root
+ * region is closed; only reading remains). Every choice comes from the seed,
+ * so nothing here may read a wall clock, call rand or order by address.
+ */
+#include "asupersync/lab.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lab/oracle.h"
+#include "../lab/replay.h"
+#include "../trace/trace.h"
+#include "rt_internal.h"
+
+#define CHAOS_CANCEL 1
+#define CHAOS_DELAY 2
+#define CHAOS_STORM 3
+#define CHAOS_BUDGET 4
+#define CHAOS_INJECT 5
+
+struct asup_lab {
+	asup_lab_config cfg;
+	asup_rt *rt;
+	asup__ring ring;
+	asup__digest dg;
+	asup__oracle oracle;
+	asup__recording rec;
+	asup__rng rng;              /* the lab's own choices (workers, chaos) */
+	uint64_t nevents;
+	uint64_t steps;
+	uint64_t checkpoints;
+	uint64_t injected;          /* cancels injected (chaos or systematic) */
+	uint64_t cur_task;          /* the last RESUME's task, lane, worker */
+	uint8_t cur_lane;
+	uint8_t cur_worker;
+	uint16_t chaos_n;           /* chaos actions in the current step */
+	const asup__recording *follow;
+	uint64_t div_step;
+	int diverged;
+	int ran;                    /* the root ran: the lab is spent */
+	int root_closed;
+	int stop;                   /* a violation with stop_on_violation */
+};
+
+struct asup_lab_replay {
+	asup__alloc alloc;
+	asup__recording rec;
+};
+
+static void *dflt_alloc(void *ud, size_t n)
+{
+	(void)ud;
+	return malloc(n);
+}
+
+static void dflt_free(void *ud, void *p, size_t n)
+{
+	(void)ud;
+	(void)n;
+	free(p);
+}
+
+static const asup__alloc heap = {dflt_alloc, dflt_free, NULL};
+
+/* ---- config ------------------------------------------------------------ */
+
+ASUP_API asup_lab_chaos asup_lab_chaos_light(void)
+{
+	asup_lab_chaos c = {10000, 50000, 20000, 4, 5000};
+	return c;
+}
+
+ASUP_API asup_lab_chaos asup_lab_chaos_heavy(void)
+{
+	asup_lab_chaos c = {50000, 250000, 100000, 16, 25000};
+	return c;
+}
+
+ASUP_API void asup_lab_config_init(asup_lab_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = 1;
+	cfg->max_steps = 100000;
+	cfg->auto_advance = 1;
+	cfg->trace_capacity = 4096;
+	cfg->futurelock_steps = 10000;
+#ifdef NDEBUG
+	cfg->check_every_step = 0;
+#else
+	cfg->check_every_step = 1;
+#endif
+	cfg->stop_on_violation = 1;
+	cfg->inject_kind = ASUP_CANCEL_USER;
+	cfg->leak_response = ASUP_LEAK_SILENT;
+}
+
+ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **field)
+{
+	const char *bad = NULL;
+	const asup_lab_chaos *c = cfg ? &cfg->chaos : NULL;
+
+	if (!cfg)
+		bad = "cfg";
+	else if (cfg->workers < 1 || cfg->workers > ASUP__WORKERS_MAX)
+		bad = "workers";
+	else if (cfg->max_steps == 0)
+		bad = "max_steps";
+	else if (cfg->trace_capacity < 1 || cfg->trace_capacity > (1u << 26))
+		bad = "trace_capacity";
+	else if (c->cancel_ppm > 1000000 || c->delay_ppm > 1000000 || c->storm_ppm > 1000000 ||
+		 c->budget_ppm > 1000000)
+		bad = "chaos";
+	else if (c->storm_ppm && (c->storm_max < 1 || c->storm_max > 1000000))
+		bad = "chaos.storm_max";
+	else if (asup_cancel_kind_severity(cfg->inject_kind) < 0)
+		bad = "inject_kind";
+	else if (cfg->stack_size && !asup__stack_round(cfg->stack_size))
+		bad = "stack_size";
+	else if ((unsigned)cfg->leak_response > ASUP_LEAK_PANIC)
+		bad = "leak_response";
+	if (field)
+		*field = bad;
+	return bad ? -EINVAL : 0;
+}
+
+/* ---- hooks: events and checkpoints ------------------------------------- */
+
+static void lab_emit(void *ctx, asup_event *ev)
+{
+	asup_lab *lab = ctx;
+
+	ev->seq = lab->nevents++;
+	if (ev->type == ASUP_EV_RESUME) {
+		lab->cur_task = ev->task;
+		lab->cur_lane = (uint8_t)ev->a;
+		lab->cur_worker = (uint8_t)ev->b;
+	}
+	asup__ring_push(&lab->ring, ev);
+	asup__digest_absorb(&lab->dg, ev);
+	asup__oracle_event(&lab->oracle, ev);
+}
+
+static int lab_checkpoint(void *ctx, asup__ktask *kt)
+{
+	asup_lab *lab = ctx;
+	asup__kernel *k = &lab->rt->kernel;
+	asup__reason *r;
+
+	lab->checkpoints++;
+	if (!lab->cfg.inject_at || lab->checkpoints != lab->cfg.inject_at)
+		return 0;
+	lab->injected++;
+	asup__trace(k->sched, ASUP_EV_CHAOS, kt->id, kt->owner->id, CHAOS_INJECT,
+		    lab->checkpoints);
+	if (!lab->cfg.inject_root || !k->root)
+		return (int)lab->cfg.inject_kind + 1;
+	r = asup__reason_make(k, lab->cfg.inject_kind, k->root, kt, "injected");
+	if (r) {
+		asup__region_cancel(k, k->root, r);
+		asup__reason_unref(&k->alloc, r);
+	}
+	return 0;
+}
+
+/* ---- create / destroy -------------------------------------------------- */
+
+ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
+{
+	asup_rt_config rc;
+	asup_lab *lab;
+	int err;
+
+	if (!out || asup_lab_config_check(cfg, NULL) < 0)
+		return -EINVAL;
+	lab = calloc(1, sizeof(*lab));
+	if (!lab)
+		return -ENOMEM;
+	lab->cfg = *cfg;
+	asup_rt_config_init(&rc);
+	rc.mode = ASUP_MODE_DETERMINISTIC;
+	rc.seed = cfg->seed;
+	if (cfg->stack_size)
+		rc.stack_size = cfg->stack_size;
+	rc.auto_advance = cfg->auto_advance;
+	rc.leak_response = cfg->leak_response;
+	err = asup_rt_create(&rc, &lab->rt);
+	if (err < 0)
+		goto fail;
+	err = asup__sched_set_workers(&lab->rt->sched, &lab->rt->alloc, cfg->workers);
+	if (err == 0)
+		err = asup__ring_init(&lab->ring, &heap, cfg->trace_capacity);
+	if (err == 0)
+		err = asup__oracle_init(&lab->oracle, &heap, lab->rt->kernel.root->id);
+	if (err < 0)
+		goto fail;
+	asup__digest_init(&lab->dg);
+	asup__rec_init(&lab->rec, &heap);
+	asup__rng_seed(&lab->rng, asup__mix64(cfg->seed ^ 0x6c6162206c616221ull));
+	lab->rt->sched.probe.emit = lab_emit;
+	lab->rt->sched.probe.ctx = lab;
+	lab->rt->kernel.hook_checkpoint = lab_checkpoint;
+	lab->rt->kernel.hook_ctx = lab;
+	/* Every suspension returns to the lab's loop: one dispatch per step. */
+	lab->rt->sched.direct = 0;
+	*out = lab;
+	return 0;
+fail:
+	asup__ring_destroy(&lab->ring, &heap);
+	if (lab->rt)
+		asup_rt_destroy(lab->rt);
+	free(lab);
+	return err;
+}
+
+ASUP_API int asup_lab_destroy(asup_lab *lab)
+{
+	int rc;
+
+	if (!lab)
+		return -EINVAL;
+	/* Tasks discarded at teardown emit nothing: stop tracing first. */
+	lab->rt->sched.probe.emit = NULL;
+	rc = asup_rt_destroy(lab->rt);
+	if (rc < 0) {
+		lab->rt->sched.probe.emit = lab_emit;
+		return rc;
+	}
+	asup__ring_destroy(&lab->ring, &heap);
+	asup__oracle_destroy(&lab->oracle);
+	asup__rec_destroy(&lab->rec);
+	free(lab);
+	return 0;
+}
+
+/* ---- chaos ------------------------------------------------------------- */
+
+static int roll(asup_lab *lab, uint32_t ppm)
+{
+	return ppm && asup__rng_below(&lab->rng, 1000000) < ppm;
+}
+
+typedef int (*task_pred)(const asup__ktask *kt);
+
+static int is_live(const asup__ktask *kt)
+{
+	return kt->pstate != ASUP__P_COMPLETED && !kt->is_cleanup;
+}
+
+static int is_queued(const asup__ktask *kt)
+{
+	return kt->t.lane == ASUP__LANE_READY || kt->t.lane == ASUP__LANE_CANCEL;
+}
+
+static int is_parked(const asup__ktask *kt)
+{
+	return kt->t.state == ASUP__T_PARKED;
+}
+
+/* A uniformly drawn task (in arena order) satisfying pred, or NULL. */
+static asup__ktask *draw_task(asup_lab *lab, task_pred pred)
+{
+	asup__arena *a = &lab->rt->kernel.tasks;
+	uint64_t n = 0, k;
+
+	for (uint32_t i = 0; i < a->len; i++)
+		if (a->slot[i].ptr && pred(a->slot[i].ptr))
+			n++;
+	if (!n)
+		return NULL;
+	k = asup__rng_below(&lab->rng, n);
+	for (uint32_t i = 0; i < a->len; i++)
+		if (a->slot[i].ptr && pred(a->slot[i].ptr) && k-- == 0)
+			return a->slot[i].ptr;
+	return NULL;
+}
+
+static void chaos_event(asup_lab *lab, uint64_t kind, const asup__ktask *kt, uint64_t detail)
+{
+	lab->chaos_n++;
+	asup__trace(&lab->rt->sched, ASUP_EV_CHAOS, kt ? kt->id : ASUP_ID_NONE,
+		    kt && kt->owner ? kt->owner->id : ASUP_ID_NONE, kind, detail);
+}
+
+static void chaos(asup_lab *lab)
+{
+	const asup_lab_chaos *c = &lab->cfg.chaos;
+	asup__kernel *k = &lab->rt->kernel;
+	asup__ktask *kt;
+
+	if (roll(lab, c->cancel_ppm) && (kt = draw_task(lab, is_live)) != NULL) {
+		asup__reason *r = asup__reason_make(k, ASUP_CANCEL_USER, kt->owner, kt, "chaos");
+		if (r) {
+			lab->injected++;
+			chaos_event(lab, CHAOS_CANCEL, kt, 0);
+			asup__task_abort(k, kt, r);
+			asup__reason_unref(&k->alloc, r);
+		}
+	}
+	if (roll(lab, c->delay_ppm) && (kt = draw_task(lab, is_queued)) != NULL) {
+		chaos_event(lab, CHAOS_DELAY, kt, 0);
+		asup__sched_requeue(&lab->rt->sched, &kt->t);
+	}
+	if (roll(lab, c->storm_ppm)) {
+		uint64_t n = 1 + asup__rng_below(&lab->rng, c->storm_max), woke = 0;
+		while (n-- && (kt = draw_task(lab, is_parked)) != NULL)
+			woke += asup__sched_unpark(&lab->rt->sched, &kt->t) > 0;
+		chaos_event(lab, CHAOS_STORM, NULL, woke);
+	}
+	if (roll(lab, c->budget_ppm) && (kt = draw_task(lab, is_live)) != NULL) {
+		lab->injected++;
+		chaos_event(lab, CHAOS_BUDGET, kt, 0);
+		kt->budget.poll_quota = 0;
+		kt->budget_limited = 1;
+	}
+}
+
+static int chaos_on(const asup_lab_chaos *c)
+{
+	return c->cancel_ppm | c->delay_ppm | c->storm_ppm | c->budget_ppm;
+}
+
+/* ---- steps ------------------------------------------------------------- */
+
+static void report(asup_lab *lab, const char *oracle, uint64_t task, uint64_t region,
+		   const char *msg)
+{
+	asup__oracle_report(&lab->oracle, oracle, lab->steps, task, region, "%s", msg);
+}
+
+/* A per-step check value: the chain's raw state (the full digest's
+ * finalisation is not needed to compare two runs step by step). */
+static uint64_t digest_lo(const asup_lab *lab)
+{
+	return lab->dg.h1 ^ (lab->dg.h2 * 0x9e3779b97f4a7c15ull);
+}
+
+static void diverge(asup_lab *lab, uint64_t step)
+{
+	if (!lab->diverged) {
+		lab->diverged = 1;
+		lab->div_step = step;
+	}
+}
+
+/* What follows a dispatch: the record, the comparison with a recording, the
+ * per-step checks. */
+static void after_step(asup_lab *lab)
+{
+	asup__step_rec s;
+	uint64_t before = lab->oracle.nviolations;
+
+	s.task = lab->cur_task;
+	s.lane = lab->cur_lane;
+	s.worker = lab->cur_worker;
+	s.chaos = lab->chaos_n;
+	s.digest_lo = digest_lo(lab);
+	if (lab->follow) {
+		const asup__step_rec *want = &lab->follow->steps[lab->steps];
+		if (want->digest_lo != s.digest_lo || want->chaos != s.chaos)
+			diverge(lab, lab->steps);
+	}
+	asup__rec_push(&lab->rec, &s);
+	lab->steps++;
+	if (lab->cfg.check_every_step) {
+		if (asup__rt_check(lab->rt) < 0)
+			report(lab, "kernel", ASUP_ID_NONE, ASUP_ID_NONE,
+			       "an internal invariant of the runtime does not hold");
+		asup__oracle_step_end(&lab->oracle);
+	} else if (lab->oracle.ncancelled) {
+		asup__oracle_step_end(&lab->oracle);
+	}
+	if (lab->oracle.holders && lab->cfg.futurelock_steps &&
+	    asup__oracle_futurelock(&lab->oracle, lab->steps, lab->cfg.futurelock_steps))
+		asup__trace(&lab->rt->sched, ASUP_EV_FUTURELOCK, ASUP_ID_NONE, ASUP_ID_NONE,
+			    lab->cfg.futurelock_steps, 0);
+	if (lab->cfg.stop_on_violation && lab->oracle.nviolations > before)
+		lab->stop = 1;
+}
+
+/* Jumps virtual time to the next timer if nothing can run. 1 if it moved. */
+static int advance_if_idle(asup_lab *lab)
+{
+	asup_time next;
+
+	if (!lab->cfg.auto_advance || asup__sched_has_ready(&lab->rt->sched))
+		return 0;
+	next = asup__timebase_next(&lab->rt->tb);
+	if (next == ASUP_TIME_MAX)
+		return 0;
+	asup__timebase_advance_to(&lab->rt->tb, next);
+	return 1;
+}
+
+static int follow_step(asup_lab *lab)
+{
+	const asup__step_rec *want;
+	asup__ktask *kt;
+	int rc;
+
+	if (lab->steps >= lab->follow->n) {
+		/* The recording ended: so must the run. */
+		if (asup__sched_has_ready(&lab->rt->sched) ||
+		    asup__timebase_next(&lab->rt->tb) != ASUP_TIME_MAX)
+			diverge(lab, lab->steps);
+		return 0;
+	}
+	want = &lab->follow->steps[lab->steps];
+	for (int tries = 0; tries < 2; tries++) {
+		kt = asup__task_lookup(&lab->rt->kernel, want->task);
+		rc = kt ? asup__sched_run_task(&lab->rt->sched, &kt->t, want->worker) : -ESRCH;
+		if (rc == 0) {
+			if (lab->cur_task != want->task || lab->cur_lane != want->lane)
+				diverge(lab, lab->steps);
+			after_step(lab);
+			return 1;
+		}
+		if (!advance_if_idle(lab))
+			break;
+	}
+	diverge(lab, lab->steps);
+	return 0;
+}
+
+/* One step with the runtime entered: 1 ran, 0 nothing could run. */
+static int step_inner(asup_lab *lab)
+{
+	asup__sched *s = &lab->rt->sched;
+	uint64_t x = asup__rng_next(&lab->rng);
+	uint32_t w = s->nworkers > 1 ? (uint32_t)((x >> 32) % s->nworkers) : 0;
+
+	lab->chaos_n = 0;
+	if (chaos_on(&lab->cfg.chaos))
+		chaos(lab);
+	if (lab->follow)
+		return follow_step(lab);
+	if (!asup__sched_run_one_on(s, w)) {
+		if (!advance_if_idle(lab) || !asup__sched_run_one_on(s, w))
+			return 0;
+	}
+	after_step(lab);
+	return 1;
+}
+
+ASUP_API int asup_lab_step(asup_lab *lab)
+{
+	int rc;
+
+	if (!lab)
+		return -EINVAL;
+	rc = asup__rt_enter(lab->rt);
+	if (rc < 0)
+		return rc;
+	rc = step_inner(lab);
+	asup__rt_leave(lab->rt);
+	return rc;
+}
+
+ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (!lab)
+		return -EINVAL;
+	rc = asup__rt_enter(lab->rt);
+	if (rc < 0)
+		return rc;
+	while (n < (int64_t)lab->cfg.max_steps && (rc = step_inner(lab)) == 1)
+		n++;
+	asup__rt_leave(lab->rt);
+	return rc < 0 ? rc : n;
+}
+
+ASUP_API int asup_lab_spawn(asup_lab *lab, asup_task_fn fn, void *arg,
+			    const asup_spawn_opts *opts, asup_task *out)
+{
+	return lab ? asup_rt_spawn(lab->rt, fn, arg, opts, out) : -EINVAL;
+}
+
+/* ---- whole runs -------------------------------------------------------- */
+
+/* Names the blocked tasks of a deadlock in one violation. */
+static void report_deadlock(asup_lab *lab)
+{
+	asup__arena *a = &lab->rt->kernel.tasks;
+	char msg[160];
+	size_t len;
+	int shown = 0;
+
+	len = (size_t)snprintf(msg, sizeof msg, "%" PRIu32 " task(s) blocked forever:",
+			       lab->rt->kernel.live);
+	for (uint32_t i = 0; i < a->len && shown < 4; i++) {
+		asup__ktask *kt = a->slot[i].ptr;
+		if (!kt || kt->pstate == ASUP__P_COMPLETED)
+			continue;
+		if (len < sizeof msg)
+			len += (size_t)snprintf(msg + len, sizeof msg - len, " T%" PRIu32 "%s%s%s",
+						kt->t.index, kt->t.name[0] ? " '" : "", kt->t.name,
+						kt->t.name[0] ? "'" : "");
+		shown++;
+	}
+	asup__trace(&lab->rt->sched, ASUP_EV_DEADLOCK, ASUP_ID_NONE, ASUP_ID_NONE,
+		    lab->rt->kernel.live, 0);
+	report(lab, "deadlock", ASUP_ID_NONE, ASUP_ID_NONE, msg);
+}
+
+/* Steps until `done` holds or nothing can run. 0, -EDEADLK (something is
+ * still live), -ASUP_ESTEPLIMIT, -ASUP_EORACLE (stopped on a violation),
+ * -ASUP_EDIVERGED. */
+static int drive(asup_lab *lab, int (*done)(asup_lab *))
+{
+	for (;;) {
+		if (lab->diverged)
+			return -ASUP_EDIVERGED;
+		if (lab->stop)
+			return -ASUP_EORACLE;
+		if (done(lab))
+			return 0;
+		if (lab->steps >= lab->cfg.max_steps)
+			return -ASUP_ESTEPLIMIT;
+		if (step_inner(lab) == 0)
+			return done(lab) ? 0 : lab->diverged ? -ASUP_EDIVERGED : -EDEADLK;
+	}
+}
+
+static int quiescent(asup_lab *lab)
+{
+	return lab->rt->kernel.live == 0 && lab->rt->kernel.obligations.live == 0;
+}
+
+static int root_gone(asup_lab *lab)
+{
+	return lab->rt->kernel.root == NULL;
+}
+
+/* Closes the root region (its finalizers run as tasks) and steps until it
+ * is gone. */
+static int close_root(asup_lab *lab)
+{
+	asup__kernel *k = &lab->rt->kernel;
+
+	if (!k->root)
+		return 0;
+	asup__region_begin_close(k, k->root, NULL);
+	asup__region_advance(k, k->root);
+	return drive(lab, root_gone);
+}
+
+ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcome *out)
+{
+	asup_spawn_opts o;
+	asup_task root;
+	void *alt;
+	size_t alt_len;
+	int rc, installed;
+
+	if (!lab || !fn)
+		return -EINVAL;
+	if (lab->ran)
+		return -EALREADY;
+	rc = asup__rt_enter(lab->rt);
+	if (rc < 0)
+		return rc;
+	lab->ran = 1;
+	asup_spawn_opts_init(&o);
+	o.name = "root";
+	{
+		asup__spawn_req req;
+		memset(&req, 0, sizeof(req));
+		req.fn = fn;
+		req.arg = arg;
+		req.opts = &o;
+		req.region = lab->rt->kernel.root;
+		req.budget = lab->rt->kernel.root->budget;
+		rc = asup__task_spawn(&lab->rt->kernel, &req, &root);
+	}
+	if (rc < 0) {
+		asup__rt_leave(lab->rt);
+		return rc;
+	}
+	installed = asup__altstack_ensure(&alt, &alt_len) == 1;
+	rc = drive(lab, quiescent);
+	if (rc == -EDEADLK)
+		report_deadlock(lab);
+	if (rc == 0)
+		rc = close_root(lab);
+	if (rc == -EDEADLK && lab->rt->kernel.root)
+		report_deadlock(lab);
+	lab->root_closed = lab->rt->kernel.root == NULL;
+	if (lab->follow && rc == 0 && lab->steps != lab->follow->n)
+		diverge(lab, lab->steps);
+	asup__oracle_final(&lab->oracle, lab->steps, lab->root_closed);
+	if (installed)
+		asup__altstack_remove(alt, alt_len);
+	asup__rt_leave(lab->rt);
+	if (asup_task_try_join(&root, out) < 0) {
+		asup_task_release(&root);
+		if (out)
+			memset(out, 0, sizeof(*out)), out->kind = ASUP_OUTCOME_CANCELLED;
+	}
+	asup__digest_final(&lab->dg, lab->rec.digest);
+	if (rc == 0 && lab->diverged)
+		rc = -ASUP_EDIVERGED;
+	if (rc == 0 && lab->oracle.nviolations)
+		rc = -ASUP_EORACLE;
+	return rc;
+}
+
+ASUP_API int asup_lab_check(asup_lab *lab)
+{
+	if (!lab)
+		return -EINVAL;
+	asup__oracle_step_end(&lab->oracle);
+	asup__oracle_final(&lab->oracle, lab->steps, lab->rt->kernel.root == NULL);
+	return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX : lab->oracle.nviolations);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+ASUP_API asup_rt *asup_lab_rt(asup_lab *lab)
+{
+	return lab ? lab->rt : NULL;
+}
+
+ASUP_API uint64_t asup_lab_steps(const asup_lab *lab)
+{
+	return lab ? lab->steps : 0;
+}
+
+ASUP_API uint64_t asup_lab_seed(const asup_lab *lab)
+{
+	return lab ? lab->cfg.seed : 0;
+}
+
+ASUP_API uint64_t asup_lab_checkpoints(const asup_lab *lab)
+{
+	return lab ? lab->checkpoints : 0;
+}
+
+ASUP_API uint64_t asup_lab_violation_count(const asup_lab *lab)
+{
+	return lab ? lab->oracle.nviolations : 0;
+}
+
+ASUP_API int asup_lab_violation_get(const asup_lab *lab, size_t i, asup_lab_violation *out)
+{
+	const asup__violation *v;
+
+	if (!lab || !out)
+		return -EINVAL;
+	if (i >= lab->oracle.nviolations || i >= ASUP__VIOLATIONS_KEPT)
+		return -ESRCH;
+	v = &lab->oracle.kept[i];
+	memset(out, 0, sizeof(*out));
+	memcpy(out->oracle, v->oracle, sizeof out->oracle);
+	memcpy(out->message, v->message, sizeof out->message);
+	out->seed = lab->cfg.seed;
+	out->step = v->step;
+	out->task = v->task;
+	out->region = v->region;
+	return 0;
+}
+
+ASUP_API int asup_lab_violations_print(const asup_lab *lab, FILE *f)
+{
+	asup_lab_violation v;
+
+	if (!lab || !f)
+		return -EINVAL;
+	for (size_t i = 0; asup_lab_violation_get(lab, i, &v) == 0; i++)
+		fprintf(f, "%s: %s (seed %" PRIu64 ", step %" PRIu64 ")\n", v.oracle, v.message,
+			v.seed, v.step);
+	if (lab->oracle.nviolations > ASUP__VIOLATIONS_KEPT)
+		fprintf(f, "... and %" PRIu64 " more\n",
+			lab->oracle.nviolations - ASUP__VIOLATIONS_KEPT);
+	return ferror(f) ? -EIO : 0;
+}
+
+ASUP_API int asup_lab_digest(const asup_lab *lab, uint8_t out[16])
+{
+	if (!lab || !out)
+		return -EINVAL;
+	asup__digest_final(&lab->dg, out);
+	return 0;
+}
+
+ASUP_API int asup_lab_digest_hex(const asup_lab *lab, char out[33])
+{
+	uint8_t d[16];
+
+	if (!lab || !out)
+		return -EINVAL;
+	asup__digest_final(&lab->dg, d);
+	asup__digest_hex(d, out);
+	return 0;
+}
+
+ASUP_API uint64_t asup_lab_event_count(const asup_lab *lab)
+{
+	return lab ? lab->nevents : 0;
+}
+
+ASUP_API size_t asup_lab_events(const asup_lab *lab, asup_event *out, size_t n)
+{
+	return lab && out ? asup__ring_copy(&lab->ring, 0, out, n) : 0;
+}
+
+static int export(const asup_lab *lab, FILE *f, int chrome, int virtual_time)
+{
+	size_t n;
+	asup_event *ev;
+	int rc;
+
+	if (!lab || !f)
+		return -EINVAL;
+	n = (size_t)asup__ring_kept(&lab->ring);
+	ev = malloc((n ? n : 1) * sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	n = asup__ring_copy(&lab->ring, 0, ev, n);
+	rc = chrome ? asup__export_chrome(ev, n, f, virtual_time) : asup__export_jsonl(ev, n, f);
+	free(ev);
+	return rc;
+}
+
+ASUP_API int asup_lab_export_jsonl(const asup_lab *lab, FILE *f)
+{
+	return export(lab, f, 0, 0);
+}
+
+ASUP_API int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time)
+{
+	return export(lab, f, 1, virtual_time);
+}
+
+/* ---- recording and replay ---------------------------------------------- */
+
+static void hdr_from_cfg(asup__replay_hdr *h, const asup_lab_config *c, const char *name)
+{
+	memset(h, 0, sizeof(*h));
+	h->seed = c->seed;
+	h->workers = c->workers;
+	h->flags = (c->auto_advance ? 1u : 0u) | (c->inject_root ? 2u : 0u);
+	h->max_steps = c->max_steps;
+	h->futurelock_steps = c->futurelock_steps;
+	h->chaos[0] = c->chaos.cancel_ppm;
+	h->chaos[1] = c->chaos.delay_ppm;
+	h->chaos[2] = c->chaos.storm_ppm;
+	h->chaos[3] = c->chaos.storm_max;
+	h->chaos[4] = c->chaos.budget_ppm;
+	h->inject_at = c->inject_at;
+	h->inject_kind = (uint32_t)c->inject_kind;
+	if (name)
+		snprintf(h->name, sizeof h->name, "%s", name);
+}
+
+ASUP_API int asup_lab_save(const asup_lab *lab, const char *path, const char *name)
+{
+	asup__recording r;
+
+	if (!lab || !path)
+		return -EINVAL;
+	if (lab->rec.oom)
+		return -ENOMEM; /* a step is missing: the file would lie */
+	r = lab->rec;
+	hdr_from_cfg(&r.hdr, &lab->cfg, name);
+	asup__digest_final(&lab->dg, r.digest);
+	return asup__rec_save(&r, path);
+}
+
+static int replay_new(asup_lab_replay **out)
+{
+	asup_lab_replay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->alloc = heap;
+	asup__rec_init(&r->rec, &r->alloc);
+	*out = r;
+	return 0;
+}
+
+ASUP_API int asup_lab_replay_load(const char *path, asup_lab_replay **out, const char **why)
+{
+	asup_lab_replay *r;
+	const char *w = NULL;
+	int rc;
+
+	if (why)
+		*why = NULL;
+	if (!path || !out)
+		return -EINVAL;
+	if ((rc = replay_new(&r)) < 0)
+		return rc;
+	rc = asup__rec_load(&r->rec, path, &w);
+	if (why)
+		*why = w;
+	if (rc < 0) {
+		asup_lab_replay_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+ASUP_API int asup_lab_replay_decode(const void *buf, size_t len, asup_lab_replay **out,
+				    const char **why)
+{
+	asup_lab_replay *r;
+	const char *w = NULL;
+	int rc;
+
+	if (why)
+		*why = NULL;
+	if (!out || (!buf && len))
+		return -EINVAL;
+	if ((rc = replay_new(&r)) < 0)
+		return rc;
+	rc = asup__rec_decode(&r->rec, buf, len, &w);
+	if (why)
+		*why = w;
+	if (rc < 0) {
+		asup_lab_replay_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+ASUP_API void asup_lab_replay_free(asup_lab_replay *r)
+{
+	if (!r)
+		return;
+	asup__rec_destroy(&r->rec);
+	free(r);
+}
+
+ASUP_API int asup_lab_replay_config(const asup_lab_replay *r, asup_lab_config *cfg)
+{
+	const asup__replay_hdr *h;
+
+	if (!r || !cfg)
+		return -EINVAL;
+	h = &r->rec.hdr;
+	asup_lab_config_init(cfg);
+	cfg->seed = h->seed;
+	cfg->workers = h->workers;
+	cfg->auto_advance = (int)(h->flags & 1);
+	cfg->inject_root = (int)((h->flags >> 1) & 1);
+	cfg->max_steps = h->max_steps ? h->max_steps : cfg->max_steps;
+	cfg->futurelock_steps = h->futurelock_steps;
+	cfg->chaos.cancel_ppm = h->chaos[0];
+	cfg->chaos.delay_ppm = h->chaos[1];
+	cfg->chaos.storm_ppm = h->chaos[2];
+	cfg->chaos.storm_max = h->chaos[3];
+	cfg->chaos.budget_ppm = h->chaos[4];
+	cfg->inject_at = h->inject_at;
+	cfg->inject_kind = (asup_cancel_kind)h->inject_kind;
+	return 0;
+}
+
+ASUP_API const char *asup_lab_replay_name(const asup_lab_replay *r)
+{
+	return r ? r->rec.hdr.name : NULL;
+}
+
+ASUP_API uint64_t asup_lab_replay_steps(const asup_lab_replay *r)
+{
+	return r ? r->rec.n : 0;
+}
+
+ASUP_API int asup_lab_follow(asup_lab *lab, const asup_lab_replay *r)
+{
+	if (!lab || !r)
+		return -EINVAL;
+	if (lab->ran || lab->steps)
+		return -EALREADY;
+	if (r->rec.hdr.workers != lab->cfg.workers)
+		return -EINVAL;
+	lab->follow = &r->rec;
+	return 0;
+}
+
+ASUP_API int asup_lab_divergence(const asup_lab *lab, uint64_t *step)
+{
+	if (!lab)
+		return -EINVAL;
+	if (!lab->diverged && lab->follow) {
+		uint8_t d[16];
+		asup__digest_final(&lab->dg, d);
+		if (lab->steps == lab->follow->n && memcmp(d, lab->follow->digest, 16) == 0)
+			return 0;
+		if (step)
+			*step = lab->steps;
+		return 1;
+	}
+	if (lab->diverged && step)
+		*step = lab->div_step;
+	return lab->diverged;
+}
+
+/* Kept for the exploration file: a result from a finished lab. */
+void asup__lab_result(asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
+void asup__lab_result(asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->rc = rc;
+	if (o)
+		res->outcome = *o;
+	res->steps = lab->steps;
+	asup__digest_final(&lab->dg, res->digest);
+	res->violations = lab->oracle.nviolations;
+	if (res->violations)
+		asup_lab_violation_get(lab, 0, &res->first);
+	res->failed = rc != 0 || res->outcome.kind == ASUP_OUTCOME_PANICKED ||
+		      (res->outcome.kind != ASUP_OUTCOME_OK && !lab->injected);
+}

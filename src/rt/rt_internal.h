@@ -1,0 +1,33 @@
+/*
+ * The runtime object's layout, shared by the files of the rt layer (rt.c,
+ * the lab's entry points). Nothing outside src/rt includes this.
+ */
+#ifndef ASUP_RT_INTERNAL_H
+#define ASUP_RT_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "asupersync/rt.h"
+#include "../kernel/kernel.h"
+#include "../time/time.h"
+#include "blocking.h"
+
+struct asup_rt {
+	asup_rt_config cfg;
+	asup__alloc alloc;
+	asup__sched sched;
+	asup__kernel kernel;
+	asup__timebase tb;
+	asup__pool pool;
+	atomic_int running;
+	uint64_t steps;
+};
+
+/* Takes the runtime for the calling thread (-ASUP_EINTASK, -ASUP_ERUNNING)
+ * and gives it back. */
+int asup__rt_enter(asup_rt *rt);
+void asup__rt_leave(asup_rt *rt);
+asup__kernel *asup__rt_kernel(asup_rt *rt);
+int asup__rt_check(asup_rt *rt);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * Trace layer: the event ring, the running digest, and the exporters (JSON
+ * lines, Chrome trace-event JSON for Perfetto).
+ *
+ * Owns: nothing but its own buffers. Must not touch: any runtime state; it
+ * only receives asup_event records (asupersync/trace.h).
+ *
+ * Invariants: the ring keeps the last min(total, cap) events, cap a power of
+ * two; the digest has absorbed exactly `n` events, in order.
+ */
+#ifndef ASUP_TRACE_H
+#define ASUP_TRACE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "asupersync/trace.h"
+#include "../util/alloc.h"
+
+typedef struct asup__ring {
+	asup_event *ev;
+	uint32_t cap, mask;  /* cap is a power of two */
+	uint64_t total;      /* events ever pushed */
+} asup__ring;
+
+/* cap is rounded up to a power of two (1 .. 1 << 26). 0 or -ENOMEM/-EINVAL. */
+int asup__ring_init(asup__ring *r, const asup__alloc *a, uint32_t cap);
+void asup__ring_destroy(asup__ring *r, const asup__alloc *a);
+
+static inline void asup__ring_push(asup__ring *r, const asup_event *ev)
+{
+	r->ev[r->total & r->mask] = *ev;
+	r->total++;
+}
+
+/* Events kept (at most cap). */
+static inline uint64_t asup__ring_kept(const asup__ring *r)
+{
+	return r->total < r->cap ? r->total : r->cap;
+}
+
+/* Copies up to n of the kept events, oldest first, starting `skip` events
+ * after the oldest kept one. Returns how many were copied. */
+size_t asup__ring_copy(const asup__ring *r, uint64_t skip, asup_event *out, size_t n);
+
+/*
+ * The digest: a 128-bit hash chain over the records. Each event is absorbed
+ * as three 128-bit blocks (type and worker, task, region, a, b, step) with
+ * two multiply-rotate lanes that mix into each other, so the state after
+ * event i depends on those fields of every event up to i and on their order
+ * (seq is the order itself; time moves only by TIME_ADVANCE events). It is built to tell runs apart
+ * (accidental collisions ~2^-128), not to resist an adversary.
+ */
+typedef struct asup__digest {
+	uint64_t h1, h2;
+	uint64_t n;
+} asup__digest;
+
+void asup__digest_init(asup__digest *d);
+void asup__digest_absorb(asup__digest *d, const asup_event *ev);
+/* The digest of what was absorbed so far (the state is not changed). */
+void asup__digest_final(const asup__digest *d, uint8_t out[16]);
+/* Lowercase hex of 16 bytes into buf[33]. */
+void asup__digest_hex(const uint8_t in[16], char buf[33]);
+
+/* A name for a task id ("T3") or region id ("R1"); "-" for ASUP_ID_NONE. */
+void asup__id_name(char prefix, uint64_t id, char *buf, size_t n);
+
+/* One JSON object per line per event. 0, or -EIO on a write error. */
+int asup__export_jsonl(const asup_event *ev, size_t n, FILE *f);
+
+/*
+ * Chrome trace-event JSON (opens in Perfetto and chrome://tracing): each
+ * task is a thread (named from TASK_NAME events) whose slices are its runs
+ * (RESUME to the next suspension), regions are async spans from creation
+ * to close, instant events mark cancels, wakes, obligations and user
+ * events. Timestamps are step numbers (1 step = 1 us) unless virtual_time
+ * is set (then virtual nanoseconds / 1000). 0, or -EIO.
+ */
+int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * The registry of the scenario corpus (see corpus.h). Each scenario lives in
+ * its own file and exports its entries; this table lists them in order.
+ */
+#include "corpus.h"
+
+#include <string.h>
+
+extern const asup_corpus_entry asup_corpus_lock_order[2];
+
+static const asup_corpus_entry *const groups[] = {
+	asup_corpus_lock_order,
+};
+static const size_t group_len[] = {2};
+
+static asup_corpus_entry table[64];
+static size_t ntable;
+
+static void build(void)
+{
+	if (ntable)
+		return;
+	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+		for (size_t i = 0; i < group_len[g] && ntable < 64; i++)
+			table[ntable++] = groups[g][i];
+}
+
+const asup_corpus_entry *asup_corpus_list(size_t *n)
+{
+	build();
+	if (n)
+		*n = ntable;
+	return table;
+}
+
+const asup_corpus_entry *asup_corpus_find(const char *name)
+{
+	build();
+	for (size_t i = 0; name && i < ntable; i++)
+		if (strcmp(table[i].sc.name, name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_config *cfg)
+{
+	asup_lab_config_init(cfg);
+	cfg->seed = seed;
+	cfg->check_every_step = 1;
+	if (e) {
+		cfg->workers = e->workers ? e->workers : 1;
+		cfg->chaos = e->chaos;
+	}
+}

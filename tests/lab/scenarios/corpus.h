@@ -1,0 +1,34 @@
+/*
+ * The lab's scenario corpus: small programs with a planted concurrency bug,
+ * each beside its corrected twin, plus a few correct demonstrations. The
+ * planted-bug tests (tests/lab/planted.c) and the asup-lab CLI both use
+ * this registry.
+ *
+ * A buggy entry documents the oracle that finds it and the number of seeds
+ * within which exploration (from seed 1, with the entry's config) finds it;
+ * its twin passes every seed.
+ */
+#ifndef ASUP_LAB_CORPUS_H
+#define ASUP_LAB_CORPUS_H
+
+#include <asupersync.h>
+
+typedef struct asup_corpus_entry {
+	asup_lab_scenario sc;       /* name, about, root, arg */
+	int buggy;                  /* 1: a planted bug; 0: correct */
+	const char *twin;           /* the other half of the pair (or NULL) */
+	const char *oracle;         /* buggy: what reports it ("root" = the root fails) */
+	uint64_t seeds;             /* buggy: found within this many seeds from 1 */
+	uint32_t workers;           /* the config it runs under (0 = 1) */
+	asup_lab_chaos chaos;
+} asup_corpus_entry;
+
+/* Every entry, in a fixed order. */
+const asup_corpus_entry *asup_corpus_list(size_t *n);
+/* The entry named `name`, or NULL. */
+const asup_corpus_entry *asup_corpus_find(const char *name);
+/* A lab config for entry e at seed: the defaults plus the entry's own
+ * settings, with the step checks on. */
+void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_config *cfg);
+
+#endif

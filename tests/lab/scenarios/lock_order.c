@@ -1,0 +1,80 @@
+/*
+ * Planted bug: two tasks take two mutexes in opposite orders, with a
+ * suspension between the two locks. Only the interleavings where each takes
+ * its first lock before the other's second one deadlock; the lab's deadlock
+ * report names the blocked tasks. The twin takes the locks in one global
+ * order.
+ */
+#include "corpus.h"
+
+struct locks {
+	asup_mutex a, b;
+	int fixed;
+};
+
+static int64_t take_two(asup_cx *cx, asup_mutex *first, asup_mutex *second)
+{
+	int rc;
+
+	if ((rc = asup_mutex_lock(cx, first)) < 0)
+		return rc;
+	if ((rc = asup_yield(cx)) < 0 || (rc = asup_mutex_lock(cx, second)) < 0) {
+		asup_mutex_unlock(cx, first);
+		return rc;
+	}
+	asup_mutex_unlock(cx, second);
+	asup_mutex_unlock(cx, first);
+	return 0;
+}
+
+static int64_t forward(asup_cx *cx, void *arg)
+{
+	struct locks *l = arg;
+	return take_two(cx, &l->a, &l->b);
+}
+
+static int64_t backward(asup_cx *cx, void *arg)
+{
+	struct locks *l = arg;
+	/* The bug: the opposite order. The fix: the same order as forward. */
+	return l->fixed ? take_two(cx, &l->a, &l->b) : take_two(cx, &l->b, &l->a);
+}
+
+static int64_t run(asup_cx *cx, int fixed)
+{
+	struct locks l;
+	asup_task h1, h2;
+	asup_outcome o1, o2;
+	int rc;
+
+	asup_mutex_init(&l.a);
+	asup_mutex_init(&l.b);
+	l.fixed = fixed;
+	if ((rc = asup_spawn(cx, forward, &l, NULL, &h1)) < 0)
+		return rc;
+	if ((rc = asup_spawn(cx, backward, &l, NULL, &h2)) < 0)
+		return rc;
+	if ((rc = asup_join2(cx, &h1, &h2, &o1, &o2)) < 0)
+		return rc;
+	return o1.kind == ASUP_OUTCOME_OK && o2.kind == ASUP_OUTCOME_OK ? 0 : -1;
+}
+
+static int64_t buggy(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	return run(cx, 0);
+}
+
+static int64_t fixed(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	return run(cx, 1);
+}
+
+const asup_corpus_entry asup_corpus_lock_order[2] = {
+	{{"lock_order", "two mutexes taken in opposite orders deadlock under one interleaving",
+	  buggy, NULL},
+	 1, "lock_order_fixed", "deadlock", 20, 0, {0}},
+	{{"lock_order_fixed", "the same two tasks taking the mutexes in one order", fixed, NULL},
+	 0, "lock_order", NULL, 0, 0, {0}},
+};
