@@ -6,7 +6,7 @@
 #   make test SAN=address,undefined sanitizer build and suite (or SAN=thread)
 #   make test VALGRIND=1            the suite under valgrind memcheck
 #   make test PORTABLE=1            the suite on the portable (ucontext) fibers
-#   make bench [W=W1|W2|W3|W5]      benchmarks against the peers, one run
+#   make bench [W=W1|W2|W3|W5|LAB]  benchmarks against the peers, one run
 #   make install [PREFIX=/usr/local]
 
 SAN ?=
@@ -59,6 +59,7 @@ run: build
 # Quiet by default (the summary, or everything when something failed);
 # V=1 lists every test case with its result.
 test: build
+	@tools/deps.sh test
 ifeq ($(V),)
 	@cd $(BUILD) && ctest -j $(JOBS) $(CTEST_FLAGS) > ctest.log 2>&1; rc=$$?; \
 	if [ $$rc -ne 0 ]; then cat ctest.log; else grep -E "tests passed|Total Test time" ctest.log; fi; \

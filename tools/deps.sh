@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks (and, as root on Debian, installs) what a make target needs.
-# Usage: tools/deps.sh build|valgrind|bench
+# Usage: tools/deps.sh build|test|valgrind|bench
 # Exits non-zero with the exact packages to install when it cannot install them.
 set -u
 need_cmds=()
@@ -18,6 +18,19 @@ build)
 	want cc gcc
 	want cmake cmake
 	want make make
+	;;
+test)
+	# Optional: the lab's cross-compiler digest test also builds with clang.
+	command -v clang >/dev/null 2>&1 && exit 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "installing: clang"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null; } ||
+			echo "tools/deps.sh: clang could not be installed; the digest test compares gcc builds only" >&2
+	else
+		echo "tools/deps.sh: clang not installed; the digest test compares gcc builds only (apt-get install clang)" >&2
+	fi
+	exit 0
 	;;
 valgrind)
 	want valgrind valgrind

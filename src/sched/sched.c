@@ -497,6 +497,8 @@ asup__task *asup__sched_run_one_on(asup__sched *s, uint32_t w)
 	}
 	if (t)
 		run_picked(s, t);
+	else
+		s->w = &s->workers[w]; /* idle: what follows is the chosen worker's */
 	return t;
 }
 

@@ -44,11 +44,11 @@ static inline uint64_t asup__ring_kept(const asup__ring *r)
 size_t asup__ring_copy(const asup__ring *r, uint64_t skip, asup_event *out, size_t n);
 
 /*
- * The digest: a 128-bit hash chain over the records. Each event is absorbed
- * as three 128-bit blocks (type and worker, task, region, a, b, step) with
- * two multiply-rotate lanes that mix into each other, so the state after
- * event i depends on those fields of every event up to i and on their order
- * (seq is the order itself; time moves only by TIME_ADVANCE events). It is built to tell runs apart
+ * The digest: a 128-bit hash chain over the records. Each event's words
+ * (type and worker, task, region, a, b, step) go alternately into two
+ * 64-bit xor-multiply lanes, and the lanes then feed each other, so the state after event i depends on those fields of every event
+ * up to i and on their order (seq is the order itself; time moves only by
+ * TIME_ADVANCE events). It is built to tell runs apart
  * (accidental collisions ~2^-128), not to resist an adversary.
  */
 typedef struct asup__digest {
