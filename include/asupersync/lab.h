@@ -107,11 +107,13 @@ ASUP_API ASUP_NODISCARD int asup_lab_spawn(asup_lab *lab, asup_task_fn fn, void 
 ASUP_API int asup_lab_step(asup_lab *lab);
 /* Steps until nothing can run; returns the number of steps (or < 0). */
 ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab);
-/* Runs the end-of-run oracles now; returns the number of violations. */
+/* Runs the end-of-run oracles now (for step-by-step sessions; after
+ * asup_lab_run it only returns the count); returns the number of violations. */
 ASUP_API int asup_lab_check(asup_lab *lab);
 
 /* The runtime inside (for asup_rt_advance, asup_rt_now, asup_rt_stats_get,
- * asup_rt_set_handles). Owned by the lab. */
+ * asup_rt_set_handles). Owned by the lab; only the lab drives it
+ * (asup_rt_run and asup_rt_step on it return -EPERM). */
 ASUP_API asup_rt *asup_lab_rt(asup_lab *lab);
 ASUP_API uint64_t asup_lab_steps(const asup_lab *lab);
 ASUP_API uint64_t asup_lab_seed(const asup_lab *lab);

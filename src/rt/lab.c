@@ -231,6 +231,7 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	lab->rt->kernel.hook_ctx = lab;
 	/* Every suspension returns to the lab's loop: one dispatch per step. */
 	lab->rt->sched.direct = 0;
+	lab->rt->lab = 1;
 	*out = lab;
 	return 0;
 fail:
@@ -638,6 +639,9 @@ ASUP_API int asup_lab_check(asup_lab *lab)
 {
 	if (!lab)
 		return -EINVAL;
+	if (lab->ran) /* asup_lab_run checked already */
+		return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX
+								 : lab->oracle.nviolations);
 	asup__oracle_step_end(&lab->oracle);
 	asup__oracle_final(&lab->oracle, lab->steps, lab->rt->kernel.root == NULL);
 	return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX : lab->oracle.nviolations);

@@ -266,6 +266,8 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 
 	if (!rt || !fn)
 		return -EINVAL;
+	if (rt->lab)
+		return -EPERM;
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
@@ -346,6 +348,8 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 		return -EINVAL;
 	if (rt->cfg.mode != ASUP_MODE_DETERMINISTIC)
 		return -ASUP_ENOTDET;
+	if (rt->lab)
+		return -EPERM;
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;

@@ -21,6 +21,7 @@ struct asup_rt {
 	asup__pool pool;
 	atomic_int running;
 	uint64_t steps;
+	int lab;                    /* driven by a lab: asup_rt_run/step refuse */
 };
 
 /* Takes the runtime for the calling thread (-ASUP_EINTASK, -ASUP_ERUNNING)
