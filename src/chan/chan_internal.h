@@ -51,4 +51,8 @@ void asup__chan_room_give_back(asup_chan *ch);
  * On failure (-ENOMEM, admission) the slot is given back. */
 int asup__chan_permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p);
 
+/* How many tasks wait to reserve and to receive (tests and debug checks:
+ * after a select returns, none of its waiters may be left). */
+void asup__chan_waiting(const asup_chan *ch, size_t *reservers, size_t *receivers);
+
 #endif

@@ -432,3 +432,18 @@ int asup__chan_permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 {
 	return permit_issue(self, ch, p);
 }
+
+static size_t queue_len(const asup_waitq *q)
+{
+	const asup__list *h = (const asup__list *)(const void *)q;
+	size_t n = 0;
+	for (const asup__list *l = h->next; l != h; l = l->next)
+		n++;
+	return n;
+}
+
+void asup__chan_waiting(const asup_chan *ch, size_t *reservers, size_t *receivers)
+{
+	*reservers = queue_len(&ch->senders);
+	*receivers = queue_len(&ch->receivers);
+}
