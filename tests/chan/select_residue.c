@@ -385,6 +385,80 @@ TEST(a_recv_wake_a_losing_arm_got_is_passed_to_the_next_receiver)
 	CHECK(seen[0] > 0 && seen[1] > 0);
 }
 
+/* A cancel that arrives while hand-offs to the select are in flight (room
+ * handed to its reserve arm, a wake to its recv arm, before it ran): both
+ * are passed on, to the reserver and the receiver queued behind it. */
+struct inflight {
+	asup_chan *ch, *x;
+	int rc, b_done, r_got;
+};
+
+static int64_t inflight_selector(asup_cx *cx, void *arg)
+{
+	struct inflight *c = arg;
+	asup_select_arm arms[2];
+	asup_permit p;
+	int v;
+	asup_select_reserve(&arms[0], c->ch, &p);
+	asup_select_recv(&arms[1], c->x, &v);
+	c->rc = asup_select(cx, arms, 2);
+	return c->rc;
+}
+
+static int64_t inflight_reserver(asup_cx *cx, void *arg)
+{
+	struct inflight *c = arg;
+	asup_permit p;
+	int v = 300;
+	CHECK_EQ(asup_chan_reserve(cx, c->ch, &p), 0);
+	c->b_done = 1;
+	return asup_permit_send(&p, &v);
+}
+
+static int64_t inflight_receiver(asup_cx *cx, void *arg)
+{
+	struct inflight *c = arg;
+	return asup_chan_recv(cx, c->x, &c->r_got);
+}
+
+static int64_t inflight_root(asup_cx *cx, void *arg)
+{
+	struct inflight c = {open_int(cx, 1), open_int(cx, 2), 0, 0, 0};
+	asup_permit mine;
+	asup_task s, b, r;
+	asup_outcome o;
+	int v = 5;
+	CHECK_EQ(asup_chan_reserve(cx, c.ch, &mine), 0);
+	CHECK_EQ(asup_spawn(cx, inflight_selector, &c, NULL, &s), 0);
+	wait_queued(cx, c.ch, 1, 0);
+	wait_queued(cx, c.x, 0, 1);
+	CHECK_EQ(asup_spawn(cx, inflight_reserver, &c, NULL, &b), 0);
+	CHECK_EQ(asup_spawn(cx, inflight_receiver, &c, NULL, &r), 0);
+	wait_queued(cx, c.ch, 2, 0);
+	wait_queued(cx, c.x, 0, 2);
+	CHECK_EQ(asup_permit_abort(&mine), 0);    /* room to the select */
+	CHECK_EQ(asup_chan_try_send(c.x, &v), 0); /* a wake to the select */
+	CHECK_EQ(asup_task_abort(&s), 0);         /* before it runs */
+	CHECK_EQ(asup_join(cx, &s, &o), 0);
+	CHECK_EQ(c.rc, -ECANCELED);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(asup_join(cx, &b, NULL), 0); /* got the room: no stall */
+	CHECK_EQ(c.b_done, 1);
+	CHECK_EQ(asup_join(cx, &r, NULL), 0); /* got the element: no stall */
+	CHECK_EQ(c.r_got, 5);
+	CHECK_EQ(asup_chan_try_recv(c.ch, &v), 0);
+	CHECK_EQ(v, 300);
+	CHECK_EQ(reserved(c.ch), 0);
+	no_waiters(c.ch);
+	no_waiters(c.x);
+	return 0;
+}
+
+TEST(a_cancel_with_hand_offs_in_flight_passes_them_on)
+{
+	run(inflight_root);
+}
+
 /* A wake of the select's recv arm that finds nothing (the element was taken
  * first) does not cost its reserve arm its place in the FIFO. */
 static int64_t place_root(asup_cx *cx, void *arg)
