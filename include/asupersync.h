@@ -7,6 +7,7 @@
  *   asupersync/cx.h    capabilities, masks, cancel state, randomness
  *   asupersync/region.h regions, finalizers, join/race/hedge
  *   asupersync/obligation.h two-phase effects
+ *   asupersync/select.h waiting for the first of several things
  *   asupersync/rt.h    the runtime object, modes, stepping
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
@@ -24,6 +25,7 @@
 #include "asupersync/region.h"
 #include "asupersync/obligation.h"
 #include "asupersync/chan.h"
+#include "asupersync/select.h"
 #include "asupersync/sync.h"
 #include "asupersync/time.h"
 #include "asupersync/rt.h"

@@ -59,6 +59,26 @@ ASUP_API ASUP_NODISCARD int asup_chan_send(asup_cx *cx, asup_chan *ch, const voi
 /* -EAGAIN if full or anyone waits, -EPIPE if closed; never suspends. */
 ASUP_API int asup_chan_try_send(asup_chan *ch, const void *elem);
 
+/*
+ * Sends without ever waiting: when the channel is full, the oldest queued
+ * element is dropped to make room for elem. Never suspends (not a
+ * checkpoint). Borrows elem and evicted for the call.
+ *   0        elem queued; nothing was evicted (there was room).
+ *   1        elem queued; the oldest queued element was removed and copied
+ *            to *evicted (dropped if evicted is NULL). The others keep
+ *            their order; elem is now the newest.
+ *   -EAGAIN  nothing is queued and every slot is reserved (outstanding
+ *            permits, or room being handed to a waiting reserver): a slot
+ *            held by a permit is never taken. Nothing changed; elem was not
+ *            taken.
+ *   -EPIPE   closed for sending, or the receiver is gone; elem not taken.
+ *   -EINVAL  NULL ch or elem, or evicted overlaps elem.
+ * Permits and waiting reservers are unaffected: eviction replaces a queued
+ * element, it never changes how much room is reserved, so a reserver still
+ * gets the next room that frees, in FIFO order.
+ */
+ASUP_API int asup_chan_send_evict_oldest(asup_chan *ch, const void *elem, void *evicted);
+
 /* Receives the oldest element into *elem. -ECANCELED (the queue unchanged),
  * -EPIPE when closed for sending and empty. */
 ASUP_API ASUP_NODISCARD int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem);

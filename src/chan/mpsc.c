@@ -10,13 +10,23 @@
  * slot on to the next one; a waiter whose wait failed was not dequeued and
  * holds nothing.
  *
+ * The senders queue is woken only by a hand-off (room_freed: `handed` grows
+ * first) and by a close (which zeroes `handed` and wakes everyone; nothing is
+ * handed after a close), so a dequeued reserver tells the two apart by
+ * `handed`. asup_select queues its own waiters here through chan_internal.h,
+ * under the same rules.
+ *
+ * send_evict_oldest replaces the oldest queued element instead of waiting:
+ * it changes what is queued, never how much room is reserved, so permits and
+ * waiting reservers are untouched by it.
+ *
  * Must not touch: scheduler internals. Everything here suspends through
  * asup_waitq_wait.
  */
 #include "asupersync/chan.h"
 #include "asupersync/ext.h"
 #include "asupersync/region.h"
-#include "../kernel/kernel.h"
+#include "chan_internal.h"
 
 #include <string.h>
 
@@ -86,14 +96,31 @@ static void release_slot(void *ctx)
 	room_freed(ch);
 }
 
+/* A reserver a wake dequeued: was it handed a slot, or woken by a close? */
+static int picked_up(asup_chan *ch)
+{
+	if (!ch->handed)
+		return -EPIPE; /* woken by a close, not by room */
+	ch->handed--;
+	return 1;
+}
+
+/* 1 if a newcomer may take room now, -EPIPE, or 0 (it must queue). */
+static int room_poll(const asup_chan *ch)
+{
+	if (ch->closed || ch->rx_closed)
+		return -EPIPE;
+	return asup_waitq_is_empty(&ch->senders) && ch->len + ch->reserved < ch->cap;
+}
+
 /* Takes one unit of room for the caller, waiting in FIFO order. */
 static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 {
-	int rc;
+	int rc = room_poll(ch);
 
-	if (ch->closed || ch->rx_closed)
-		return -EPIPE;
-	if (asup_waitq_is_empty(&ch->senders) && ch->len + ch->reserved < ch->cap) {
+	if (rc < 0)
+		return rc;
+	if (rc) {
 		ch->reserved++;
 		return 0;
 	}
@@ -102,9 +129,9 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	rc = asup_waitq_wait(cx, &ch->senders);
 	if (rc < 0)
 		return rc; /* not dequeued: holds nothing */
-	if (!ch->handed)
-		return -EPIPE; /* woken by a close, not by room */
-	ch->handed--;     /* the slot handed to us is ours ... */
+	rc = picked_up(ch); /* the slot handed to us is ours ... */
+	if (rc < 0)
+		return rc;
 	if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
 		/* ... unless we were cancelled meanwhile: pass it on */
 		release_slot(ch);
@@ -113,6 +140,7 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	return 0;
 }
 
+/* Queues an element into a reserved slot (the reservation ends). */
 static void push(asup_chan *ch, const void *elem)
 {
 	size_t at = (ch->head + ch->len) % ch->cap;
@@ -120,6 +148,21 @@ static void push(asup_chan *ch, const void *elem)
 	ch->len++;
 	ch->reserved--;
 	asup_waitq_wake_one(&ch->receivers);
+}
+
+/* The slot the caller holds becomes a permit, an obligation of self. */
+static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
+{
+	int rc = asup__obligation_create_hooked(ch->k, self, self->owner,
+						ASUP_OBLIGATION_SEND_PERMIT, "send permit",
+						release_slot, ch, &p->_obligation);
+	if (rc < 0) {
+		release_slot(ch);
+		return rc;
+	}
+	p->_ch = ch;
+	p->_state = P_LIVE;
+	return 0;
 }
 
 static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
@@ -137,15 +180,7 @@ static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
 	rc = take_room(cx, ch, wait);
 	if (rc < 0)
 		return rc;
-	rc = asup__obligation_create_hooked(ch->k, self, self->owner, ASUP_OBLIGATION_SEND_PERMIT,
-					    "send permit", release_slot, ch, &p->_obligation);
-	if (rc < 0) {
-		release_slot(ch);
-		return rc;
-	}
-	p->_ch = ch;
-	p->_state = P_LIVE;
-	return 0;
+	return permit_issue(self, ch, p);
 }
 
 ASUP_API int asup_chan_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
@@ -222,13 +257,21 @@ ASUP_API int asup_chan_try_send(asup_chan *ch, const void *elem)
 	return 0;
 }
 
+/* Removes the oldest queued element into elem (NULL: drops it). The slot is
+ * not freed: the caller says what becomes of it. */
+static void unqueue(asup_chan *ch, void *elem)
+{
+	if (elem)
+		memcpy(elem, ch->buf + ch->head * ch->elem, ch->elem);
+	ch->head = (ch->head + 1) % ch->cap;
+	ch->len--;
+}
+
 static int pop(asup_chan *ch, void *elem)
 {
 	if (ch->len == 0)
 		return ch->closed || ch->rx_closed ? -EPIPE : -EAGAIN;
-	memcpy(elem, ch->buf + ch->head * ch->elem, ch->elem);
-	ch->head = (ch->head + 1) % ch->cap;
-	ch->len--;
+	unqueue(ch, elem);
 	room_freed(ch);
 	return 0;
 }
@@ -253,6 +296,40 @@ ASUP_API int asup_chan_try_recv(asup_chan *ch, void *elem)
 	if (!valid(ch) || !elem)
 		return -EINVAL;
 	return pop(ch, elem);
+}
+
+/* Do [a, a + n) and [b, b + n) share a byte? Compared as integers: the
+ * buffers may belong to unrelated objects. */
+static int overlap(const void *a, const void *b, size_t n)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+	return x < y + n && y < x + n;
+}
+
+ASUP_API int asup_chan_send_evict_oldest(asup_chan *ch, const void *elem, void *evicted)
+{
+	int rc;
+
+	if (!valid(ch) || !elem || (evicted && overlap(elem, evicted, ch->elem)))
+		return -EINVAL;
+	if (ch->closed || ch->rx_closed)
+		return -EPIPE;
+	rc = take_room(NULL, ch, 0);
+	if (rc == 0) {
+		push(ch, elem);
+		return 0;
+	}
+	/* Full (or reservers wait, which only happens when it is full). The
+	 * room is all reserved or queued: replace the oldest queued element,
+	 * which leaves every reservation as it was. With nothing queued every
+	 * slot belongs to a permit (or is being handed to a reserver): there
+	 * is nothing this send may take. */
+	if (ch->len == 0)
+		return -EAGAIN;
+	unqueue(ch, evicted);
+	ch->reserved++; /* the freed slot is the new element's, at once */
+	push(ch, elem);
+	return 1;
 }
 
 ASUP_API int asup_chan_close(asup_chan *ch)
@@ -290,4 +367,83 @@ ASUP_API int asup_chan_stats_get(const asup_chan *ch, asup_chan_stats *out)
 	out->closed = ch->closed;
 	out->recv_closed = ch->rx_closed;
 	return 0;
+}
+
+/* ---- the channel's side of asup_select (chan_internal.h) ---- */
+
+int asup__chan_check(const asup_chan *ch, const asup__kernel *k)
+{
+	if (!valid(ch))
+		return -EINVAL;
+	return ch->k == k ? 0 : -EXDEV;
+}
+
+int asup__chan_recv_poll(const asup_chan *ch)
+{
+	if (ch->len)
+		return 1;
+	return ch->closed || ch->rx_closed ? -EPIPE : 0;
+}
+
+int asup__chan_recv_take(asup_chan *ch, void *elem)
+{
+	return pop(ch, elem);
+}
+
+void asup__chan_recv_enqueue(asup_chan *ch, asup__waiter *w)
+{
+	w->woken = 0;
+	asup__list_push_back((asup__list *)(void *)&ch->receivers, &w->link);
+}
+
+void asup__chan_recv_pass_on(asup_chan *ch)
+{
+	if (ch->len)
+		asup_waitq_wake_one(&ch->receivers);
+}
+
+int asup__chan_reserve_poll(const asup_chan *ch)
+{
+	return room_poll(ch);
+}
+
+int asup__chan_room_take(asup_chan *ch)
+{
+	return take_room(NULL, ch, 0);
+}
+
+void asup__chan_reserve_enqueue(asup_chan *ch, asup__waiter *w)
+{
+	w->woken = 0;
+	asup__list_push_back((asup__list *)(void *)&ch->senders, &w->link);
+}
+
+int asup__chan_reserve_woken(asup_chan *ch)
+{
+	return picked_up(ch);
+}
+
+void asup__chan_room_give_back(asup_chan *ch)
+{
+	release_slot(ch);
+}
+
+int asup__chan_permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
+{
+	return permit_issue(self, ch, p);
+}
+
+static size_t queue_len(const asup_waitq *q)
+{
+	const asup__list *h = (const asup__list *)(const void *)q;
+	size_t n = 0;
+	for (const asup__list *l = h->next; l != h; l = l->next)
+		n++;
+	return n;
+}
+
+void asup__chan_waiting(const asup_chan *ch, size_t *reservers, size_t *receivers)
+{
+	*reservers = queue_len(&ch->senders);
+	*receivers = queue_len(&ch->receivers);
 }

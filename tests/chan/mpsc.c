@@ -1,5 +1,5 @@
 /* Bounded channels: order, two-phase send, FIFO reservers, cancel-safety,
- * closing, permits as obligations, bad input. */
+ * closing, permits as obligations, send_evict_oldest, bad input. */
 #include "testrt.h"
 
 #include "kernel/kernel.h"
@@ -291,4 +291,149 @@ static int64_t bad_root(asup_cx *cx, void *arg)
 TEST(bad_input_gets_clear_codes)
 {
 	run(bad_root);
+}
+
+/* ---- send_evict_oldest ---- */
+
+static int64_t evict_basic_root(asup_cx *cx, void *arg)
+{
+	asup_chan *ch;
+	asup_chan_stats st;
+	int v, old = -1;
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 3, &ch), 0);
+	for (v = 1; v <= 3; v++)
+		CHECK_EQ(asup_chan_send_evict_oldest(ch, &v, &old), 0); /* room: no eviction */
+	CHECK_EQ(old, -1);
+	v = 4;
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v, &old), 1);
+	CHECK_EQ(old, 1); /* the oldest went out */
+	v = 5;
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v, NULL), 1); /* 2 dropped */
+	CHECK_EQ(asup_chan_stats_get(ch, &st), 0);
+	CHECK_EQ(st.queued, 3);
+	CHECK_EQ(st.reserved, 0);
+	for (int want = 3; want <= 5; want++) {
+		CHECK_EQ(asup_chan_try_recv(ch, &v), 0);
+		CHECK_EQ(v, want); /* the rest in order, the new one last */
+	}
+	CHECK_EQ(asup_chan_try_recv(ch, &v), -EAGAIN);
+	return 0;
+}
+
+TEST(evict_oldest_sends_into_room_and_else_replaces_the_oldest)
+{
+	run(evict_basic_root);
+}
+
+static int64_t evict_permit_root(asup_cx *cx, void *arg)
+{
+	asup_chan *ch;
+	asup_chan_stats st;
+	asup_permit p, q;
+	int v = 1, old = 0;
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 2, &ch), 0);
+	CHECK_EQ(asup_chan_send(cx, ch, &v), 0);
+	CHECK_EQ(asup_chan_reserve(cx, ch, &p), 0); /* full: 1 queued + 1 permit */
+	v = 5;
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v, &old), 1);
+	CHECK_EQ(old, 1); /* the queued element, never the permit's slot */
+	CHECK_EQ(asup_chan_stats_get(ch, &st), 0);
+	CHECK_EQ(st.queued, 1);
+	CHECK_EQ(st.reserved, 1);
+	v = 6;
+	CHECK_EQ(asup_permit_send(&p, &v), 0); /* the permit still has its room */
+	CHECK_EQ(asup_chan_try_recv(ch, &v), 0);
+	CHECK_EQ(v, 5);
+	CHECK_EQ(asup_chan_try_recv(ch, &v), 0);
+	CHECK_EQ(v, 6);
+	/* Every slot held by a permit: nothing to evict, nothing changes. */
+	CHECK_EQ(asup_chan_reserve(cx, ch, &p), 0);
+	CHECK_EQ(asup_chan_reserve(cx, ch, &q), 0);
+	v = 7;
+	old = 42;
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v, &old), -EAGAIN);
+	CHECK_EQ(old, 42);
+	CHECK_EQ(asup_chan_stats_get(ch, &st), 0);
+	CHECK_EQ(st.queued, 0);
+	CHECK_EQ(st.reserved, 2);
+	CHECK_EQ(asup_permit_send(&p, &v), 0);
+	v = 8; /* one queued, one permit: the queued one goes */
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v, &old), 1);
+	CHECK_EQ(old, 7);
+	CHECK_EQ(asup_permit_abort(&q), 0);
+	CHECK_EQ(asup_chan_try_recv(ch, &v), 0);
+	CHECK_EQ(v, 8);
+	CHECK_EQ(asup_chan_stats_get(ch, &st), 0);
+	CHECK_EQ(st.reserved, 0);
+	CHECK_EQ(st.queued, 0);
+	return 0;
+}
+
+TEST(evict_oldest_never_takes_a_permits_slot)
+{
+	run(evict_permit_root);
+}
+
+/* A reserver waiting on a full channel keeps waiting through evictions and
+ * gets the next room that frees. */
+static int64_t evict_waiter_root(asup_cx *cx, void *arg)
+{
+	asup_chan_stats st;
+	asup_task h;
+	asup_outcome o;
+	int v = 1, old = 0;
+	got_slot = 0;
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &shared), 0);
+	CHECK_EQ(asup_chan_send(cx, shared, &v), 0);
+	CHECK_EQ(asup_spawn(cx, reserver, (void *)9, NULL, &h), 0);
+	CHECK_EQ(asup_yield(cx), 0); /* it waits */
+	v = 2;
+	CHECK_EQ(asup_chan_send_evict_oldest(shared, &v, &old), 1);
+	CHECK_EQ(old, 1);
+	CHECK_EQ(asup_yield(cx), 0);
+	CHECK_EQ(got_slot, 0); /* still waiting: no room was made */
+	CHECK_EQ(asup_chan_try_recv(shared, &v), 0);
+	CHECK_EQ(v, 2);
+	CHECK_EQ(asup_join(cx, &h, &o), 0); /* the freed room went to it */
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(got_slot, 9);
+	CHECK_EQ(asup_chan_stats_get(shared, &st), 0);
+	CHECK_EQ(st.reserved, 0);
+	return 0;
+}
+
+TEST(evict_oldest_leaves_waiting_reservers_in_line)
+{
+	/* Real mode: FIFO among equally ready tasks, so one yield lets the
+	 * reserver reach the queue. */
+	asup_rt *rt = test_rt(ASUP_MODE_REAL, 0);
+	asup_outcome o;
+	CHECK_EQ(asup_rt_run(rt, evict_waiter_root, rt, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(rt);
+}
+
+static int64_t evict_bad_root(asup_cx *cx, void *arg)
+{
+	asup_chan *ch;
+	int v[2] = {1, 2};
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &ch), 0);
+	CHECK_EQ(asup_chan_send_evict_oldest(NULL, &v[0], NULL), -EINVAL);
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, NULL, NULL), -EINVAL);
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v[0], &v[0]), -EINVAL); /* aliases */
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, (char *)v + 2, &v[1]), -EINVAL); /* overlaps */
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v[0], &v[1]), 0); /* adjacent is fine */
+	CHECK_EQ(asup_chan_close(ch), 0);
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v[0], NULL), -EPIPE);
+	CHECK_EQ(asup_chan_try_recv(ch, &v[1]), 0); /* queued before the close */
+	CHECK_EQ(v[1], 1);
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &ch), 0);
+	CHECK_EQ(asup_chan_close_recv(ch), 0);
+	CHECK_EQ(asup_chan_send_evict_oldest(ch, &v[0], NULL), -EPIPE);
+	return 0;
+}
+
+TEST(evict_oldest_bad_input_and_closed_channels)
+{
+	run(evict_bad_root);
 }
