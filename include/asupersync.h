@@ -7,6 +7,9 @@
  *   asupersync/cx.h    capabilities, masks, cancel state, randomness
  *   asupersync/region.h regions, finalizers, join/race/hedge
  *   asupersync/obligation.h two-phase effects
+ *   asupersync/oneshot.h one value, once
+ *   asupersync/broadcast.h a bounded ring every receiver reads
+ *   asupersync/watch.h a versioned value receivers watch for changes
  *   asupersync/rt.h    the runtime object, modes, stepping
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
@@ -22,6 +25,9 @@
 #include "asupersync/region.h"
 #include "asupersync/obligation.h"
 #include "asupersync/chan.h"
+#include "asupersync/oneshot.h"
+#include "asupersync/broadcast.h"
+#include "asupersync/watch.h"
 #include "asupersync/sync.h"
 #include "asupersync/time.h"
 #include "asupersync/rt.h"
