@@ -67,7 +67,7 @@ typedef struct asup_broadcast_permit {
  * (zero element size or capacity, NULL out), -ENOMEM, -ASUP_ECLOSED,
  * -ASUP_ECAPACITY, -ASUP_ENOTASK. */
 ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
-				 asup_broadcast **out);
+                                 asup_broadcast **out);
 
 /* Sends *elem (copied) to every current receiver; never suspends. Returns
  * the number of receivers (> 0), or -EPIPE when there is none or every
@@ -80,7 +80,7 @@ ASUP_API int asup_broadcast_send(asup_broadcast *b, const void *elem);
  * sender closed: nothing reserved), -ASUP_ECLOSED / -ASUP_ECAPACITY (the
  * task's region takes no more obligations), -ENOMEM, -EINVAL. */
 ASUP_API ASUP_NODISCARD int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b,
-						   asup_broadcast_permit *p);
+                                                   asup_broadcast_permit *p);
 /* Sends through the permit, which is resolved by the call (except for
  * -EINVAL on a NULL elem). The receiver count, or -EPIPE (no receiver left,
  * or every sender closed: the message was not taken), -ASUP_EALREADY (already
@@ -116,7 +116,7 @@ ASUP_API int asup_broadcast_unsubscribe(asup_broadcast_rx *rx);
  * -EINVAL; -ASUP_ENOTASK.
  */
 ASUP_API ASUP_NODISCARD int asup_broadcast_recv(asup_cx *cx, asup_broadcast_rx *rx, void *elem,
-						uint64_t *missed);
+                                                uint64_t *missed);
 /* Never suspends: as asup_broadcast_recv, with -EAGAIN when rx has read
  * everything and a sender is still open. */
 ASUP_API int asup_broadcast_try_recv(asup_broadcast_rx *rx, void *elem, uint64_t *missed);

@@ -67,7 +67,7 @@ ASUP_API int asup_oneshot_open(asup_cx *cx, size_t elem_size, asup_oneshot **out
  * region takes no more obligations), -ENOMEM, -EINVAL, -ASUP_ENOTASK.
  */
 ASUP_API ASUP_NODISCARD int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os,
-						 asup_oneshot_permit *p);
+                                                 asup_oneshot_permit *p);
 /*
  * Sends *elem (copied) through the permit, which is resolved by the call
  * (also when it fails, except for -EINVAL on a NULL elem). 0; -EPIPE if the

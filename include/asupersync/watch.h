@@ -59,8 +59,7 @@ typedef void (*asup_watch_modify_fn)(void *value, void *arg);
 /* Opens a watch holding a copy of *initial (version 0) in the current
  * scope's region. -EINVAL (zero element size, NULL initial or out), -ENOMEM,
  * -ASUP_ECLOSED, -ASUP_ECAPACITY, -ASUP_ENOTASK. */
-ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial,
-			     asup_watch **out);
+ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out);
 
 /* Replaces the value with a copy of *elem, increments the version and wakes
  * every waiting receiver. Never suspends; succeeds with or without receivers.

@@ -30,20 +30,20 @@
 #include <string.h>
 
 #define BCAST_MAGIC 0x62636173u /* "bcas" */
-#define RX_LIVE 0x62727820u     /* "brx " */
-#define RX_DEAD 0x62726478u     /* "brdx": unsubscribed */
+#define RX_LIVE     0x62727820u /* "brx " */
+#define RX_DEAD     0x62726478u /* "brdx": unsubscribed */
 
 struct asup_broadcast {
-	uint32_t magic;       /* first: a wrong handle fails this check */
-	uint8_t closed;       /* every sender closed */
-	uint32_t nsenders;    /* open senders (open, add_sender, close_send) */
-	uint32_t nrx;         /* subscribed cursors (subscribe, unsubscribe) */
-	uint32_t waiting;     /* tasks parked in recv (for stats) */
+	uint32_t magic;    /* first: a wrong handle fails this check */
+	uint8_t closed;    /* every sender closed */
+	uint32_t nsenders; /* open senders (open, add_sender, close_send) */
+	uint32_t nrx;      /* subscribed cursors (subscribe, unsubscribe) */
+	uint32_t waiting;  /* tasks parked in recv (for stats) */
 	size_t elem, cap;
-	uint64_t head, tail;  /* retained messages are [head, tail) */
-	uint64_t region;      /* the owning region's id */
+	uint64_t head, tail; /* retained messages are [head, tail) */
+	uint64_t region;     /* the owning region's id */
 	asup__kernel *k;
-	asup_waitq rxq;       /* receivers waiting for a message or the close */
+	asup_waitq rxq; /* receivers waiting for a message or the close */
 	_Alignas(16) unsigned char buf[];
 };
 
@@ -58,7 +58,7 @@ static unsigned char *slot(asup_broadcast *b, uint64_t n)
 }
 
 ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
-				 asup_broadcast **out)
+                                 asup_broadcast **out)
 {
 	asup_rref ref;
 	asup_broadcast *b;
@@ -118,7 +118,7 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 		return -EPIPE;
 	/* The ring always has room, so nothing is lent: no release hook. */
 	rc = asup__obligation_create(cx->k, self, self->owner, ASUP_OBLIGATION_SEND_PERMIT,
-				     "broadcast permit", &id);
+	                             "broadcast permit", &id);
 	if (rc < 0)
 		return rc;
 	p->_b = b;
@@ -260,8 +260,7 @@ static int take(asup_broadcast *b, asup_broadcast_rx *rx, void *elem, uint64_t *
 	return b->closed ? -EPIPE : -EAGAIN;
 }
 
-ASUP_API int asup_broadcast_recv(asup_cx *cx, asup_broadcast_rx *rx, void *elem,
-				 uint64_t *missed)
+ASUP_API int asup_broadcast_recv(asup_cx *cx, asup_broadcast_rx *rx, void *elem, uint64_t *missed)
 {
 	asup_broadcast *b;
 	int rc;

@@ -13,10 +13,10 @@
  * close_recv was called; neither is ever cleared.
  *
  * Invariants: `full` implies tx == SENT, !taken and !rx_closed; tx SENT with
- * neither taken nor rx_closed implies `full`. Every change a receiver can observe (a value, the sender
- * gone, the receiver closed) wakes every waiter; waiters re-check, so no
- * hand-off is needed: the one value is taken by whichever receive runs first
- * and the others see -ASUP_EALREADY.
+ * neither taken nor rx_closed implies `full`. Every change a receiver can
+ * observe (a value, the sender gone, the receiver closed) wakes every waiter;
+ * waiters re-check, so no hand-off is needed: the one value is taken by
+ * whichever receive runs first and the others see -ASUP_EALREADY.
  *
  * A permit is a SEND_PERMIT obligation whose release hook closes the sender
  * side. The hook may run after the holder's stack is gone (at task end), so
@@ -43,17 +43,17 @@ enum {
 };
 
 struct asup_oneshot {
-	uint32_t magic;       /* first: a wrong handle fails this check */
-	uint8_t tx;           /* sender state; written by the sender calls and the
-	                         permit's release hook */
-	uint8_t taken;        /* a receive got the value (recv, try_recv) */
-	uint8_t rx_closed;    /* the receiver was closed (close_recv) */
-	uint8_t full;         /* the value is in `val`, not yet received */
-	uint32_t waiting;     /* tasks parked in recv (for stats) */
+	uint32_t magic;    /* first: a wrong handle fails this check */
+	uint8_t tx;        /* sender state; written by the sender calls and the
+	                      permit's release hook */
+	uint8_t taken;     /* a receive got the value (recv, try_recv) */
+	uint8_t rx_closed; /* the receiver was closed (close_recv) */
+	uint8_t full;      /* the value is in `val`, not yet received */
+	uint32_t waiting;  /* tasks parked in recv (for stats) */
 	size_t elem;
-	uint64_t region;      /* the owning region's id */
+	uint64_t region; /* the owning region's id */
 	asup__kernel *k;
-	asup_waitq rxq;       /* receivers waiting for a change */
+	asup_waitq rxq; /* receivers waiting for a change */
 	_Alignas(16) unsigned char val[];
 };
 
@@ -140,10 +140,11 @@ static int make_obligation(asup_cx *cx, asup__ktask *self, asup_oneshot *os, uin
 
 	if (outlives_holder(self, os->region))
 		return asup__obligation_create_hooked(cx->k, self, self->owner,
-						      ASUP_OBLIGATION_SEND_PERMIT, "oneshot permit",
-						      release_direct, os, id);
+		                                      ASUP_OBLIGATION_SEND_PERMIT, "oneshot permit",
+		                                      release_direct, os, id);
 	/* The anchor must live as long as the obligation: in the holder's
-	 * region, not in the current scope's. */
+	 * region, not in the current scope's. If the obligation is then
+	 * refused, the anchor stays unused until that region closes. */
 	cx->scope = self->owner;
 	rc = asup_region_alloc(cx, sizeof(*a), &ref);
 	cx->scope = scope;
@@ -153,9 +154,8 @@ static int make_obligation(asup_cx *cx, asup__ktask *self, asup_oneshot *os, uin
 	a->k = cx->k;
 	a->region = os->region;
 	a->os = os;
-	return asup__obligation_create_hooked(cx->k, self, self->owner,
-					      ASUP_OBLIGATION_SEND_PERMIT, "oneshot permit",
-					      release_anchored, a, id);
+	return asup__obligation_create_hooked(cx->k, self, self->owner, ASUP_OBLIGATION_SEND_PERMIT,
+	                                      "oneshot permit", release_anchored, a, id);
 }
 
 ASUP_API int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os, asup_oneshot_permit *p)

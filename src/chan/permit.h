@@ -16,8 +16,8 @@
 #include "../kernel/kernel.h"
 
 #define ASUP__PERMIT_EMPTY 0u
-#define ASUP__PERMIT_LIVE 1u
-#define ASUP__PERMIT_USED 2u
+#define ASUP__PERMIT_LIVE  1u
+#define ASUP__PERMIT_USED  2u
 
 /* 1 while the region holding a channel exists (its memory is valid). */
 static inline int asup__chan_alive(const void *k, uint64_t region)
@@ -35,8 +35,8 @@ static inline int asup__chan_alive(const void *k, uint64_t region)
  *                   here and the channel is not touched
  *   -EPIPE          the runtime settled the obligation when its holder ended
  */
-static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp,
-				     uint64_t region, uint64_t obligation)
+static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp, uint64_t region,
+                                     uint64_t obligation)
 {
 	asup__kernel *k = kp;
 

@@ -27,20 +27,20 @@
 #include <string.h>
 
 #define WATCH_MAGIC 0x77746368u /* "wtch" */
-#define RX_LIVE 0x77727820u     /* "wrx " */
-#define RX_DEAD 0x77726478u     /* "wrdx": unsubscribed */
+#define RX_LIVE     0x77727820u /* "wrx " */
+#define RX_DEAD     0x77726478u /* "wrdx": unsubscribed */
 
 struct asup_watch {
-	uint32_t magic;       /* first: a wrong handle fails this check */
-	uint8_t closed;       /* the sender closed */
-	uint8_t modifying;    /* a send_modify callback runs */
-	uint32_t nrx;         /* subscribed receivers */
-	uint32_t waiting;     /* tasks parked in changed (for stats) */
+	uint32_t magic;    /* first: a wrong handle fails this check */
+	uint8_t closed;    /* the sender closed */
+	uint8_t modifying; /* a send_modify callback runs */
+	uint32_t nrx;      /* subscribed receivers */
+	uint32_t waiting;  /* tasks parked in changed (for stats) */
 	size_t elem;
-	uint64_t version;     /* sends so far; written only by send/send_modify */
-	uint64_t region;      /* the owning region's id */
+	uint64_t version; /* sends so far; written only by send/send_modify */
+	uint64_t region;  /* the owning region's id */
 	asup__kernel *k;
-	asup_waitq rxq;       /* receivers waiting for a change or the close */
+	asup_waitq rxq; /* receivers waiting for a change or the close */
 	_Alignas(16) unsigned char val[];
 };
 
@@ -49,8 +49,7 @@ static int valid(const asup_watch *w)
 	return w && w->magic == WATCH_MAGIC;
 }
 
-ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial,
-			     asup_watch **out)
+ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out)
 {
 	asup_rref ref;
 	asup_watch *w;

@@ -31,7 +31,7 @@ static void run_seed(asup_task_fn fn, uint64_t seed)
 	CHECK_EQ(asup_rt_run(rt, fn, rt, &o), 0);
 	if (o.kind != ASUP_OUTCOME_OK)
 		fprintf(stderr, "seed %llu: outcome %s %lld\n", (unsigned long long)seed,
-			asup_outcome_kind_name(o.kind), (long long)o.value);
+		        asup_outcome_kind_name(o.kind), (long long)o.value);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
 }
@@ -501,11 +501,11 @@ TEST(broadcast_bad_input_gets_clear_codes)
 
 /* ---- seed sweep ---- */
 
-#define SEEDS 50
-#define PRODUCERS 2
+#define SEEDS        50
+#define PRODUCERS    2
 #define PER_PRODUCER 30
-#define READERS 3
-#define TOTAL (PRODUCERS * PER_PRODUCER)
+#define READERS      3
+#define TOTAL        (PRODUCERS * PER_PRODUCER)
 
 /* A message names its global send order and its producer's own count. */
 struct msg {
@@ -516,7 +516,7 @@ static asup_broadcast *sweep_b;
 static int next_seq;
 static struct reader_log {
 	asup_broadcast_rx rx;
-	int last_seq;                 /* -1 before the first */
+	int last_seq; /* -1 before the first */
 	int last_index[PRODUCERS];
 	uint64_t received, missed;
 	int lag_reports, cancelled;

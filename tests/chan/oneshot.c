@@ -36,7 +36,7 @@ static void run_seed(asup_task_fn fn, uint64_t seed)
 	CHECK_EQ(asup_rt_run(rt, fn, rt, &o), 0);
 	if (o.kind != ASUP_OUTCOME_OK)
 		fprintf(stderr, "seed %llu: outcome %s %lld\n", (unsigned long long)seed,
-			asup_outcome_kind_name(o.kind), (long long)o.value);
+		        asup_outcome_kind_name(o.kind), (long long)o.value);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
 }
@@ -315,8 +315,9 @@ static int64_t leak_root(asup_cx *cx, void *arg)
 		CHECK_EQ(asup_oneshot_open(cx, sizeof(int), &os), 0);
 		CHECK_EQ(asup_spawn(cx, receiver, os, NULL, &rx), 0);
 		await_waiters(cx, os, 1);
-		CHECK_EQ(asup_spawn(cx, cancelled ? cancels_then_keeps : keeps_permit, os, NULL, &tx),
-			 0);
+		CHECK_EQ(
+		    asup_spawn(cx, cancelled ? cancels_then_keeps : keeps_permit, os, NULL, &tx),
+		    0);
 		CHECK_EQ(asup_join(cx, &tx, &o), 0);
 		CHECK_EQ(o.kind, cancelled ? ASUP_OUTCOME_CANCELLED : ASUP_OUTCOME_OK);
 		/* Ending without resolving it is a leak; a cancelled task's
@@ -445,7 +446,7 @@ static int64_t bad_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_oneshot_permit_abort(NULL), -EINVAL);
 	CHECK_EQ(asup_oneshot_reserve(cx, os, &p), 0);
 	CHECK_EQ(asup_oneshot_reserve(cx, os, &empty), -ASUP_EALREADY); /* sender used */
-	CHECK_EQ(asup_oneshot_permit_send(&empty, &v), -EINVAL); /* left empty */
+	CHECK_EQ(asup_oneshot_permit_send(&empty, &v), -EINVAL);        /* left empty */
 	CHECK_EQ(asup_oneshot_send(os, &v), -ASUP_EALREADY);
 	CHECK_EQ(asup_oneshot_permit_send(&p, NULL), -EINVAL);
 	CHECK_EQ(asup_oneshot_permit_send(&p, &v), 0);
@@ -484,8 +485,8 @@ enum { SEND, PERMIT_SEND, PERMIT_ABORT, DROP_SENDER, LEAK_PERMIT, NMODES };
 
 struct pair {
 	asup_oneshot *os;
-	int mode;          /* how the sender ends */
-	int sent;          /* the sender delivered its value */
+	int mode; /* how the sender ends */
+	int sent; /* the sender delivered its value */
 	int sender_rc;
 	int got, got_value;
 	int recv_rc;

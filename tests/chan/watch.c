@@ -23,7 +23,7 @@ static void run_seed(asup_task_fn fn, uint64_t seed)
 	CHECK_EQ(asup_rt_run(rt, fn, rt, &o), 0);
 	if (o.kind != ASUP_OUTCOME_OK)
 		fprintf(stderr, "seed %llu: outcome %s %lld\n", (unsigned long long)seed,
-			asup_outcome_kind_name(o.kind), (long long)o.value);
+		        asup_outcome_kind_name(o.kind), (long long)o.value);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
 }
@@ -369,14 +369,14 @@ TEST(watch_bad_input_gets_clear_codes)
 
 /* ---- seed sweep ---- */
 
-#define SEEDS 50
-#define SENDS 40
+#define SEEDS    50
+#define SENDS    40
 #define WATCHERS 3
 
 static asup_watch *sweep_w;
 static struct watch_log {
 	asup_watch_rx rx;
-	int last;          /* the last value observed */
+	int last; /* the last value observed */
 	int observations, cancelled;
 } wlogs[WATCHERS];
 static int sweep_cancels, sweep_skips;
@@ -441,7 +441,7 @@ static int64_t sweep_watcher(asup_cx *cx, void *arg)
 			return 0;
 		}
 		SCHECK((uint64_t)l.v == l.ver); /* the value and its version agree */
-		SCHECK(l.v > lg->last);        /* a change is never reported twice */
+		SCHECK(l.v > lg->last);         /* a change is never reported twice */
 		if (l.v > lg->last + 1)
 			sweep_skips++;
 		lg->last = l.v;
