@@ -8,6 +8,9 @@
  *   asupersync/region.h regions, finalizers, join/race/hedge
  *   asupersync/obligation.h two-phase effects
  *   asupersync/select.h waiting for the first of several things
+ *   asupersync/oneshot.h one value, once
+ *   asupersync/broadcast.h a bounded ring every receiver reads
+ *   asupersync/watch.h a versioned value receivers watch for changes
  *   asupersync/rt.h    the runtime object, modes, stepping
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
@@ -26,6 +29,9 @@
 #include "asupersync/obligation.h"
 #include "asupersync/chan.h"
 #include "asupersync/select.h"
+#include "asupersync/oneshot.h"
+#include "asupersync/broadcast.h"
+#include "asupersync/watch.h"
 #include "asupersync/sync.h"
 #include "asupersync/time.h"
 #include "asupersync/rt.h"

@@ -57,6 +57,7 @@ extern "C" {
 	X(ASUP_ECANCELED, ECANCELED, "operation cancelled")                   \
 	X(ASUP_ETIMEDOUT, ETIMEDOUT, "deadline passed")                       \
 	X(ASUP_EALREADY, EALREADY, "operation already done")                  \
+	X(ASUP_EPIPE, EPIPE, "closed: the other side is gone or it was closed") \
 	X(ASUP_ENOTASK, ASUP_ERRBASE + 1,                                     \
 	  "suspending call made outside the task that owns this cx")         \
 	X(ASUP_EJOINED, ASUP_ERRBASE + 2, "task already joined")             \
@@ -74,6 +75,8 @@ extern "C" {
 	  "no local scheduler on this thread for a local task")              \
 	X(ASUP_EPOISONED, ASUP_ERRBASE + 11,                                  \
 	  "lock poisoned: its holder ended without unlocking")                \
+	X(ASUP_ELAGGED, ASUP_ERRBASE + 12,                                    \
+	  "receiver fell behind: messages were overwritten (count reported)") \
 	X(ASUP_ECORRUPT, ASUP_ERRBASE + 20,                                   \
 	  "lab recording is corrupt or truncated")                          \
 	X(ASUP_EORACLE, ASUP_ERRBASE + 21,                                    \

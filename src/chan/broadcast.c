@@ -1,0 +1,315 @@
+/*
+ * Broadcast channels (asupersync/broadcast.h): a bounded ring read by every
+ * receiver, on the wait queues of asupersync/ext.h.
+ *
+ * Messages are numbered from 0 in send order. The ring retains the messages
+ * numbered [head, tail); tail - head <= cap, and message n lives in slot
+ * n % cap. A receiver is only a cursor (`next`, the number of the next
+ * message it reads), so a send costs the same for any number of receivers
+ * and never waits: when the ring is full the oldest message is dropped
+ * (head++). A cursor below head has lagged: it is told head - next and
+ * jumps to head.
+ *
+ * States: OPEN (nsenders > 0) --last close_send--> CLOSED (absorbing). A
+ * receive returns -EPIPE only when CLOSED and next == tail.
+ *
+ * Invariants: head <= tail, tail - head <= cap; every subscribed cursor has
+ * next <= tail; nrx counts subscribed cursors. Every send and the close wake
+ * every waiter (each waits for its own cursor); a waiter re-checks, so no
+ * hand-off is needed: nothing is consumed by a receive.
+ *
+ * Must not touch: scheduler internals; everything suspends through
+ * asup_waitq_wait.
+ */
+#include "asupersync/broadcast.h"
+#include "asupersync/ext.h"
+#include "asupersync/region.h"
+#include "permit.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define BCAST_MAGIC 0x62636173u /* "bcas" */
+#define RX_LIVE     0x62727820u /* "brx " */
+#define RX_DEAD     0x62726478u /* "brdx": unsubscribed */
+
+struct asup_broadcast {
+	uint32_t magic;    /* first: a wrong handle fails this check */
+	uint8_t closed;    /* every sender closed */
+	uint32_t nsenders; /* open senders (open, add_sender, close_send) */
+	uint32_t nrx;      /* subscribed cursors (subscribe, unsubscribe) */
+	uint32_t waiting;  /* tasks parked in recv (for stats) */
+	size_t elem, cap;
+	uint64_t head, tail; /* retained messages are [head, tail) */
+	uint64_t region;     /* the owning region's id */
+	asup__kernel *k;
+	asup_waitq rxq; /* receivers waiting for a message or the close */
+	_Alignas(16) unsigned char buf[];
+};
+
+static int valid(const asup_broadcast *b)
+{
+	return b && b->magic == BCAST_MAGIC;
+}
+
+static unsigned char *slot(asup_broadcast *b, uint64_t n)
+{
+	return b->buf + (size_t)(n % b->cap) * b->elem;
+}
+
+ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
+                                 asup_broadcast **out)
+{
+	asup_rref ref;
+	asup_broadcast *b;
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!out || elem_size == 0 || capacity == 0 || elem_size > (SIZE_MAX / 4) / capacity)
+		return -EINVAL;
+	rc = asup_region_alloc(cx, sizeof(*b) + elem_size * capacity, &ref);
+	if (rc < 0)
+		return rc;
+	b = ref.ptr;
+	b->magic = BCAST_MAGIC;
+	b->nsenders = 1;
+	b->elem = elem_size;
+	b->cap = capacity;
+	b->region = ref.region;
+	b->k = cx->k;
+	asup_waitq_init(&b->rxq);
+	*out = b;
+	return 0;
+}
+
+/* Appends a message, dropping the oldest when full, and wakes the receivers. */
+static int push(asup_broadcast *b, const void *elem)
+{
+	if (b->tail - b->head == b->cap)
+		b->head++;
+	memcpy(slot(b, b->tail), elem, b->elem);
+	b->tail++;
+	asup_waitq_wake_all(&b->rxq);
+	return b->nrx > INT_MAX ? INT_MAX : (int)b->nrx;
+}
+
+ASUP_API int asup_broadcast_send(asup_broadcast *b, const void *elem)
+{
+	if (!valid(b) || !elem)
+		return -EINVAL;
+	if (b->closed || b->nrx == 0)
+		return -EPIPE; /* nobody to read it: not taken */
+	return push(b, elem);
+}
+
+ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadcast_permit *p)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	uint64_t id;
+	int rc;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!valid(b) || !p)
+		return -EINVAL;
+	memset(p, 0, sizeof(*p)); /* a failed reserve leaves an empty permit */
+	if (b->closed || b->nrx == 0)
+		return -EPIPE;
+	/* The ring always has room, so nothing is lent: no release hook. */
+	rc = asup__obligation_create(cx->k, self, self->owner, ASUP_OBLIGATION_SEND_PERMIT,
+	                             "broadcast permit", &id);
+	if (rc < 0)
+		return rc;
+	p->_b = b;
+	p->_k = b->k;
+	p->_region = b->region;
+	p->_obligation = id;
+	p->_state = ASUP__PERMIT_LIVE;
+	return 0;
+}
+
+ASUP_API int asup_broadcast_permit_send(asup_broadcast_permit *p, const void *elem)
+{
+	asup_broadcast *b;
+	int rc;
+
+	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
+		return -EINVAL; /* a NULL elem leaves the permit live */
+	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
+	if (rc == -EPIPE)
+		return -ASUP_EALREADY; /* the runtime aborted it when its holder ended */
+	if (rc < 0)
+		return rc;
+	b = p->_b;
+	if (b->closed || b->nrx == 0) {
+		asup__obligation_resolve(b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+		return -EPIPE;
+	}
+	asup__obligation_resolve(b->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
+	return push(b, elem);
+}
+
+ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p)
+{
+	int rc;
+
+	if (!p)
+		return -EINVAL;
+	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
+	if (rc == -EPIPE)
+		return -ASUP_EALREADY;
+	if (rc < 0)
+		return rc;
+	return asup__obligation_resolve(p->_b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+}
+
+ASUP_API int asup_broadcast_add_sender(asup_broadcast *b)
+{
+	if (!valid(b))
+		return -EINVAL;
+	if (b->closed)
+		return -EPIPE;
+	if (b->nsenders == UINT32_MAX)
+		return -EINVAL;
+	b->nsenders++;
+	return 0;
+}
+
+ASUP_API int asup_broadcast_close_send(asup_broadcast *b)
+{
+	if (!valid(b))
+		return -EINVAL;
+	if (b->closed)
+		return -ASUP_EALREADY;
+	if (--b->nsenders == 0) {
+		b->closed = 1;
+		asup_waitq_wake_all(&b->rxq);
+	}
+	return 0;
+}
+
+ASUP_API int asup_broadcast_subscribe(asup_broadcast *b, asup_broadcast_rx *rx)
+{
+	if (!valid(b) || !rx)
+		return -EINVAL;
+	if (b->closed)
+		return -EPIPE; /* it would never see a message */
+	if (b->nrx == UINT32_MAX)
+		return -EINVAL;
+	b->nrx++;
+	rx->_b = b;
+	rx->_k = b->k;
+	rx->_region = b->region;
+	rx->_next = b->tail;
+	rx->_self = rx;
+	rx->_magic = RX_LIVE;
+	rx->_busy = 0;
+	return 0;
+}
+
+/* The broadcast of a subscribed cursor, or why there is none. */
+static int rx_get(asup_broadcast_rx *rx, asup_broadcast **out)
+{
+	if (!rx || rx->_self != rx)
+		return -EINVAL; /* never subscribed, or a copy */
+	if (rx->_magic == RX_DEAD)
+		return -EPIPE;
+	if (rx->_magic != RX_LIVE)
+		return -EINVAL;
+	if (!asup__chan_alive(rx->_k, rx->_region))
+		return -ASUP_ECLOSED; /* the ring's memory went with its region */
+	if (!valid(rx->_b))
+		return -EINVAL;
+	*out = rx->_b;
+	return 0;
+}
+
+ASUP_API int asup_broadcast_unsubscribe(asup_broadcast_rx *rx)
+{
+	asup_broadcast *b;
+	int rc = rx_get(rx, &b);
+
+	if (rc == -EPIPE)
+		return -ASUP_EALREADY;
+	if (rc == -ASUP_ECLOSED)
+		rx->_magic = RX_DEAD;
+	if (rc < 0)
+		return rc;
+	if (rx->_busy)
+		return -EBUSY;
+	b->nrx--;
+	rx->_magic = RX_DEAD;
+	return 0;
+}
+
+/* One attempt for rx: a message, a lag report, the end, or -EAGAIN. */
+static int take(asup_broadcast *b, asup_broadcast_rx *rx, void *elem, uint64_t *missed)
+{
+	if (rx->_next < b->head) {
+		if (missed)
+			*missed = b->head - rx->_next;
+		rx->_next = b->head;
+		return -ASUP_ELAGGED;
+	}
+	if (rx->_next < b->tail) {
+		memcpy(elem, slot(b, rx->_next), b->elem);
+		rx->_next++;
+		return 0;
+	}
+	return b->closed ? -EPIPE : -EAGAIN;
+}
+
+ASUP_API int asup_broadcast_recv(asup_cx *cx, asup_broadcast_rx *rx, void *elem, uint64_t *missed)
+{
+	asup_broadcast *b;
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	rc = rx_get(rx, &b);
+	if (rc < 0)
+		return rc;
+	if (!elem)
+		return -EINVAL;
+	if (rx->_busy)
+		return -EBUSY;
+	/* Cancellation wins over a ready message: the cursor stays. */
+	rc = asup_checkpoint(cx);
+	while (rc == 0 && (rc = take(b, rx, elem, missed)) == -EAGAIN) {
+		rx->_busy = 1;
+		b->waiting++;
+		rc = asup_waitq_wait(cx, &b->rxq); /* on error: no longer queued */
+		b->waiting--;
+		rx->_busy = 0;
+	}
+	return rc;
+}
+
+ASUP_API int asup_broadcast_try_recv(asup_broadcast_rx *rx, void *elem, uint64_t *missed)
+{
+	asup_broadcast *b;
+	int rc = rx_get(rx, &b);
+
+	if (rc < 0)
+		return rc;
+	if (!elem)
+		return -EINVAL;
+	if (rx->_busy)
+		return -EBUSY;
+	return take(b, rx, elem, missed);
+}
+
+ASUP_API int asup_broadcast_stats_get(const asup_broadcast *b, asup_broadcast_stats *out)
+{
+	if (!valid(b) || !out)
+		return -EINVAL;
+	out->capacity = b->cap;
+	out->retained = (size_t)(b->tail - b->head);
+	out->sent = b->tail;
+	out->receivers = b->nrx;
+	out->senders = b->nsenders;
+	out->waiters = b->waiting;
+	out->closed = b->closed;
+	return 0;
+}
