@@ -46,7 +46,10 @@ typedef enum asup_leak_response {
 	ASUP_LEAK_PANIC,     /* mark leaked, print, abort the process */
 } asup_leak_response;
 
-/* Reserves an obligation held by the calling task in its owner region.
+/* Reserves an obligation held by the calling task in the current scope's
+ * region (inside a region body, that body's region: it cannot close while
+ * the obligation is pending, and a body that returns without resolving it
+ * leaks it there).
  * -ASUP_ECLOSED (region not accepting work), -ASUP_ECAPACITY
  * (max_obligations), -ENOMEM. desc is borrowed (a string literal, say). */
 ASUP_API int asup_obligation_reserve(asup_cx *cx, asup_obligation_kind kind, const char *desc,

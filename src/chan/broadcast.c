@@ -117,7 +117,7 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 	if (b->closed || b->nrx == 0)
 		return -EPIPE;
 	/* The ring always has room, so nothing is lent: no release hook. */
-	rc = asup__obligation_create(cx->k, self, self->owner, ASUP_OBLIGATION_SEND_PERMIT,
+	rc = asup__obligation_create(cx->k, self, cx->scope, ASUP_OBLIGATION_SEND_PERMIT,
 	                             "broadcast permit", &id);
 	if (rc < 0)
 		return rc;

@@ -153,7 +153,10 @@ static void push(asup_chan *ch, const void *elem)
 /* The slot the caller holds becomes a permit, an obligation of self. */
 static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 {
-	int rc = asup__obligation_create_hooked(ch->k, self, self->owner,
+	/* In the current scope: a region body that returns holding the permit
+	 * leaks it in its own region, before that region's memory (where the
+	 * channel may live) is freed. */
+	int rc = asup__obligation_create_hooked(ch->k, self, self->cx.scope,
 						ASUP_OBLIGATION_SEND_PERMIT, "send permit",
 						release_slot, ch, &p->_obligation);
 	if (rc < 0) {

@@ -125,6 +125,19 @@ int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *
 	return asup__obligation_create_hooked(k, holder, r, kind, desc, NULL, NULL, id);
 }
 
+/* A task holds obligations in the region that owns it, or in a region whose
+ * body it is running now (its scope, up to its owner). */
+static int may_hold_in(const asup__ktask *holder, const asup__region *r)
+{
+	for (const asup__region *s = holder->cx.scope; s; s = s->parent) {
+		if (s == r)
+			return 1;
+		if (s == holder->owner)
+			break;
+	}
+	return holder->owner == r;
+}
+
 int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__region *r,
 				   asup_obligation_kind kind, const char *desc,
 				   void (*on_release)(void *ctx), void *ctx, uint64_t *id)
@@ -133,8 +146,8 @@ int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__r
 
 	if (!r || !r->in_use)
 		return -ASUP_ECLOSED;
-	if (!holder || holder->owner != r)
-		return -EPERM; /* the holder must be owned by that region */
+	if (!holder || !may_hold_in(holder, r))
+		return -EPERM; /* the holder must belong to that region */
 	if (!(r->state == ASUP__R_OPEN || (r->state == ASUP__R_FINALIZING && holder->is_cleanup)))
 		return -ASUP_ECLOSED;
 	if (r->pending_obligations >= r->limits.max_obligations)
@@ -183,7 +196,7 @@ ASUP_API int asup_obligation_reserve(asup_cx *cx, asup_obligation_kind kind, con
 		return -ASUP_ENOTASK;
 	if (!id)
 		return -EINVAL;
-	return asup__obligation_create(cx->k, self, self->owner, kind, desc, id);
+	return asup__obligation_create(cx->k, self, cx->scope, kind, desc, id);
 }
 
 ASUP_API int asup_obligation_commit(asup_cx *cx, uint64_t id)

@@ -437,3 +437,35 @@ TEST(evict_oldest_bad_input_and_closed_channels)
 {
 	run(evict_bad_root);
 }
+
+/* A region body that opens a channel in its own region and returns holding
+ * a permit of it: the permit leaks in that region while the channel still
+ * exists (its memory goes only when the region closes), not later, when
+ * the task ends and the channel is gone. */
+static int64_t body_keeps_a_permit(asup_cx *cx, void *arg)
+{
+	asup_chan *ch;
+	asup_permit *p = arg;
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &ch), 0);
+	CHECK_EQ(asup_chan_reserve(cx, ch, p), 0);
+	return 0;
+}
+
+static int64_t nested_permit_root(asup_cx *cx, void *arg)
+{
+	asup_rt *rt = arg;
+	asup_permit p;
+	asup_outcome o;
+	uint64_t leaked_before = asup__rt_kernel(rt)->obl_leaked;
+
+	CHECK_EQ(asup_region(cx, body_keeps_a_permit, &p, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(asup__rt_kernel(rt)->obl_leaked, leaked_before + 1);
+	CHECK_EQ(cx->kt->nobl, 0); /* nothing left for the task's own end */
+	return 0;
+}
+
+TEST(a_permit_left_in_a_region_body_leaks_in_that_region_before_its_channel_goes)
+{
+	run(nested_permit_root);
+}
