@@ -22,6 +22,13 @@ ASUP_API const char *asup_event_type_name(uint32_t type)
 	return type < ASUP_EV_COUNT ? event_names[type] : "unknown";
 }
 
+void asup__k_event_slow(asup__kernel *k, uint32_t type, const asup__ktask *kt,
+			const asup__region *r, uint64_t a, uint64_t b)
+{
+	asup__trace_emit(k->sched, type, kt ? kt->id : ASUP_ID_NONE,
+			 r ? r->id : (kt && kt->owner ? kt->owner->id : ASUP_ID_NONE), a, b);
+}
+
 void asup__k_spawn_events(asup__kernel *k, const asup__ktask *kt, const asup__ktask *parent)
 {
 	uint64_t w[2] = {0, 0};

@@ -380,13 +380,15 @@ static inline int asup__k_traced(const asup__kernel *k)
 {
 	return k->sched->probe.emit != NULL;
 }
-/* An event about task kt (NULL: none) in region r (NULL: kt's owner). */
+/* An event about task kt (NULL: none) in region r (NULL: kt's owner). The
+ * work is out of line so that the untraced path is one branch. */
+void asup__k_event_slow(asup__kernel *k, uint32_t type, const asup__ktask *kt,
+			const asup__region *r, uint64_t a, uint64_t b);
 static inline void asup__k_event(asup__kernel *k, uint32_t type, const asup__ktask *kt,
 				 const asup__region *r, uint64_t a, uint64_t b)
 {
 	if (__builtin_expect(k->sched->probe.emit != NULL, 0))
-		asup__trace_emit(k->sched, type, kt ? kt->id : ASUP_ID_NONE,
-				 r ? r->id : (kt && kt->owner ? kt->owner->id : ASUP_ID_NONE), a, b);
+		asup__k_event_slow(k, type, kt, r, a, b);
 }
 /* An effect needing capability `cap` performed by kt. */
 static inline void asup__k_effect(asup__kernel *k, const asup__ktask *kt, uint32_t cap)

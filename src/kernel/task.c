@@ -244,7 +244,8 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	r->ntasks++;
 	rc = asup__sched_reserve(k->sched);
 	if (rc == 0) {
-		asup__k_spawn_events(k, kt, req->parent);
+		if (asup__k_traced(k))
+			asup__k_spawn_events(k, kt, req->parent);
 		rc = asup__sched_admit(k->sched, &kt->t);
 	}
 	if (rc < 0) {

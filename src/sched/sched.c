@@ -223,6 +223,7 @@ int asup__sched_set_workers(asup__sched *s, const asup__alloc *a, uint32_t n)
 	asup__heap_destroy(&s->w0.timed);
 	s->workers = s->w = ws;
 	s->nworkers = n;
+	s->cap_tasks = 0;
 	s->workers_alloc = *a;
 	return 0;
 }
@@ -241,16 +242,19 @@ void asup__sched_set_backend(asup__sched *s, const asup__sched_backend *be)
 	s->be = *be;
 }
 
-int asup__sched_reserve(asup__sched *s)
+int asup__sched_reserve_slow(asup__sched *s)
 {
-	uint32_t want = s->ntasks + 1;
+	uint32_t want = s->ntasks + 1, cap = UINT32_MAX;
 
 	/* Any task may end up in any worker's timed lane. */
 	for (uint32_t i = 0; i < s->nworkers; i++) {
 		asup__heap *h = &s->workers[i].timed;
 		if (want > h->cap && asup__heap_reserve(h, want - h->len))
 			return -ENOMEM;
+		if (h->cap < cap)
+			cap = h->cap;
 	}
+	s->cap_tasks = cap;
 	return 0;
 }
 
@@ -258,10 +262,12 @@ int asup__sched_admit(asup__sched *s, asup__task *t)
 {
 	if (asup__sched_reserve(s) < 0)
 		return -ENOMEM;
-	if (t->local && s->current)
+	if (__builtin_expect(s->nworkers == 1, 1))
+		t->worker = 0;
+	else if (t->local && s->current)
 		t->worker = s->current->worker; /* pinned where it was spawned */
 	else
-		t->worker = (uint16_t)(s->nworkers > 1 ? s->rr++ % s->nworkers : 0);
+		t->worker = (uint16_t)(s->rr++ % s->nworkers);
 	s->ntasks++;
 	t->sched = s;
 	t->state = ASUP__T_NEW;

@@ -174,6 +174,7 @@ struct asup__sched {
 	uint8_t in_loop;           /* a run loop is active on some thread */
 	asup__task *exited;        /* exited task whose stack the loop must release */
 	uint32_t ntasks;           /* admitted and not yet exited */
+	uint32_t cap_tasks;        /* tasks every worker's timed lane has room for */
 	uint8_t last_lane;         /* lane of the last dispatch (ASUP_LANE_*) */
 	asup__sched_stats stats;
 	asup__worker w0;           /* the first worker, inline */
@@ -192,7 +193,11 @@ void asup__sched_set_backend(asup__sched *s, const asup__sched_backend *be);
  * succeeded. */
 int asup__sched_admit(asup__sched *s, asup__task *t);
 /* Room for one more task in the lanes. 0 or -ENOMEM. */
-int asup__sched_reserve(asup__sched *s);
+int asup__sched_reserve_slow(asup__sched *s);
+static inline int asup__sched_reserve(asup__sched *s)
+{
+	return s->ntasks < s->cap_tasks ? 0 : asup__sched_reserve_slow(s);
+}
 
 /*
  * Dispatch one task and run it until it suspends or exits (on the loop's
@@ -255,8 +260,8 @@ static inline int asup__sched_is_queued(const asup__task *t)
 }
 
 /* Trace events. The branch is all a runtime without tracing pays. */
-void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task, uint64_t region, uint64_t a,
-		      uint64_t b);
+void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task,
+					    uint64_t region, uint64_t a, uint64_t b);
 static inline void asup__trace(asup__sched *s, uint32_t type, uint64_t task, uint64_t region,
 			       uint64_t a, uint64_t b)
 {
