@@ -153,20 +153,32 @@ ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **fiel
 	 EVBIT(ASUP_EV_OBLIGATION_ABORT) | EVBIT(ASUP_EV_OBLIGATION_LEAK) | EVBIT(ASUP_EV_EFFECT) | \
 	 EVBIT(ASUP_EV_RACE_BEGIN) | EVBIT(ASUP_EV_RACE_MEMBER) | EVBIT(ASUP_EV_RACE_END))
 
-static void lab_emit(void *ctx, asup_event *ev)
+static void lab_emit(void *ctx, uint32_t type, uint64_t task, uint64_t region, uint64_t a,
+		     uint64_t b)
 {
 	asup_lab *lab = ctx;
+	asup__sched *s = &lab->rt->sched;
+	asup_event *e = asup__ring_next(&lab->ring);
+	uint64_t step = s->stats.dispatches;
+	uint32_t worker = s->w->index;
 
-	ev->seq = lab->nevents++;
-	if (ev->type == ASUP_EV_RESUME) {
-		lab->cur_task = ev->task;
-		lab->cur_lane = (uint8_t)ev->a;
-		lab->cur_worker = (uint8_t)ev->b;
+	e->seq = lab->nevents++;
+	e->step = step;
+	e->time = *s->vclock;
+	e->type = type;
+	e->worker = worker;
+	e->task = task;
+	e->region = region;
+	e->a = a;
+	e->b = b;
+	if (type == ASUP_EV_RESUME) {
+		lab->cur_task = task;
+		lab->cur_lane = (uint8_t)a;
+		lab->cur_worker = (uint8_t)b;
 	}
-	asup__ring_push(&lab->ring, ev);
-	asup__digest_absorb(&lab->dg, ev);
-	if ((ORACLE_EVENTS >> ev->type) & 1)
-		asup__oracle_event(&lab->oracle, ev);
+	asup__digest_words(&lab->dg, type, worker, task, region, a, b, step);
+	if ((ORACLE_EVENTS >> type) & 1)
+		asup__oracle_event(&lab->oracle, e);
 }
 
 static int lab_checkpoint(void *ctx, asup__ktask *kt)

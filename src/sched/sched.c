@@ -733,23 +733,6 @@ void asup__sched_discard(asup__sched *s, asup__task *t)
 	}
 }
 
-void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task, uint64_t region, uint64_t a,
-		      uint64_t b)
-{
-	asup_event ev;
-
-	ev.seq = 0; /* the sink numbers events */
-	ev.step = s->stats.dispatches;
-	ev.time = s->vclock ? *s->vclock : s->be.now(s->be.ctx);
-	ev.type = type;
-	ev.worker = s->w->index;
-	ev.task = task;
-	ev.region = region;
-	ev.a = a;
-	ev.b = b;
-	s->probe.emit(s->probe.ctx, &ev);
-}
-
 asup_time asup__sched_now(asup__sched *s)
 {
 	s->now_cached = s->be.now(s->be.ctx);

@@ -142,9 +142,13 @@ typedef struct asup__worker {
 } asup__worker;
 
 /* Where trace events go (the runtime wires it; NULL emit = not tracing).
- * The scheduler fills step, time and worker; the sink fills seq. */
+ * The sink completes the record (seq, step, time, worker) from the
+ * scheduler it was wired to. The fields travel as arguments, not as a
+ * record on the caller's stack, so that the sink writes each one once
+ * where it keeps it. */
 typedef struct asup__probe {
-	void (*emit)(void *ctx, asup_event *ev);
+	void (*emit)(void *ctx, uint32_t type, uint64_t task, uint64_t region, uint64_t a,
+		     uint64_t b);
 	void *ctx;
 } asup__probe;
 
@@ -260,8 +264,11 @@ static inline int asup__sched_is_queued(const asup__task *t)
 }
 
 /* Trace events. The branch is all a runtime without tracing pays. */
-void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task,
-					    uint64_t region, uint64_t a, uint64_t b);
+static inline void asup__trace_emit(asup__sched *s, uint32_t type, uint64_t task,
+				    uint64_t region, uint64_t a, uint64_t b)
+{
+	s->probe.emit(s->probe.ctx, type, task, region, a, b);
+}
 static inline void asup__trace(asup__sched *s, uint32_t type, uint64_t task, uint64_t region,
 			       uint64_t a, uint64_t b)
 {

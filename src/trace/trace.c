@@ -66,33 +66,11 @@ void asup__digest_init(asup__digest *d)
 	d->n = 0;
 }
 
-/* One word into one lane: xor, multiply by an odd constant (a bijection),
- * fold the high half down. */
-static inline uint64_t mix(uint64_t h, uint64_t w, uint64_t k)
-{
-	h = (h ^ w) * k;
-	return h ^ (h >> 29);
-}
-
 void asup__digest_absorb(asup__digest *d, const asup_event *ev)
 {
 	/* Field by field, not the raw bytes, so the digest does not depend on
-	 * the host's byte order. seq is the position in the chain itself, and
-	 * time changes only through TIME_ADVANCE events, so neither needs
-	 * hashing; step is kept as a check on the dispatch count. The words
-	 * alternate between the lanes, which then feed each other, so a
-	 * difference in one event reaches both halves of every later state. */
-	uint64_t h1 = d->h1, h2 = d->h2;
-
-	h1 = mix(h1, (uint64_t)ev->type | (uint64_t)ev->worker << 32, C1);
-	h2 = mix(h2, ev->task, C2);
-	h1 = mix(h1, ev->region, C2);
-	h2 = mix(h2, ev->a, C1);
-	h1 = mix(h1, ev->b, C1);
-	h2 = mix(h2, ev->step, C2);
-	d->h1 = h1 + rotl(h2, 23);
-	d->h2 = h2 ^ rotl(h1, 41);
-	d->n++;
+	 * the host's byte order. */
+	asup__digest_words(d, ev->type, ev->worker, ev->task, ev->region, ev->a, ev->b, ev->step);
 }
 
 void asup__digest_final(const asup__digest *d, uint8_t out[16])

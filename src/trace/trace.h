@@ -33,6 +33,12 @@ static inline void asup__ring_push(asup__ring *r, const asup_event *ev)
 	r->total++;
 }
 
+/* The slot of the next event (the caller fills every field). */
+static inline asup_event *asup__ring_next(asup__ring *r)
+{
+	return &r->ev[r->total++ & r->mask];
+}
+
 /* Events kept (at most cap). */
 static inline uint64_t asup__ring_kept(const asup__ring *r)
 {
@@ -58,6 +64,37 @@ typedef struct asup__digest {
 
 void asup__digest_init(asup__digest *d);
 void asup__digest_absorb(asup__digest *d, const asup_event *ev);
+
+/* One word into one lane: xor, multiply by an odd constant (a bijection),
+ * fold the high half down. */
+static inline uint64_t asup__digest_mix(uint64_t h, uint64_t w, uint64_t k)
+{
+	h = (h ^ w) * k;
+	return h ^ (h >> 29);
+}
+
+/* The absorb step on an event's words: type and worker, task, region, a,
+ * b, step (seq is the position in the chain itself, and time changes only
+ * through TIME_ADVANCE events, so neither needs hashing). The words
+ * alternate between the lanes, which then feed each other, so a difference
+ * in one event reaches both halves of every later state. */
+static inline void asup__digest_words(asup__digest *d, uint32_t type, uint32_t worker,
+				      uint64_t task, uint64_t region, uint64_t a, uint64_t b,
+				      uint64_t step)
+{
+	const uint64_t c1 = 0x87c37b91114253d5ull, c2 = 0x4cf5ad432745937full;
+	uint64_t h1 = d->h1, h2 = d->h2;
+
+	h1 = asup__digest_mix(h1, (uint64_t)type | (uint64_t)worker << 32, c1);
+	h2 = asup__digest_mix(h2, task, c2);
+	h1 = asup__digest_mix(h1, region, c2);
+	h2 = asup__digest_mix(h2, a, c1);
+	h1 = asup__digest_mix(h1, b, c1);
+	h2 = asup__digest_mix(h2, step, c2);
+	d->h1 = h1 + ((h2 << 23) | (h2 >> 41));
+	d->h2 = h2 ^ ((h1 << 41) | (h1 >> 23));
+	d->n++;
+}
 /* The digest of what was absorbed so far (the state is not changed). */
 void asup__digest_final(const asup__digest *d, uint8_t out[16]);
 /* Lowercase hex of 16 bytes into buf[33]. */
