@@ -196,6 +196,12 @@ typedef struct asup_lab_result {
 	int failed;                 /* rc != 0, or the root did not end Ok */
 } asup_lab_result;
 
+/* The result of lab's finished run, judged as asup_lab_run_scenario judges
+ * it (a root ended Cancelled or Err by an injected or chaos cancel does not
+ * fail); rc and out are what asup_lab_run returned and gave. 0, -EINVAL
+ * (NULL, or the lab has not run). */
+ASUP_API int asup_lab_result_get(const asup_lab *lab, int rc, const asup_outcome *out,
+				 asup_lab_result *res);
 /* One run of sc under cfg. 0 (ran; see res->failed) or < 0 (could not run). */
 ASUP_API int asup_lab_run_scenario(const asup_lab_scenario *sc, const asup_lab_config *cfg,
 				   asup_lab_result *res);

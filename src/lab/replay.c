@@ -186,6 +186,10 @@ int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const c
 	for (int i = 0; i < 5; i++)
 		if (i != 3 && h->chaos[i] > 1000000)
 			BAD("chaos probability out of range");
+	/* The lab refuses storms without a size (asup_lab_config_check): a
+	 * recording that holds one could not be replayed. */
+	if (h->chaos[2] && (h->chaos[3] < 1 || h->chaos[3] > 1000000))
+		BAD("chaos storm size out of range");
 	if (h->inject_kind > 10)
 		BAD("cancel kind out of range");
 	if (n > (len - HDR_BYTES - 8 - TRAILER_BYTES) / STEP_BYTES ||

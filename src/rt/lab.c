@@ -944,8 +944,8 @@ ASUP_API int asup_lab_divergence(const asup_lab *lab, uint64_t *step)
 }
 
 /* Kept for the exploration file: a result from a finished lab. */
-void asup__lab_result(asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
-void asup__lab_result(asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res)
+void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
+void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->rc = rc;
@@ -958,4 +958,13 @@ void asup__lab_result(asup_lab *lab, int rc, const asup_outcome *o, asup_lab_res
 		asup_lab_violation_get(lab, 0, &res->first);
 	res->failed = rc != 0 || res->outcome.kind == ASUP_OUTCOME_PANICKED ||
 		      (res->outcome.kind != ASUP_OUTCOME_OK && !lab->injected);
+}
+
+ASUP_API int asup_lab_result_get(const asup_lab *lab, int rc, const asup_outcome *out,
+				 asup_lab_result *res)
+{
+	if (!lab || !res || !lab->ran)
+		return -EINVAL;
+	asup__lab_result(lab, rc, out, res);
+	return 0;
 }
