@@ -56,7 +56,6 @@ int main(int argc, char **argv)
 	cfg.seed = 1;
 	cfg.max_steps = (uint64_t)NTASKS * (yields + 4) + 100;
 	cfg.check_every_step = 0;
-	if (getenv("CAP")) cfg.trace_capacity = (uint32_t)atoi(getenv("CAP"));
 	if ((rc = asup_lab_create(&cfg, &lab)) < 0) {
 		fprintf(stderr, "bench_lab: create: %s\n", asup_strerror(rc));
 		return 1;

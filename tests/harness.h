@@ -89,7 +89,10 @@ static inline int harness_under_valgrind(void)
 
 static int harness_run_child(const struct harness_case *c)
 {
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(stdout); /* the child must not print what the parent buffered */
+	pid = fork();
 	int st = 0;
 	if (pid == 0) {
 		alarm(120);

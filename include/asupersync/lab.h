@@ -193,7 +193,10 @@ typedef struct asup_lab_result {
 	uint8_t digest[16];
 	uint64_t violations;
 	asup_lab_violation first;   /* the first violation, if any */
-	int failed;                 /* rc != 0, or the root did not end Ok */
+	int failed;                 /* rc != 0, or the root panicked, returned an
+	                               error, or ended cancelled; after an injected
+	                               or chaos cancel, ending Cancelled or Err
+	                               -ECANCELED is a clean end */
 } asup_lab_result;
 
 /* The result of lab's finished run, judged as asup_lab_run_scenario judges

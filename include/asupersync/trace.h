@@ -38,7 +38,7 @@ extern "C" {
 	X(ASUP_EV_PARK, "park")                     /* a: wake-up deadline */      \
 	X(ASUP_EV_WAKE, "wake")                     /* a: lane, b: cause */        \
 	X(ASUP_EV_COMPLETE, "complete")             /* a: record kind, b: handle kind */ \
-	X(ASUP_EV_CANCEL_REQUEST, "cancel_request") /* a: kind, b: epoch (0: cx only) */ \
+	X(ASUP_EV_CANCEL_REQUEST, "cancel_request") /* a: kind (| OVERWRITE), b: epoch (0: cx only) */ \
 	X(ASUP_EV_CANCEL_ACK, "cancel_ack")         /* a: kind, b: mask depth */   \
 	X(ASUP_EV_REGION_CREATE, "region_create")   /* a: parent, b: deadline */   \
 	X(ASUP_EV_REGION_CLOSE_BEGIN, "region_close_begin") /* a: reason kind+1 or 0 */ \
@@ -71,6 +71,10 @@ typedef enum asup_event_type {
 	ASUP_EV_COUNT
 } asup_event_type;
 
+/* In a CANCEL_REQUEST's a: the reason replaced the old one instead of
+ * strengthening it (asup_cx_cancel_self). */
+#define ASUP_CANCEL_EV_OVERWRITE 0x100u
+
 /* Lanes as events name them (SCHEDULE, RESUME, WAKE). */
 enum {
 	ASUP_LANE_NONE = 0,
@@ -81,8 +85,8 @@ enum {
 };
 
 /*
- * One event: 64 bytes, no padding, every field always written (the digest
- * hashes the raw record). task/region are ids (ASUP_ID_NONE when absent).
+ * One event: 64 bytes, no padding, every field always written.
+ * task/region are ids (ASUP_ID_NONE when absent).
  */
 typedef struct asup_event {
 	uint64_t seq;      /* position in the trace, from 0 */

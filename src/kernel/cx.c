@@ -309,9 +309,8 @@ ASUP_API int asup_cx_cancel_self(asup_cx *cx, asup_cancel_kind kind, const char 
 	if (!r)
 		return -ENOMEM;
 	/* Overwrites the reason, unlike every other path. */
-	asup__reason_set(&cx->k->alloc, &kt->cx_reason, r);
+	asup__cx_cancel_overwrite(cx->k, kt, r);
 	asup__reason_unref(&cx->k->alloc, r);
-	asup__cx_request_cancel(cx->k, kt, kt->cx_reason);
 	return 0;
 }
 

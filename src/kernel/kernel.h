@@ -292,6 +292,8 @@ int asup__task_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *re
 void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 /* Sets the cx cancel state from outside the protocol (abort, exhaustion). */
 void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
+/* The same, replacing the reason instead of strengthening it (cancel_self). */
+void asup__cx_cancel_overwrite(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg);
 /* A handle's record, or an error. */

@@ -25,8 +25,10 @@ static const char *kind_name(asup_obligation_kind k)
 	return (unsigned)k < 5 ? names[k] : "?";
 }
 
-static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state st,
-		    asup_obligation_abort_reason why, int advance)
+/* Resolves ob. `leaked` marks a leak that the leak response settled (as
+ * LEAKED, or as ABORTED when it recovers): the trace reports it as a leak. */
+static void resolve_as(asup__kernel *k, asup__obligation *ob, asup_obligation_state st,
+		       asup_obligation_abort_reason why, int advance, int leaked)
 {
 	asup__region *r = ob->region;
 	void (*hook)(void *) = st == ASUP_OBLIGATION_COMMITTED ? NULL : ob->on_release;
@@ -36,11 +38,10 @@ static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state
 	ob->abort_reason = (uint8_t)why;
 	if (asup__k_traced(k))
 		asup__trace_emit(k->sched,
-				 st == ASUP_OBLIGATION_COMMITTED ? ASUP_EV_OBLIGATION_COMMIT
-				 : st == ASUP_OBLIGATION_ABORTED ? ASUP_EV_OBLIGATION_ABORT
-								  : ASUP_EV_OBLIGATION_LEAK,
-				 ob->holder_id, r->id, ob->id,
-				 st == ASUP_OBLIGATION_LEAKED ? (uint64_t)ob->kind : (uint64_t)why);
+				 leaked ? ASUP_EV_OBLIGATION_LEAK
+				 : st == ASUP_OBLIGATION_COMMITTED ? ASUP_EV_OBLIGATION_COMMIT
+								    : ASUP_EV_OBLIGATION_ABORT,
+				 ob->holder_id, r->id, ob->id, leaked ? (uint64_t)ob->kind : (uint64_t)why);
 	asup__arena_remove(&k->obligations, ob->id);
 	if (r->pending_obligations)
 		r->pending_obligations--;
@@ -59,6 +60,12 @@ static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state
 		asup__region_advance(k, r);
 }
 
+static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state st,
+		    asup_obligation_abort_reason why, int advance)
+{
+	resolve_as(k, ob, st, why, advance, st == ASUP_OBLIGATION_LEAKED);
+}
+
 static void leak(asup__kernel *k, asup__obligation *ob)
 {
 	asup_leak_response resp = k->leak_response;
@@ -68,7 +75,7 @@ static void leak(asup__kernel *k, asup__obligation *ob)
 		resp = k->leak_escalate_to;
 	switch (resp) {
 	case ASUP_LEAK_RECOVER:
-		resolve(k, ob, ASUP_OBLIGATION_ABORTED, ASUP_ABORT_ERROR, 0);
+		resolve_as(k, ob, ASUP_OBLIGATION_ABORTED, ASUP_ABORT_ERROR, 0, 1);
 		return;
 	case ASUP_LEAK_SILENT:
 		break;

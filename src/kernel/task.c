@@ -362,7 +362,8 @@ static void interrupt(asup__kernel *k, asup__ktask *kt, const asup__reason *r)
 	asup__sched_interrupt(k->sched, &kt->t, -ECANCELED);
 }
 
-void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
+static void request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason,
+			   uint64_t overwrite)
 {
 	if (kt->pstate == ASUP__P_COMPLETED)
 		return;
@@ -371,9 +372,21 @@ void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *rea
 		atomic_store(&kt->bjob->cancelled, 1);
 	asup__reason_strengthen(&k->alloc, &kt->cx_reason, reason);
 	asup__k_event(k, ASUP_EV_CANCEL_REQUEST, kt, NULL,
-		      kt->cx_reason ? (uint64_t)kt->cx_reason->kind : (uint64_t)reason->kind,
+		      (kt->cx_reason ? (uint64_t)kt->cx_reason->kind : (uint64_t)reason->kind) |
+			      overwrite,
 		      kt->cancel_epoch);
 	interrupt(k, kt, kt->cx_reason);
+}
+
+void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
+{
+	request_cancel(k, kt, reason, 0);
+}
+
+void asup__cx_cancel_overwrite(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
+{
+	asup__reason_set(&k->alloc, &kt->cx_reason, reason);
+	request_cancel(k, kt, reason, ASUP_CANCEL_EV_OVERWRITE);
 }
 
 int asup__task_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason,

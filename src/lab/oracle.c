@@ -223,12 +223,14 @@ static void on_cancel_request(asup__oracle *o, const asup_event *e)
 {
 	char tb[24], rb[24];
 	asup__otask *t = task_get(o, e->task);
-	int sev = asup_cancel_kind_severity((asup_cancel_kind)e->a);
+	int sev = asup_cancel_kind_severity((asup_cancel_kind)(e->a & 0xff));
 
 	(void)rb;
 	if (!t)
 		return;
-	if (sev < t->max_sev)
+	if (e->a & ASUP_CANCEL_EV_OVERWRITE)
+		t->max_sev = (int8_t)sev; /* replaced on purpose: the new baseline */
+	else if (sev < t->max_sev)
 		asup__oracle_report(o, "cancel_protocol", e->step, e->task, t->region,
 				    "task %s: cancel reason weakened from severity %d to %d",
 				    T(e->task), t->max_sev, sev);
@@ -259,6 +261,8 @@ static void on_region_create(asup__oracle *o, const asup_event *e)
 	asup__oregion *p = region_get(o, e->a), *r;
 
 	(void)tb;
+	if (e->region == o->root)
+		return; /* known from the start */
 	name('R', e->a, pb, sizeof pb);
 	if (!p || p->state != 1)
 		asup__oracle_report(o, "region_tree", e->step, NONE, e->region,

@@ -181,7 +181,7 @@ int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const c
 	n = get_n(&p, 8);
 	if (h->workers < 1 || h->workers > 64)
 		BAD("worker count out of range");
-	if (h->flags & ~3u)
+	if (h->flags & ~0x1fu)
 		BAD("unknown flags");
 	for (int i = 0; i < 5; i++)
 		if (i != 3 && h->chaos[i] > 1000000)

@@ -36,7 +36,9 @@ typedef struct asup__step_rec {
 typedef struct asup__replay_hdr {
 	uint64_t seed;
 	uint32_t workers;
-	uint32_t flags;       /* bit 0 auto_advance, bit 1 inject_root */
+	uint32_t flags;       /* bit 0 auto_advance, bit 1 inject_root, bit 2 runs
+	                         on past violations, bits 3-4 the leak response
+	                         xor SILENT (so the defaults give 0) */
 	uint64_t max_steps;
 	uint64_t futurelock_steps;
 	uint32_t chaos[5];    /* cancel, delay, storm, storm_max, budget */

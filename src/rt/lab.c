@@ -48,6 +48,7 @@ struct asup_lab {
 	uint8_t cur_lane;
 	uint8_t cur_worker;
 	uint16_t chaos_n;           /* chaos actions in the current step */
+	uint64_t viol_before;       /* violations when the current step began */
 	const asup__recording *follow;
 	uint64_t div_step;
 	int diverged;
@@ -241,6 +242,10 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	lab->rt->sched.probe.ctx = lab;
 	lab->rt->kernel.hook_checkpoint = lab_checkpoint;
 	lab->rt->kernel.hook_ctx = lab;
+	/* The root region was made before the probe existed: its creation is
+	 * the trace's first event. */
+	asup__trace(&lab->rt->sched, ASUP_EV_REGION_CREATE, ASUP_ID_NONE, lab->rt->kernel.root->id,
+		    ASUP_ID_NONE, lab->rt->kernel.root->budget.deadline);
 	/* Every suspension returns to the lab's loop: one dispatch per step. */
 	lab->rt->sched.direct = 0;
 	lab->rt->lab = 1;
@@ -389,7 +394,7 @@ static void diverge(asup_lab *lab, uint64_t step)
 static void after_step(asup_lab *lab)
 {
 	asup__step_rec s;
-	uint64_t before = lab->oracle.nviolations;
+	uint64_t before = lab->viol_before;
 
 	s.task = lab->cur_task;
 	s.lane = lab->cur_lane;
@@ -442,7 +447,7 @@ static int follow_step(asup_lab *lab, uint32_t w)
 	if (lab->steps >= lab->follow->n) {
 		/* The recording ended: so must the run. */
 		if (asup__sched_has_ready(&lab->rt->sched) ||
-		    asup__timebase_next(&lab->rt->tb) != ASUP_TIME_MAX)
+		    (lab->cfg.auto_advance && asup__timebase_next(&lab->rt->tb) != ASUP_TIME_MAX))
 			diverge(lab, lab->steps);
 		return 0;
 	}
@@ -472,6 +477,7 @@ static int step_inner(asup_lab *lab)
 	uint32_t w = s->nworkers > 1 ? (uint32_t)((x >> 32) % s->nworkers) : 0;
 
 	lab->chaos_n = 0;
+	lab->viol_before = lab->oracle.nviolations;
 	if (chaos_on(&lab->cfg.chaos))
 		chaos(lab);
 	if (lab->follow)
@@ -784,7 +790,9 @@ static void hdr_from_cfg(asup__replay_hdr *h, const asup_lab_config *c, const ch
 	memset(h, 0, sizeof(*h));
 	h->seed = c->seed;
 	h->workers = c->workers;
-	h->flags = (c->auto_advance ? 1u : 0u) | (c->inject_root ? 2u : 0u);
+	h->flags = (c->auto_advance ? 1u : 0u) | (c->inject_root ? 2u : 0u) |
+		   (c->stop_on_violation ? 0u : 4u) |
+		   (((uint32_t)c->leak_response ^ ASUP_LEAK_SILENT) & 3u) << 3;
 	h->max_steps = c->max_steps;
 	h->futurelock_steps = c->futurelock_steps;
 	h->chaos[0] = c->chaos.cancel_ppm;
@@ -891,6 +899,8 @@ ASUP_API int asup_lab_replay_config(const asup_lab_replay *r, asup_lab_config *c
 	cfg->workers = h->workers;
 	cfg->auto_advance = (int)(h->flags & 1);
 	cfg->inject_root = (int)((h->flags >> 1) & 1);
+	cfg->stop_on_violation = !((h->flags >> 2) & 1);
+	cfg->leak_response = (asup_leak_response)(((h->flags >> 3) & 3u) ^ ASUP_LEAK_SILENT);
 	cfg->max_steps = h->max_steps ? h->max_steps : cfg->max_steps;
 	cfg->futurelock_steps = h->futurelock_steps;
 	cfg->chaos.cancel_ppm = h->chaos[0];
@@ -956,8 +966,25 @@ void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_l
 	res->violations = lab->oracle.nviolations;
 	if (res->violations)
 		asup_lab_violation_get(lab, 0, &res->first);
-	res->failed = rc != 0 || res->outcome.kind == ASUP_OUTCOME_PANICKED ||
-		      (res->outcome.kind != ASUP_OUTCOME_OK && !lab->injected);
+	/* A root that returned an error fails the run; so does a cancelled
+	 * one, unless the lab injected a cancel (then ending Cancelled, or Err
+	 * with -ECANCELED passed up from a cancelled child, is a clean end). */
+	switch (res->outcome.kind) {
+	case ASUP_OUTCOME_OK:
+		res->failed = 0;
+		break;
+	case ASUP_OUTCOME_ERR:
+		res->failed = !(lab->injected && res->outcome.value == -ECANCELED);
+		break;
+	case ASUP_OUTCOME_CANCELLED:
+		res->failed = !lab->injected;
+		break;
+	default:
+		res->failed = 1;
+		break;
+	}
+	if (rc != 0)
+		res->failed = 1;
 }
 
 ASUP_API int asup_lab_result_get(const asup_lab *lab, int rc, const asup_outcome *out,

@@ -44,8 +44,14 @@ static inline void lane_push(asup__sched *s, asup__prio_lane *l, asup__task *t, 
 
 	t->qprio = p;
 	if (s->deterministic && l->count[p]) {
+		/* The place is a hash of the seed and the number of entries so
+		 * far, not a draw from a shared generator: a replay that forces
+		 * the schedule (and so skips the scheduler's own choices) still
+		 * builds the same queues. The product's high half is within 2^-27
+		 * of uniform for these small counts. */
 		uint32_t c = l->count[p] < DET_WINDOW - 1 ? l->count[p] : DET_WINDOW - 1;
-		uint64_t k = asup__rng_below_fast(&s->rng, c + 1);
+		uint64_t r = asup__mix64(s->place_key + ++s->places) >> 32;
+		uint64_t k = (r * (c + 1)) >> 32;
 		while (k--)
 			at = at->prev;
 	}
@@ -200,6 +206,7 @@ int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
 	s->nworkers = 1;
 	asup__stack_pool_init(&s->stacks, stack_size, pool_max);
 	asup__rng_seed(&s->rng, seed);
+	s->place_key = asup__mix64(seed ^ 0x706c616365735eedull);
 	s->streak_limit = streak_limit;
 	s->deterministic = (uint8_t)(deterministic != 0);
 	s->direct = 1;
@@ -447,41 +454,60 @@ asup__task *asup__sched_run_one(asup__sched *s)
  * from the top of a victim's ready lane (victims scanned from a seeded
  * start), the first to run, the rest queued on the thief.
  */
+/* The task a steal from victim v would take first (the first non-local
+ * task from the top of its ready lane), or NULL. */
+static asup__task *steal_first(asup__worker *v)
+{
+	for (int p = v->ready.top; p >= 0; p--) {
+		asup__list *h = &v->ready.bucket[p];
+		for (asup__list *l = h->next; l != h; l = l->next) {
+			asup__task *t = asup__container_of(l, asup__task, lane_link);
+			if (!t->local)
+				return t;
+		}
+	}
+	return NULL;
+}
+
+/* Moves a batch from victim v to thief and dispatches its first task (which
+ * the caller knows exists). The others keep their state (a stolen task may
+ * never have run) and go to the back of the thief's ready lane. */
+static asup__task *steal_batch(asup__sched *s, asup__worker *v, asup__worker *thief)
+{
+	asup__task *first = NULL;
+	uint32_t want = v->ready.n / 2 < 4 ? v->ready.n / 2 : 4, got = 0;
+
+	if (want < 1)
+		want = 1;
+	for (int p = v->ready.top; p >= 0 && got < want; p--) {
+		asup__list *h = &v->ready.bucket[p], *l = h->next;
+		while (l != h && got < want) {
+			asup__task *t = asup__container_of(l, asup__task, lane_link);
+			l = l->next;
+			if (t->local)
+				continue;
+			lane_remove(&v->ready, t);
+			t->lane = ASUP__LANE_NONE;
+			t->worker = (uint16_t)thief->index;
+			if (!first)
+				first = t;
+			else
+				enqueue(s, t, ASUP__LANE_READY);
+			got++;
+		}
+	}
+	dispatched(s, thief, first, ASUP_LANE_STOLEN);
+	return first;
+}
+
 static asup__task *steal(asup__sched *s, asup__worker *thief)
 {
 	uint32_t n = s->nworkers, start = (uint32_t)asup__rng_below(&s->rng, n);
 
 	for (uint32_t i = 0; i < n; i++) {
 		asup__worker *v = &s->workers[(start + i) % n];
-		asup__task *first = NULL;
-		uint32_t want, got = 0;
-
-		if (v == thief || !v->ready.n)
-			continue;
-		want = v->ready.n / 2 < 4 ? v->ready.n / 2 : 4;
-		if (want < 1)
-			want = 1;
-		for (int p = v->ready.top; p >= 0 && got < want; p--) {
-			asup__list *h = &v->ready.bucket[p], *l = h->next;
-			while (l != h && got < want) {
-				asup__task *t = asup__container_of(l, asup__task, lane_link);
-				l = l->next;
-				if (t->local)
-					continue;
-				lane_remove(&v->ready, t);
-				t->lane = ASUP__LANE_NONE;
-				t->worker = (uint16_t)thief->index;
-				if (!first)
-					first = t;
-				else
-					make_ready(s, t, ASUP__LANE_READY);
-				got++;
-			}
-		}
-		if (first) {
-			dispatched(s, thief, first, ASUP_LANE_STOLEN);
-			return first;
-		}
+		if (v != thief && v->ready.n && steal_first(v))
+			return steal_batch(s, v, thief);
 	}
 	return NULL;
 }
@@ -525,11 +551,16 @@ int asup__sched_run_task(asup__sched *s, asup__task *t, uint32_t w)
 		return -EPERM;
 	if (t->worker != w && lane != ASUP__LANE_READY)
 		return -EPERM; /* only ready work moves between workers */
-	dequeue(s, t);
 	if (t->worker != w) {
-		t->worker = (uint16_t)w;
-		lane = ASUP_LANE_STOLEN;
+		/* A steal: the same batch moves as when it was recorded. */
+		asup__worker *v = worker_of(s, t);
+		if (steal_first(v) != t)
+			return -EPERM;
+		s->w = &s->workers[w];
+		run_picked(s, steal_batch(s, v, s->w));
+		return 0;
 	}
+	dequeue(s, t);
 	s->w = &s->workers[w];
 	dispatched(s, s->w, t, lane);
 	run_picked(s, t);

@@ -167,7 +167,9 @@ struct asup__sched {
 	                              read it directly) */
 	asup__stack_pool stacks;
 	asup__sched_backend be;
-	asup__rng rng;             /* deterministic mode: choice among equals */
+	asup__rng rng;             /* deterministic mode: steal victims */
+	uint64_t place_key;        /* deterministic mode: seeds the places of */
+	uint64_t places;           /* entries in a bucket (see lane_push) */
 	asup_time now_cached;      /* clock reading at the last timer check */
 	asup_time timer_min;       /* earliest armed timer; written by the time layer */
 	uint64_t seq;              /* next FIFO sequence number */

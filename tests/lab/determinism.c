@@ -298,6 +298,12 @@ TEST(cancel_injected_at_every_checkpoint_keeps_every_oracle)
 	/* Both targets: the task at the checkpoint, and the whole tree. */
 	cfg.inject_root = 1;
 	CHECK_EQ(asup_lab_inject_sweep(&sc, &cfg, &sw), 0);
+	if (sw.failures)
+		printf("root, checkpoint %" PRIu64 ": rc %d root %s %" PRId64 " %s: %s\n",
+		       sw.first_failing_seed, sw.first_failure.rc,
+		       asup_outcome_kind_name(sw.first_failure.outcome.kind),
+		       sw.first_failure.outcome.value, sw.first_failure.first.oracle,
+		       sw.first_failure.first.message);
 	CHECK_EQ(sw.failures, 0);
 }
 
@@ -376,3 +382,98 @@ TEST(the_step_limit_stops_a_run)
 	asup_lab_destroy(lab);
 }
 
+
+/* ---- stealing tasks that never ran ------------------------------------- */
+
+static int64_t burst_root(asup_cx *cx, void *arg)
+{
+	asup_task hs[16];
+	int rc;
+	(void)arg;
+	/* All sixteen are new (no stack yet) when other workers steal them in
+	 * batches: each must still start properly. */
+	for (int i = 0; i < 16; i++)
+		if ((rc = asup_spawn(cx, yielder, NULL, NULL, &hs[i])) < 0)
+			return rc;
+	return asup_join_all(cx, hs, 16, NULL);
+}
+
+TEST(tasks_stolen_before_their_first_run_start_normally)
+{
+	uint64_t stolen = 0;
+
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		asup_lab *lab = lab_new(seed, 2 + seed % 3);
+		asup_outcome o;
+		asup_event *ev;
+		size_t n;
+		int rc = asup_lab_run(lab, burst_root, NULL, &o);
+		if (rc != 0) {
+			printf("seed %" PRIu64 ": rc %d\n", seed, rc);
+			asup_lab_violations_print(lab, stdout);
+		}
+		CHECK_EQ(rc, 0);
+		CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+		n = all_events(lab, &ev);
+		for (size_t i = 0; i < n; i++)
+			stolen += ev[i].type == ASUP_EV_RESUME && ev[i].a == ASUP_LANE_STOLEN;
+		free(ev);
+		asup_lab_destroy(lab);
+	}
+	CHECK(stolen > 40);
+}
+
+/* ---- verdicts and stopping ---------------------------------------------- */
+
+static int64_t always_fails(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++)
+		asup_yield(cx);
+	return -77;
+}
+
+TEST(a_root_error_fails_the_run_even_after_chaos)
+{
+	asup_lab_scenario sc = {"fails", "", always_fails, NULL};
+	asup_lab_config cfg;
+	asup_lab_sweep sw;
+
+	asup_lab_config_init(&cfg);
+	cfg.chaos = asup_lab_chaos_heavy();
+	CHECK_EQ(asup_lab_explore(&sc, &cfg, 1, 40, 0, &sw), 0);
+	CHECK_EQ(sw.failures, 40);
+}
+
+static int64_t leak_early_then_spin(asup_cx *cx, void *arg)
+{
+	asup_chan *ch;
+	asup_permit p;
+	(void)arg;
+	if (asup_chan_open(cx, 4, 1, &ch) < 0 || asup_chan_reserve(cx, ch, &p) < 0)
+		return -1;
+	return 0; /* returns holding p */
+}
+
+static int64_t stop_root(asup_cx *cx, void *arg)
+{
+	asup_task a, b;
+	(void)arg;
+	if (asup_spawn(cx, leak_early_then_spin, NULL, NULL, &a) < 0 ||
+	    asup_spawn(cx, spin, NULL, NULL, &b) < 0)
+		return -1;
+	return asup_join2(cx, &a, &b, NULL, NULL);
+}
+
+TEST(stop_on_violation_ends_the_run_at_the_step_that_saw_it)
+{
+	asup_lab *lab = lab_new(1, 1);
+	asup_outcome o;
+	asup_lab_violation v;
+
+	CHECK_EQ(asup_lab_run(lab, stop_root, NULL, &o), -ASUP_EORACLE);
+	CHECK_EQ(asup_lab_violation_get(lab, 0, &v), 0);
+	CHECK_EQ(strcmp(v.oracle, "obligation_leak"), 0);
+	CHECK(asup_lab_steps(lab) < 10); /* the spinner's 200 yields never ran */
+	asup_lab_destroy(lab);
+}

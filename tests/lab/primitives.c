@@ -174,8 +174,10 @@ static int64_t counter_root(asup_cx *cx, void *arg)
 	for (int i = 0; i < 4; i++)
 		if (asup_spawn(cx, incrementer, &c, NULL, &h[i]) < 0)
 			return -1;
-	if (asup_join_all(cx, h, 4, o) < 0)
-		return -2;
+	int rc;
+
+	if ((rc = asup_join_all(cx, h, 4, o)) < 0)
+		return rc;
 	for (int i = 0; i < 4; i++)
 		if (o[i].kind == ASUP_OUTCOME_ERR)
 			return o[i].value;

@@ -180,6 +180,8 @@ static void check_config_roundtrip(const asup_lab_config *want, const asup_lab_r
 	CHECK_EQ(got.inject_at, want->inject_at);
 	CHECK_EQ(got.inject_root, want->inject_root);
 	CHECK_EQ(got.inject_kind, want->inject_kind);
+	CHECK_EQ(got.stop_on_violation, want->stop_on_violation);
+	CHECK_EQ(got.leak_response, want->leak_response);
 	CHECK(memcmp(&got.chaos, &want->chaos, sizeof got.chaos) == 0);
 }
 
@@ -267,6 +269,8 @@ TEST(reader_roundtrip_every_field)
 	cfg.inject_kind = ASUP_CANCEL_TIMEOUT;
 	cfg.inject_root = 1;
 	cfg.auto_advance = 0;
+	cfg.stop_on_violation = 0;
+	cfg.leak_response = ASUP_LEAK_RECOVER;
 	buf = record_cfg(&cfg, &len, &steps);
 	CHECK_EQ(decode_exact(buf, len, NULL, &r), 0);
 	CHECK_EQ(asup_lab_replay_steps(r), steps);
@@ -516,7 +520,7 @@ TEST(reader_field_validation)
 	    {"header size", RECF_HDR_BYTES, 4, 109, "header size"},
 	    {"no workers", RECF_WORKERS, 4, 0, "worker"},
 	    {"65 workers", RECF_WORKERS, 4, 65, "worker"},
-	    {"unknown flag", RECF_FLAGS, 4, 4, "flags"},
+	    {"unknown flag", RECF_FLAGS, 4, 32, "flags"},
 	    {"cancel ppm", RECF_CHAOS, 4, 1000001, "chaos"},
 	    {"budget ppm", RECF_CHAOS + 16, 4, 0xffffffffu, "chaos"},
 	    {"cancel kind", RECF_INJECT_KIND, 4, ASUP_CANCEL_KIND_COUNT, "cancel kind"},
@@ -528,6 +532,7 @@ TEST(reader_field_validation)
 	    {"one step more", RECF_NSTEPS, 8, 0, NULL /* set below */},
 	    /* values the format allows */
 	    {"inject_root", RECF_FLAGS, 4, 3, NULL},
+	    {"every flag", RECF_FLAGS, 4, 31, NULL},
 	    {"64 workers", RECF_WORKERS, 4, 64, NULL},
 	    {"cancel ppm max", RECF_CHAOS, 4, 1000000, NULL},
 	    {"another seed", RECF_SEED, 8, 0xdeadbeefull, NULL},

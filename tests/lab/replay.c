@@ -51,6 +51,8 @@ static int record_and_follow(asup_lab_config cfg, asup_task_fn fn, asup_task_fn 
 	CHECK_EQ(rc_cfg.seed, cfg.seed);
 	CHECK_EQ(rc_cfg.workers, cfg.workers);
 	CHECK_EQ(rc_cfg.chaos.delay_ppm, cfg.chaos.delay_ppm);
+	CHECK_EQ(rc_cfg.leak_response, cfg.leak_response);
+	CHECK_EQ(rc_cfg.stop_on_violation, cfg.stop_on_violation);
 	rc_cfg.check_every_step = 1;
 	CHECK_EQ(asup_lab_create(&rc_cfg, &lab), 0);
 	CHECK_EQ(asup_lab_follow(lab, r), 0);
@@ -251,4 +253,76 @@ TEST(replay_misuse_and_bad_files_get_clear_codes)
 	CHECK_EQ(asup_lab_replay_load(path, &r, &why), -ASUP_ECORRUPT);
 	unlink(path);
 	asup_lab_replay_free(NULL);
+}
+
+/* ---- batch steals -------------------------------------------------------- */
+
+static int64_t burst_yielder(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10; i++)
+		if (asup_yield(cx) < 0)
+			return -1;
+	return 0;
+}
+
+static int64_t burst_root(asup_cx *cx, void *arg)
+{
+	asup_task hs[16];
+	int rc;
+	(void)arg;
+	for (int i = 0; i < 16; i++)
+		if ((rc = asup_spawn(cx, burst_yielder, NULL, NULL, &hs[i])) < 0)
+			return rc;
+	return asup_join_all(cx, hs, 16, NULL);
+}
+
+TEST(recordings_with_batch_steals_replay_exactly)
+{
+	char h1[33], h2[33];
+	uint64_t at = 0;
+	int div;
+
+	tmp_path("steal");
+	for (uint64_t seed = 1; seed <= 12; seed++) {
+		CHECK_EQ(record_and_follow(base_cfg(seed, 2 + seed % 3), burst_root, burst_root, &div,
+					   &at, h1, h2),
+			 0);
+		if (div)
+			printf("seed %" PRIu64 ": diverged at step %" PRIu64 "\n", seed, at);
+		CHECK_EQ(div, 0);
+		CHECK_EQ(strcmp(h1, h2), 0);
+	}
+}
+
+static int64_t timer_left_armed(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	return asup_sleep(cx, ASUP_MSEC(5)); /* never wakes: time does not move */
+}
+
+TEST(a_run_without_auto_advance_that_ends_on_a_timer_replays_exactly)
+{
+	asup_lab_config cfg = base_cfg(3, 1);
+	uint64_t at = 0;
+	int div, rc;
+
+	tmp_path("noadvance");
+	cfg.auto_advance = 0;
+	rc = record_and_follow(cfg, timer_left_armed, timer_left_armed, &div, &at, NULL, NULL);
+	CHECK_EQ(rc, -EDEADLK);
+	CHECK_EQ(div, 0);
+}
+
+TEST(the_recording_keeps_the_leak_response_and_the_stop_rule)
+{
+	asup_lab_config cfg = base_cfg(13, 2);
+	uint64_t at = 0;
+	int div;
+
+	tmp_path("leakcfg");
+	cfg.leak_response = ASUP_LEAK_RECOVER;
+	cfg.stop_on_violation = 0;
+	record_and_follow(cfg, leak_root, leak_root, &div, &at, NULL, NULL);
+	CHECK_EQ(div, 0);
 }

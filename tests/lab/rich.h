@@ -106,6 +106,12 @@ static int64_t rich_cancelled_body(asup_cx *cx, void *arg)
 /* The work runs in a region of its own: if it fails or is cancelled part
  * way, the region cancels the producers instead of leaving them blocked on
  * a channel nobody reads any more. */
+/* What an outcome means for the body: its value, or the cancellation. */
+static int64_t rich_of(const asup_outcome *o)
+{
+	return o->kind == ASUP_OUTCOME_OK || o->kind == ASUP_OUTCOME_ERR ? o->value : -ECANCELED;
+}
+
 static int64_t rich_body(asup_cx *cx, void *arg)
 {
 	asup_chan *ch;
@@ -117,32 +123,35 @@ static int64_t rich_body(asup_cx *cx, void *arg)
 
 	(void)arg;
 	rich_finalized = 0;
-	if (asup_chan_open(cx, sizeof(int64_t), 2, &ch) < 0)
-		return -10;
+	if ((rc = asup_chan_open(cx, sizeof(int64_t), 2, &ch)) < 0)
+		return rc;
 	for (int i = 0; i < 3; i++)
-		if (asup_spawn(cx, rich_producer, ch, NULL, &prod[i]) < 0)
-			return -11;
+		if ((rc = asup_spawn(cx, rich_producer, ch, NULL, &prod[i])) < 0)
+			return rc;
 	for (int i = 0; i < 15; i++) {
-		if (asup_chan_recv(cx, ch, &v) < 0)
-			return -12;
+		/* A producer closes the channel only when it was cancelled. */
+		if ((rc = asup_chan_recv(cx, ch, &v)) < 0)
+			return rc == -EPIPE ? -ECANCELED : rc;
 		sum = sum * 31 + v;
 	}
-	if (asup_join_all(cx, prod, 3, NULL) < 0)
-		return -13;
-	if (asup_region_with_budget(cx, asup_budget_with_deadline(asup_budget_default(),
-								  asup_now(cx) + ASUP_MSEC(1)),
-				    rich_deadline_body, NULL, &ro) < 0)
-		return -14;
-	if (asup_spawn(cx, rich_sleeper, &da, NULL, &a) < 0 ||
-	    asup_spawn(cx, rich_sleeper, &db, NULL, &b) < 0)
-		return -15;
-	if ((rc = asup_race(cx, &a, &b, &o)) < 0 || o.kind != ASUP_OUTCOME_OK)
-		return -16;
+	if ((rc = asup_join_all(cx, prod, 3, NULL)) < 0)
+		return rc;
+	if ((rc = asup_region_with_budget(cx, asup_budget_with_deadline(asup_budget_default(),
+									asup_now(cx) + ASUP_MSEC(1)),
+					  rich_deadline_body, NULL, &ro)) < 0)
+		return rc;
+	if ((rc = asup_spawn(cx, rich_sleeper, &da, NULL, &a)) < 0 ||
+	    (rc = asup_spawn(cx, rich_sleeper, &db, NULL, &b)) < 0)
+		return rc;
+	if ((rc = asup_race(cx, &a, &b, &o)) < 0)
+		return rc;
+	if (rich_of(&o) < 0)
+		return rich_of(&o);
 	sum = sum * 31 + o.value;
-	if (asup_region(cx, rich_cancelled_body, NULL, &ro) < 0)
-		return -17;
+	if ((rc = asup_region(cx, rich_cancelled_body, NULL, &ro)) < 0)
+		return rc;
 	if (rich_finalized != 11)
-		return -18;
+		return -EPROTO; /* a finalizer did not run */
 	sum = sum * 31 + (int64_t)(asup_now(cx) / 1000);
 	return sum < 0 ? -sum : sum;
 }
@@ -154,9 +163,13 @@ static int64_t rich_root(asup_cx *cx, void *arg)
 
 	if (rc < 0)
 		return rc;
-	if (o.kind == ASUP_OUTCOME_CANCELLED)
+	if (o.kind == ASUP_OUTCOME_PANICKED)
+		return -EPROTO;
+	/* Cancelled while the body spawned or opened a region: its region was
+	 * closing, which is the cancel, not a failure of its own. */
+	if (o.kind == ASUP_OUTCOME_ERR && o.value == -ASUP_ECLOSED && asup_cx_is_cancel_requested(cx))
 		return -ECANCELED;
-	return o.kind == ASUP_OUTCOME_OK ? o.value : o.kind == ASUP_OUTCOME_ERR ? o.value : -1;
+	return rich_of(&o);
 }
 
 #endif
