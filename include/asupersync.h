@@ -7,6 +7,8 @@
  *   asupersync/cx.h    capabilities, masks, cancel state, randomness
  *   asupersync/region.h regions, finalizers, join/race/hedge
  *   asupersync/obligation.h two-phase effects
+ *   asupersync/sync.h  mutex, rwlock, semaphore (permits as obligations),
+ *                      notify, barrier, once cell
  *   asupersync/rt.h    the runtime object, modes, stepping
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
