@@ -538,3 +538,62 @@ TEST(semaphore_seed_sweep_never_over_grants_and_loses_nothing)
 {
 	sweep(sem_sweep_root);
 }
+
+/* Allocation failure injection: < 0 never fails; n >= 0 lets n more
+ * allocations succeed, then fails every one. */
+static int fail_allocs = -1;
+
+static void *maybe_alloc(void *ud, size_t size)
+{
+	if (fail_allocs == 0)
+		return NULL;
+	if (fail_allocs > 0)
+		fail_allocs--;
+	return malloc(size);
+}
+
+static void plain_free(void *ud, void *p, size_t size)
+{
+	free(p);
+}
+
+static int64_t oom_root(asup_cx *cx, void *arg)
+{
+	asup__kernel *k = asup__rt_kernel(arg);
+	asup_semaphore_permit p;
+	asup_task h;
+	asup_outcome o;
+	asup_semaphore_init(&sem, 2);
+	for (int after = 0; after < 2; after++) {
+		/* 0: the permit's record fails; 1: its obligation fails */
+		fail_allocs = after;
+		CHECK_EQ(asup_semaphore_acquire(cx, &sem, 2, &p), -ENOMEM);
+		CHECK_EQ(asup_semaphore_try_acquire(cx, &sem, 1, &p), -ENOMEM);
+		fail_allocs = -1;
+		CHECK_EQ(asup_semaphore_available(&sem), 2); /* nothing taken */
+		CHECK_EQ(asup_semaphore_permit_release(&p), -EINVAL);
+	}
+	/* A waiter granted its permits whose obligation then fails passes them
+	 * on: the next waiter is not stalled. */
+	CHECK_EQ(asup_semaphore_acquire(cx, &sem, 2, &p), 0);
+	CHECK_EQ(asup_spawn(cx, takes, TAKES(0, 2), NULL, &h), 0);
+	CHECK_EQ(asup_yield(cx), 0); /* queued with its record */
+	fail_allocs = 0;
+	CHECK_EQ(asup_semaphore_permit_release(&p), 0); /* granted to it */
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	fail_allocs = -1;
+	CHECK_EQ(o.value, -ENOMEM);
+	CHECK_EQ(asup_semaphore_available(&sem), 2);
+	CHECK_EQ(k->obl_leaked, 0);
+	return 0;
+}
+
+TEST(semaphore_out_of_memory_takes_nothing_and_passes_permits_on)
+{
+	asup_rt_config cfg;
+	asup_rt_config_init(&cfg);
+	cfg.alloc.alloc = maybe_alloc;
+	cfg.alloc.free = plain_free;
+	cfg.leak_response = ASUP_LEAK_SILENT;
+	run_on(test_rt_cfg(&cfg), oom_root);
+}

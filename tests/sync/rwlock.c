@@ -576,3 +576,32 @@ TEST(rwlock_seed_sweep_mutual_exclusion_writer_preference_and_cancels)
 {
 	sweep(sw_root);
 }
+
+static int64_t uses_lock(asup_cx *cx, void *arg)
+{
+	CHECK_EQ(asup_rwlock_read(cx, &rw), 0);
+	return asup_rwlock_read_unlock(cx, &rw);
+}
+
+static int64_t foreign_root(asup_cx *cx, void *arg)
+{
+	CHECK_EQ(asup_rwlock_read(cx, &rw), -EXDEV);
+	CHECK_EQ(asup_rwlock_try_write(cx, &rw), -EXDEV);
+	CHECK_EQ(asup_rwlock_write_unlock(cx, &rw), -EXDEV);
+	return 0;
+}
+
+TEST(rwlock_used_from_another_runtime_gets_exdev)
+{
+	/* Both alive at once (a destroyed runtime's memory could be reused). */
+	asup_rt *a = rt_with(ASUP_MODE_REAL, 0, ASUP_LEAK_SILENT);
+	asup_rt *b = rt_with(ASUP_MODE_REAL, 0, ASUP_LEAK_SILENT);
+	asup_outcome o;
+	asup_rwlock_init(&rw);
+	CHECK_EQ(asup_rt_run(a, uses_lock, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(asup_rt_run(b, foreign_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(a);
+	test_rt_done(b);
+}
