@@ -11,6 +11,8 @@
  *   asupersync/oneshot.h one value, once
  *   asupersync/broadcast.h a bounded ring every receiver reads
  *   asupersync/watch.h a versioned value receivers watch for changes
+ *   asupersync/sync.h  mutex, rwlock, semaphore (permits as obligations),
+ *                      notify, barrier, once cell
  *   asupersync/rt.h    the runtime object, modes, stepping
  *   asupersync/task.h  spawn, join, yield, checkpoint, panic
  *   asupersync/time.h  now, sleep, deadline scopes
