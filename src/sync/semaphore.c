@@ -174,7 +174,7 @@ static int acquire(asup_cx *cx, asup_semaphore *s, size_t n, asup_semaphore_perm
 		asup__free_mem(&cx->k->alloc, h, sizeof(*h));
 		return rc;
 	}
-	rc = asup__obligation_create_hooked(cx->k, self, self->owner,
+	rc = asup__obligation_create_hooked(cx->k, self, cx->scope,
 					    ASUP_OBLIGATION_SEMAPHORE_PERMIT, "semaphore permit",
 					    hold_return, h, &p->_obligation);
 	if (rc < 0) {
