@@ -234,3 +234,91 @@ TEST(race_all_drains_every_loser_under_chaos)
 	asup_lab_config cfg = chaos_config(3, 1);
 	CHECK_EQ(lab_sweep("race_all", race_root, NULL, &cfg, 1, SEEDS), 0);
 }
+
+/* ---- semaphore and rwlock ---------------------------------------------- */
+
+struct pool {
+	asup_semaphore sem;
+	asup_rwlock rw;
+	int in_use, max_in_use;   /* semaphore permits held */
+	int readers, writers;     /* rwlock holders */
+	int64_t shared;
+};
+
+static int64_t pool_user(asup_cx *cx, void *arg)
+{
+	struct pool *pl = arg;
+	asup_semaphore_permit p;
+	uint64_t r;
+	int rc;
+
+	for (int i = 0; i < 4; i++) {
+		if ((rc = asup_random_below(cx, 2, &r)) < 0)
+			return rc;
+		if ((rc = asup_semaphore_acquire(cx, &pl->sem, 1 + r, &p)) < 0)
+			return rc == -ECANCELED ? 0 : rc;
+		pl->in_use += 1 + (int)r;
+		if (pl->in_use > pl->max_in_use)
+			pl->max_in_use = pl->in_use;
+		asup_yield(cx);
+		pl->in_use -= 1 + (int)r;
+		if ((rc = asup_semaphore_permit_release(&p)) < 0)
+			return rc;
+
+		if ((rc = (i % 2 ? asup_rwlock_write(cx, &pl->rw) : asup_rwlock_read(cx, &pl->rw))) < 0)
+			return rc == -ECANCELED ? 0 : rc;
+		if (i % 2) {
+			if (pl->writers++ || pl->readers)
+				return -EPROTO;
+			int64_t v = pl->shared;
+			asup_yield(cx);
+			pl->shared = v + 1;
+			pl->writers--;
+			rc = asup_rwlock_write_unlock(cx, &pl->rw);
+		} else {
+			if (pl->writers)
+				return -EPROTO;
+			pl->readers++;
+			asup_yield(cx);
+			pl->readers--;
+			rc = asup_rwlock_read_unlock(cx, &pl->rw);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int64_t pool_root(asup_cx *cx, void *arg)
+{
+	struct pool pl;
+	asup_task h[5];
+	asup_outcome o[5];
+	int rc;
+
+	(void)arg;
+	memset(&pl, 0, sizeof pl);
+	asup_semaphore_init(&pl.sem, 3);
+	asup_rwlock_init(&pl.rw);
+	for (int i = 0; i < 5; i++)
+		if ((rc = asup_spawn(cx, pool_user, &pl, NULL, &h[i])) < 0)
+			return rc;
+	if ((rc = asup_join_all(cx, h, 5, o)) < 0)
+		return rc;
+	for (int i = 0; i < 5; i++)
+		if (o[i].kind == ASUP_OUTCOME_ERR)
+			return o[i].value;
+	if (pl.max_in_use > 3 || asup_semaphore_available(&pl.sem) != 3)
+		return -EPROTO; /* over-granted, or a permit was lost */
+	return 0;
+}
+
+TEST(semaphore_permits_and_rwlock_hold_their_laws_under_chaos)
+{
+	for (uint32_t w = 1; w <= 3; w += 2) {
+		asup_lab_config cfg = chaos_config(w, 0);
+		CHECK_EQ(lab_sweep("semaphore+rwlock", pool_root, NULL, &cfg, 1, SEEDS), 0);
+		cfg = chaos_config(w, 1);
+		CHECK_EQ(lab_sweep("semaphore+rwlock+cancel", pool_root, NULL, &cfg, 1000, SEEDS), 0);
+	}
+}
