@@ -92,7 +92,8 @@ static int run_one(const asup_corpus_entry *e, const asup_lab_config *cfg, const
 	if (r) {
 		div = asup_lab_divergence(lab, &at);
 		if (div)
-			fprintf(stderr, "%s: replay diverged at step %" PRIu64 "\n", e->sc.name, at);
+			printf("%s: leaves the recording at step %" PRIu64 "\n", e->sc.name,
+			       at);
 	}
 	CHECK_EQ(asup_lab_destroy(lab), 0);
 	return div;
@@ -114,9 +115,10 @@ static void check_recorded_config(const asup_lab_config *want, const asup_lab_co
 }
 
 /* Saves the failing run, loads it and follows it: no divergence, the same
- * run to the last step. */
-static void check_replay(const asup_corpus_entry *e, const asup_lab_config *cfg,
-			 const asup_lab_result *want)
+ * run to the last step. The fixed program cannot follow it: that shows the
+ * comparison would see a replay that went another way. */
+static void check_replay(const asup_corpus_entry *e, const asup_corpus_entry *twin,
+			 const asup_lab_config *cfg, const asup_lab_result *want)
 {
 	char path[] = "/tmp/asup-planted-XXXXXX";
 	asup_lab_result saved, followed;
@@ -140,11 +142,12 @@ static void check_replay(const asup_corpus_entry *e, const asup_lab_config *cfg,
 	rcfg.check_every_step = cfg->check_every_step;
 	CHECK_EQ(run_one(e, &rcfg, NULL, r, &followed), 0);
 	check_same_result(want, &followed);
+	CHECK_EQ(run_one(twin, &rcfg, NULL, r, &followed), 1);
 	asup_lab_replay_free(r);
 }
 
 /* The buggy half: found within its bound, identical on re-runs, replayed. */
-static void check_buggy(const asup_corpus_entry *e)
+static void check_buggy(const asup_corpus_entry *e, const asup_corpus_entry *twin)
 {
 	asup_lab_config cfg;
 	asup_lab_sweep sw, all;
@@ -177,7 +180,7 @@ static void check_buggy(const asup_corpus_entry *e)
 		run_one(e, &cfg, NULL, NULL, &again);
 		check_same_result(&sw.first_failure, &again);
 	}
-	check_replay(e, &cfg, &sw.first_failure);
+	check_replay(e, twin, &cfg, &sw.first_failure);
 }
 
 /* The fixed half: no failure on any seed tried, over several schedules. */
@@ -211,7 +214,7 @@ static void check_pair(const char *name)
 	CHECK_STR_EQ(t->twin, e->sc.name);
 	CHECK_EQ(t->workers, e->workers);
 	CHECK_EQ(t->futurelock_steps, e->futurelock_steps);
-	check_buggy(e);
+	check_buggy(e, t);
 	check_twin(t);
 }
 
