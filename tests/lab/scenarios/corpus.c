@@ -7,11 +7,25 @@
 #include <string.h>
 
 extern const asup_corpus_entry asup_corpus_lock_order[2];
+extern const asup_corpus_entry asup_corpus_lost_wakeup[2];
+extern const asup_corpus_entry asup_corpus_race_undrained[2];
+extern const asup_corpus_entry asup_corpus_permit_leak[2];
+extern const asup_corpus_entry asup_corpus_late_defer[2];
+extern const asup_corpus_entry asup_corpus_lost_update[2];
+extern const asup_corpus_entry asup_corpus_permit_futurelock[2];
+extern const asup_corpus_entry asup_corpus_cancel_drop[2];
 
 static const asup_corpus_entry *const groups[] = {
 	asup_corpus_lock_order,
+	asup_corpus_lost_wakeup,
+	asup_corpus_race_undrained,
+	asup_corpus_permit_leak,
+	asup_corpus_late_defer,
+	asup_corpus_lost_update,
+	asup_corpus_permit_futurelock,
+	asup_corpus_cancel_drop,
 };
-static const size_t group_len[] = {2};
+static const size_t group_len[] = {2, 2, 2, 2, 2, 2, 2, 2};
 
 static asup_corpus_entry table[64];
 static size_t ntable;
@@ -50,5 +64,13 @@ void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_conf
 	if (e) {
 		cfg->workers = e->workers ? e->workers : 1;
 		cfg->chaos = e->chaos;
+		if (e->futurelock_steps)
+			cfg->futurelock_steps = e->futurelock_steps;
 	}
+}
+
+int asup_corpus_stop(asup_cx *cx, asup_task *h)
+{
+	asup_task_abort(h);
+	return asup_join(cx, h, NULL);
 }

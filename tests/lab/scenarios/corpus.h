@@ -21,6 +21,7 @@ typedef struct asup_corpus_entry {
 	uint64_t seeds;             /* buggy: found within this many seeds from 1 */
 	uint32_t workers;           /* the config it runs under (0 = 1) */
 	asup_lab_chaos chaos;
+	uint64_t futurelock_steps;  /* K of the futurelock oracle (0 = the lab default) */
 } asup_corpus_entry;
 
 /* Every entry, in a fixed order. */
@@ -30,5 +31,9 @@ const asup_corpus_entry *asup_corpus_find(const char *name);
 /* A lab config for entry e at seed: the defaults plus the entry's own
  * settings, with the step checks on. */
 void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_config *cfg);
+
+/* For the scenarios' error paths: aborts the task h and waits for it
+ * (consuming h). The join's result: 0, or a checkpoint error of the caller. */
+int asup_corpus_stop(asup_cx *cx, asup_task *h);
 
 #endif

@@ -2,8 +2,13 @@
  * Planted bug: two tasks take two mutexes in opposite orders, with a
  * suspension between the two locks. Only the interleavings where each takes
  * its first lock before the other's second one deadlock; the lab's deadlock
- * report names the blocked tasks. The twin takes the locks in one global
- * order.
+ * report names the blocked tasks.
+ *
+ * Found by: deadlock. Measured (exploration from seed 1, one worker): seeds
+ * 1-5 pass, seed 6 is the first failing seed; 85 of seeds 1-200 fail.
+ * Documented bound: 20 seeds.
+ *
+ * Twin: takes the locks in one global order.
  */
 #include "corpus.h"
 
@@ -72,9 +77,13 @@ static int64_t fixed(asup_cx *cx, void *arg)
 }
 
 const asup_corpus_entry asup_corpus_lock_order[2] = {
-	{{"lock_order", "two mutexes taken in opposite orders deadlock under one interleaving",
-	  buggy, NULL},
-	 1, "lock_order_fixed", "deadlock", 20, 0, {0}},
-	{{"lock_order_fixed", "the same two tasks taking the mutexes in one order", fixed, NULL},
-	 0, "lock_order", NULL, 0, 0, {0}},
+	{.sc = {"lock_order", "two mutexes taken in opposite orders deadlock under one interleaving",
+		buggy, NULL},
+	 .buggy = 1,
+	 .twin = "lock_order_fixed",
+	 .oracle = "deadlock",
+	 .seeds = 20},
+	{.sc = {"lock_order_fixed", "the same two tasks taking the mutexes in one order", fixed,
+		NULL},
+	 .twin = "lock_order"},
 };
