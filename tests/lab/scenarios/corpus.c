@@ -69,8 +69,16 @@ void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_conf
 	}
 }
 
+static int64_t join_masked(asup_cx *cx, void *arg)
+{
+	return asup_join(cx, arg, NULL);
+}
+
+/* The join runs masked: a caller that is itself being cancelled must still
+ * wait for the task it stops (an unmasked join would return -ECANCELED at
+ * once and leave the task running). */
 int asup_corpus_stop(asup_cx *cx, asup_task *h)
 {
 	asup_task_abort(h);
-	return asup_join(cx, h, NULL);
+	return (int)asup_cx_masked(cx, join_masked, h);
 }

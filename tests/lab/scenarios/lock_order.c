@@ -61,7 +61,14 @@ static int64_t run(asup_cx *cx, int fixed)
 		return rc;
 	if ((rc = asup_join2(cx, &h1, &h2, &o1, &o2)) < 0)
 		return rc;
-	return o1.kind == ASUP_OUTCOME_OK && o2.kind == ASUP_OUTCOME_OK ? 0 : -1;
+	if (o1.kind == ASUP_OUTCOME_OK && o2.kind == ASUP_OUTCOME_OK)
+		return 0;
+	/* A task that stopped on a cancel (one injected by the lab) ended
+	 * Cancelled or passed -ECANCELED up: that is the cancel, not the bug. */
+	if (o1.kind == ASUP_OUTCOME_CANCELLED || o2.kind == ASUP_OUTCOME_CANCELLED ||
+	    o1.value == -ECANCELED || o2.value == -ECANCELED)
+		return -ECANCELED;
+	return -1;
 }
 
 static int64_t buggy(asup_cx *cx, void *arg)
