@@ -26,6 +26,7 @@ int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uin
 	memset(k, 0, sizeof(*k));
 	k->alloc = *a;
 	k->sched = s;
+	s->rec_bytes = sizeof(asup__ktask);
 	k->seed = seed;
 	k->chain_depth = ASUP__CHAIN_DEPTH_DEFAULT;
 	k->leak_response = ASUP_LEAK_LOG;

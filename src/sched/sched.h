@@ -170,6 +170,8 @@ struct asup__sched {
 	asup__rng rng;             /* deterministic mode: steal victims */
 	uint64_t place_key;        /* deterministic mode: seeds the places of */
 	uint64_t places;           /* entries in a bucket (see lane_push) */
+	uint32_t rec_bytes;        /* bytes of a task record worth prefetching
+	                              (the kernel sets its full record size) */
 	asup_time now_cached;      /* clock reading at the last timer check */
 	asup_time timer_min;       /* earliest armed timer; written by the time layer */
 	uint64_t seq;              /* next FIFO sequence number */

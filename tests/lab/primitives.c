@@ -84,8 +84,6 @@ static int64_t flow_body(asup_cx *cx, void *arg)
 	asup_task prod[4], cons[2];
 	int rc;
 
-	if ((rc = asup_chan_open(cx, sizeof(int64_t), 3, &f->ch)) < 0)
-		return rc;
 	for (int i = 0; i < 2; i++)
 		if ((rc = asup_spawn(cx, flow_consumer, f, NULL, &cons[i])) < 0)
 			return rc;
@@ -113,6 +111,10 @@ static int64_t flow_root(asup_cx *cx, void *arg)
 
 	(void)arg;
 	memset(&f, 0, sizeof f);
+	/* The channel belongs to this scope, so it outlives the region whose
+	 * tasks use it and can be drained after that region closed. */
+	if (asup_chan_open(cx, sizeof(int64_t), 3, &f.ch) < 0)
+		return -100;
 	if (asup_region(cx, flow_body, &f, &o) < 0)
 		return -100;
 	/* What is still queued (consumers cancelled early) counts as received. */
@@ -162,25 +164,40 @@ static int64_t incrementer(asup_cx *cx, void *arg)
 	return 0;
 }
 
-static int64_t counter_root(asup_cx *cx, void *arg)
+/* The tasks run in a region of the root's: the state they share lives in
+ * the root's frame, which outlives that region even when its body stops
+ * early (a cancelled join returns at once, its tasks still finishing). */
+static int64_t counter_body(asup_cx *cx, void *arg)
 {
-	struct counter c;
+	struct counter *c = arg;
 	asup_task h[4];
 	asup_outcome o[4];
-
-	(void)arg;
-	memset(&c, 0, sizeof c);
-	asup_mutex_init(&c.m);
-	for (int i = 0; i < 4; i++)
-		if (asup_spawn(cx, incrementer, &c, NULL, &h[i]) < 0)
-			return -1;
 	int rc;
 
+	for (int i = 0; i < 4; i++)
+		if ((rc = asup_spawn(cx, incrementer, c, NULL, &h[i])) < 0)
+			return rc;
 	if ((rc = asup_join_all(cx, h, 4, o)) < 0)
 		return rc;
 	for (int i = 0; i < 4; i++)
 		if (o[i].kind == ASUP_OUTCOME_ERR)
 			return o[i].value;
+	return 0;
+}
+
+static int64_t counter_root(asup_cx *cx, void *arg)
+{
+	struct counter c;
+	asup_outcome o;
+	int rc;
+
+	(void)arg;
+	memset(&c, 0, sizeof c);
+	asup_mutex_init(&c.m);
+	if ((rc = asup_region(cx, counter_body, &c, &o)) < 0)
+		return rc;
+	if (o.kind == ASUP_OUTCOME_ERR && o.value != -ECANCELED)
+		return o.value;
 	return c.value == c.done && !asup_mutex_is_locked(&c.m) ? 0 : -3;
 }
 
@@ -289,25 +306,37 @@ static int64_t pool_user(asup_cx *cx, void *arg)
 	return 0;
 }
 
-static int64_t pool_root(asup_cx *cx, void *arg)
+static int64_t pool_body(asup_cx *cx, void *arg)
 {
-	struct pool pl;
 	asup_task h[5];
 	asup_outcome o[5];
 	int rc;
 
-	(void)arg;
-	memset(&pl, 0, sizeof pl);
-	asup_semaphore_init(&pl.sem, 3);
-	asup_rwlock_init(&pl.rw);
 	for (int i = 0; i < 5; i++)
-		if ((rc = asup_spawn(cx, pool_user, &pl, NULL, &h[i])) < 0)
+		if ((rc = asup_spawn(cx, pool_user, arg, NULL, &h[i])) < 0)
 			return rc;
 	if ((rc = asup_join_all(cx, h, 5, o)) < 0)
 		return rc;
 	for (int i = 0; i < 5; i++)
 		if (o[i].kind == ASUP_OUTCOME_ERR)
 			return o[i].value;
+	return 0;
+}
+
+static int64_t pool_root(asup_cx *cx, void *arg)
+{
+	struct pool pl;
+	asup_outcome o;
+	int rc;
+
+	(void)arg;
+	memset(&pl, 0, sizeof pl);
+	asup_semaphore_init(&pl.sem, 3);
+	asup_rwlock_init(&pl.rw);
+	if ((rc = asup_region(cx, pool_body, &pl, &o)) < 0)
+		return rc;
+	if (o.kind == ASUP_OUTCOME_ERR && o.value != -ECANCELED)
+		return o.value;
 	if (pl.max_in_use > 3 || asup_semaphore_available(&pl.sem) != 3)
 		return -EPROTO; /* over-granted, or a permit was lost */
 	return 0;

@@ -118,7 +118,8 @@ static int64_t rich_body(asup_cx *cx, void *arg)
 	asup_task prod[3], a, b;
 	asup_outcome o, ro;
 	uint64_t da = ASUP_USEC(30), db = ASUP_USEC(20);
-	int64_t sum = 0, v;
+	uint64_t sum = 0;
+	int64_t v;
 	int rc;
 
 	(void)arg;
@@ -132,7 +133,7 @@ static int64_t rich_body(asup_cx *cx, void *arg)
 		/* A producer closes the channel only when it was cancelled. */
 		if ((rc = asup_chan_recv(cx, ch, &v)) < 0)
 			return rc == -EPIPE ? -ECANCELED : rc;
-		sum = sum * 31 + v;
+		sum = sum * 31 + (uint64_t)v;
 	}
 	if ((rc = asup_join_all(cx, prod, 3, NULL)) < 0)
 		return rc;
@@ -147,13 +148,13 @@ static int64_t rich_body(asup_cx *cx, void *arg)
 		return rc;
 	if (rich_of(&o) < 0)
 		return rich_of(&o);
-	sum = sum * 31 + o.value;
+	sum = sum * 31 + (uint64_t)o.value;
 	if ((rc = asup_region(cx, rich_cancelled_body, NULL, &ro)) < 0)
 		return rc;
 	if (rich_finalized != 11)
 		return -EPROTO; /* a finalizer did not run */
-	sum = sum * 31 + (int64_t)(asup_now(cx) / 1000);
-	return sum < 0 ? -sum : sum;
+	sum = sum * 31 + asup_now(cx) / 1000;
+	return (int64_t)(sum >> 1); /* a non-negative checksum */
 }
 
 static int64_t rich_root(asup_cx *cx, void *arg)
