@@ -103,9 +103,13 @@ ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcom
 ASUP_API ASUP_NODISCARD int asup_lab_spawn(asup_lab *lab, asup_task_fn fn, void *arg,
 					   const asup_spawn_opts *opts, asup_task *out);
 /* One step (one task runs until it suspends): 1, or 0 if nothing could run
- * (after an auto-advance of time when one was possible), or < 0. */
+ * (after an auto-advance of time when one was possible), or < 0:
+ * -ASUP_ESTEPLIMIT once max_steps were taken, -ASUP_EORACLE after a
+ * violation stopped the lab, -ASUP_EDIVERGED when a followed recording no
+ * longer matches. */
 ASUP_API int asup_lab_step(asup_lab *lab);
-/* Steps until nothing can run; returns the number of steps (or < 0). */
+/* Steps until nothing can run, the lab stops or max_steps (in all) were
+ * taken; returns the number of steps taken now (or < 0). */
 ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab);
 /* Runs the end-of-run oracles now (for step-by-step sessions; after
  * asup_lab_run it only returns the count); returns the number of violations. */

@@ -266,6 +266,8 @@ void asup__region_heap_release(asup__kernel *k, asup__region *r);
  * Returns the number of tasks affected. */
 int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason);
 int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f);
+/* Frees the job of a finalizer task that never ran (runtime teardown). */
+void asup__region_finalizer_discard(asup__kernel *k, asup__ktask *kt);
 int asup__region_admits_task(const asup__region *r, int cleanup);
 /* Waits (uninterruptibly) until r is closed. */
 void asup__region_wait_closed(asup__kernel *k, asup__ktask *self, uint64_t id);

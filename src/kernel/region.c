@@ -195,6 +195,16 @@ static int64_t run_finalizer(asup_cx *cx, void *arg)
 	return job.f.async_fn(cx, job.f.arg);
 }
 
+void asup__region_finalizer_discard(asup__kernel *k, asup__ktask *kt)
+{
+	/* A finalizer task that never ran (runtime torn down early) still owns
+	 * its job. */
+	if (kt->is_cleanup && kt->fn == run_finalizer && kt->t.state == ASUP__T_NEW) {
+		asup__free_mem(&k->alloc, kt->arg, sizeof(fin_job));
+		kt->arg = NULL;
+	}
+}
+
 /* Starts the top finalizer as a masked cleanup task. 1 if one started. */
 static int start_finalizer(asup__kernel *k, asup__region *r)
 {

@@ -62,6 +62,7 @@ void asup__kernel_destroy(asup__kernel *k)
 			asup__ktask *kt = &c->recs[i];
 			if (!kt->in_use)
 				continue;
+			asup__region_finalizer_discard(k, kt);
 			asup__sched_discard(k->sched, &kt->t);
 			/* The pool is stopped by now: nothing else touches it. */
 			asup__free_mem(&k->alloc, kt->bjob, sizeof(*kt->bjob));

@@ -496,6 +496,12 @@ ASUP_API int asup_lab_step(asup_lab *lab)
 
 	if (!lab)
 		return -EINVAL;
+	if (lab->diverged)
+		return -ASUP_EDIVERGED;
+	if (lab->stop)
+		return -ASUP_EORACLE;
+	if (lab->steps >= lab->cfg.max_steps)
+		return -ASUP_ESTEPLIMIT;
 	rc = asup__rt_enter(lab->rt);
 	if (rc < 0)
 		return rc;
@@ -514,7 +520,8 @@ ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab)
 	rc = asup__rt_enter(lab->rt);
 	if (rc < 0)
 		return rc;
-	while (n < (int64_t)lab->cfg.max_steps && (rc = step_inner(lab)) == 1)
+	while (!lab->stop && !lab->diverged && lab->steps < lab->cfg.max_steps &&
+	       (rc = step_inner(lab)) == 1)
 		n++;
 	asup__rt_leave(lab->rt);
 	return rc < 0 ? rc : n;
