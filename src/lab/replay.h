@@ -9,7 +9,7 @@
  *   u64 seed, u32 workers, u32 flags, u64 max_steps, u64 futurelock_steps,
  *   u32 chaos cancel/delay/storm/storm_max/budget (5 x u32), u32 inject_at,
  *   u32 inject_kind, char name[32] (NUL-terminated), u64 nsteps;
- *   nsteps x { u64 task, u8 lane, u8 worker, u16 chaos, u32 zero, u64 digest_lo };
+ *   nsteps x { u64 task, u8 lane, u8 worker, u16 chaos, u32 zero, u64 check (< 2^32) };
  *   u8 digest[16], u64 check (hash of every byte before it).
  * The reader rejects anything else: bad magic or version, a size that does
  * not match nsteps, out-of-range fields, a wrong check value.
@@ -30,8 +30,8 @@ typedef struct asup__step_rec {
 	uint64_t task;
 	uint8_t lane, worker;
 	uint16_t chaos;       /* chaos actions taken before this step */
-	uint64_t digest_lo;   /* low 64 bits of the digest after the step */
-} asup__step_rec;
+	uint32_t check;       /* a check value of the digest after the step */
+} asup__step_rec;         /* 16 bytes: a long run records millions */
 
 typedef struct asup__replay_hdr {
 	uint64_t seed;
@@ -52,6 +52,7 @@ typedef struct asup__recording {
 	asup__step_rec *steps;
 	uint64_t n, cap;
 	uint8_t digest[16];   /* the digest at the end of the run */
+	int mapped;           /* steps is an mmap'ed area (see rec_push) */
 	int oom;              /* a step could not be recorded */
 } asup__recording;
 

@@ -529,6 +529,7 @@ TEST(reader_field_validation)
 	    {"lane 5", s0 + 8, 1, 5, "step"},
 	    {"worker 2 of 2", s0 + 9, 1, 2, "step"},
 	    {"reserved bytes", s0 + 12, 4, 1, "step"},
+	    {"check value over 32 bits", s0 + 20, 4, 1, "step check"},
 	    {"one step more", RECF_NSTEPS, 8, 0, NULL /* set below */},
 	    /* values the format allows */
 	    {"inject_root", RECF_FLAGS, 4, 3, NULL},
