@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
+#include "lab_internal.h"
 
 ASUP_API int asup_lab_run_scenario(const asup_lab_scenario *sc, const asup_lab_config *cfg,
 				   asup_lab_result *res)

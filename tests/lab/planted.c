@@ -15,10 +15,6 @@
 #include "harness.h"
 #include "corpus.h"
 
-/* The lab's own result builder (src/rt/lab.c), so a single run is judged
- * exactly as asup_lab_explore judges it. */
-void asup__lab_result(asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
-
 /* Seeds each twin must pass. Under valgrind fewer, but never below 50. */
 static uint64_t twin_seeds(void)
 {
@@ -87,7 +83,8 @@ static int run_one(const asup_corpus_entry *e, const asup_lab_config *cfg, const
 		CHECK_EQ(asup_lab_follow(lab, r), 0);
 	memset(&out, 0, sizeof out);
 	rc = asup_lab_run(lab, e->sc.root, e->sc.arg, &out);
-	asup__lab_result(lab, rc, &out, res);
+	/* judged exactly as asup_lab_explore judges a run */
+	CHECK_EQ(asup_lab_result_get(lab, rc, &out, res), 0);
 	if (path)
 		CHECK_EQ(asup_lab_save(lab, path, e->sc.name), 0);
 	if (r) {

@@ -1,0 +1,51 @@
+/*
+ * The lab's state, shared by the files of the lab's entry points (lab.c:
+ * config, stepping, runs, reading; lab_replay.c: recordings, replay and
+ * the verdict of a run). Nothing outside src/rt includes this.
+ */
+#ifndef ASUP_RT_LAB_INTERNAL_H
+#define ASUP_RT_LAB_INTERNAL_H
+
+#include "asupersync/lab.h"
+
+#include "../lab/oracle.h"
+#include "../lab/replay.h"
+#include "../trace/trace.h"
+#include "rt_internal.h"
+
+struct asup_lab {
+	asup_lab_config cfg;
+	asup_rt *rt;
+	asup__ring ring;
+	asup__digest dg;
+	asup__oracle oracle;
+	asup__recording rec;
+	asup__rng rng;              /* the lab's own choices (workers, chaos) */
+	uint64_t nevents;
+	uint64_t steps;
+	uint64_t checkpoints;
+	uint64_t injected;          /* cancels injected (chaos or systematic) */
+	uint64_t cur_task;          /* the last RESUME's task, lane, worker */
+	uint8_t cur_lane;
+	uint8_t cur_worker;
+	uint16_t chaos_n;           /* chaos actions in the current step */
+	uint64_t viol_before;       /* violations when the current step began */
+	const asup__recording *follow;
+	uint64_t div_step;
+	int diverged;
+	int ran;                    /* the root ran: the lab is spent */
+	int root_closed;
+	int stop;                   /* a violation with stop_on_violation */
+};
+
+struct asup_lab_replay {
+	asup__alloc alloc;
+	asup__recording rec;
+};
+
+/* malloc/free: the lab's own tables (outside the runtime's hooks). */
+extern const asup__alloc asup__lab_heap;
+
+void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
+
+#endif
