@@ -27,12 +27,6 @@ typedef struct asup__ring {
 int asup__ring_init(asup__ring *r, const asup__alloc *a, uint32_t cap);
 void asup__ring_destroy(asup__ring *r, const asup__alloc *a);
 
-static inline void asup__ring_push(asup__ring *r, const asup_event *ev)
-{
-	r->ev[r->total & r->mask] = *ev;
-	r->total++;
-}
-
 /* The slot of the next event (the caller fills every field). */
 static inline asup_event *asup__ring_next(asup__ring *r)
 {

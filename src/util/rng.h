@@ -42,24 +42,4 @@ static inline uint64_t asup__rng_below(asup__rng *r, uint64_t bound)
 	return x % bound;
 }
 
-/*
- * Uniform in [0, bound) without a division in the common case: the high
- * half of a 64x32-bit product, rejecting the few draws that would bias it.
- * For the scheduler's choices; bound must be in 1 .. 2^32 - 1.
- */
-static inline uint64_t asup__rng_below_fast(asup__rng *r, uint32_t bound)
-{
-	uint64_t m = (uint64_t)(uint32_t)(asup__rng_next(r) >> 32) * bound;
-	uint32_t low = (uint32_t)m;
-
-	if (low < bound) {
-		uint32_t threshold = (uint32_t)(-bound) % bound;
-		while (low < threshold) {
-			m = (uint64_t)(uint32_t)(asup__rng_next(r) >> 32) * bound;
-			low = (uint32_t)m;
-		}
-	}
-	return m >> 32;
-}
-
 #endif
