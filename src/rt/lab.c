@@ -472,6 +472,7 @@ ASUP_API int asup_lab_step(asup_lab *lab)
 	rc = asup__rt_enter(lab->rt);
 	if (rc < 0)
 		return rc;
+	(void)asup__altstack_keep(); /* for the overflow report, as in asup_rt_step */
 	rc = step_inner(lab);
 	asup__rt_leave(lab->rt);
 	return rc;
@@ -487,6 +488,7 @@ ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab)
 	rc = asup__rt_enter(lab->rt);
 	if (rc < 0)
 		return rc;
+	(void)asup__altstack_keep();
 	while (!lab->stop && !lab->diverged && lab->steps < lab->cfg.max_steps &&
 	       (rc = step_inner(lab)) == 1)
 		n++;

@@ -353,6 +353,10 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
+	/* The overflow report runs on an alternate signal stack: without one, a
+	 * fault on the guard has no stack for its handler. */
+	if (rt->cfg.overflow_report)
+		(void)asup__altstack_keep();
 	direct = rt->sched.direct;
 	rt->sched.direct = 0;
 	t = asup__sched_run_one(&rt->sched);

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "fiber/fiber.h"
@@ -194,6 +195,154 @@ TEST(no_report_when_reports_are_off)
 	CHECK(strstr(c.err, "stack overflow in task") == NULL);
 }
 
+/* ---- large frames and the step-wise drivers ---- */
+
+/* Frames of `big_frame` bytes that write only their lowest byte: the second
+ * frame starts tens of KiB below the first, so a one-page guard would be
+ * stepped over. This file is built without stack-clash probes (see
+ * CMakeLists.txt), so nothing else touches the pages in between. */
+static size_t big_frame;
+
+static __attribute__((noinline)) int64_t big_frames(int depth)
+{
+	volatile char *frame = __builtin_alloca(big_frame);
+	frame[0] = (char)depth;
+	if (!keep_going)
+		return frame[0];
+	return big_frames(depth + 1) + frame[0];
+}
+
+static int64_t overflowing_big(asup_cx *cx, void *arg)
+{
+	return big_frames(0);
+}
+
+static void spawn_big(asup_rt *rt, const char *name)
+{
+	asup_spawn_opts o;
+	asup_task h;
+	asup_spawn_opts_init(&o);
+	o.name = name;
+	o.stack_size = 64 * 1024;
+	if (asup_rt_spawn(rt, overflowing_big, NULL, &o, &h) != 0)
+		_exit(4);
+}
+
+static int64_t spawn_big_and_join(asup_cx *cx, void *arg)
+{
+	asup_spawn_opts o;
+	asup_task h;
+	asup_spawn_opts_init(&o);
+	o.name = "big_frames";
+	o.stack_size = 64 * 1024;
+	CHECK_EQ(asup_spawn(cx, overflowing_big, NULL, &o, &h), 0);
+	return asup_join(cx, &h, NULL);
+}
+
+static void run_big_frames(void)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	asup_rt_config_init(&cfg);
+	if (asup_rt_create(&cfg, &rt) != 0)
+		_exit(4);
+	if (asup_rt_run(rt, spawn_big_and_join, NULL, &o) != 0)
+		_exit(6);
+}
+
+static const size_t big_sizes[] = {16 * 1024, 32 * 1024, 48 * 1024};
+
+TEST(large_frame_overflow_is_reported_by_name)
+{
+	if (skip_under_valgrind())
+		return;
+	for (size_t i = 0; i < sizeof big_sizes / sizeof big_sizes[0]; i++) {
+		struct crash c;
+		big_frame = big_sizes[i];
+		run_child(run_big_frames, &c);
+		expect_segv(&c);
+		if (!strstr(c.err, "stack overflow in task 'big_frames'"))
+			fprintf(stderr, "frame of %zu bytes: %s\n", big_frame, c.err);
+		CHECK(strstr(c.err, "stack overflow in task 'big_frames'") != NULL);
+	}
+}
+
+static asup_rt *det_rt(void)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_rt_config_init(&cfg);
+	cfg.mode = ASUP_MODE_DETERMINISTIC;
+	if (asup_rt_create(&cfg, &rt) != 0)
+		_exit(4);
+	return rt;
+}
+
+static void overflow_under_step(void)
+{
+	asup_rt *rt = det_rt();
+	spawn_big(rt, "stepped_task");
+	while (asup_rt_step(rt) == 1)
+		;
+}
+
+static void overflow_under_run_until_idle(void)
+{
+	asup_rt *rt = det_rt();
+	spawn_big(rt, "idle_run_task");
+	(void)asup_rt_run_until_idle(rt);
+}
+
+static void overflow_under_lab_step(void)
+{
+	asup_lab_config cfg;
+	asup_lab *lab;
+	asup_spawn_opts o;
+	asup_task h;
+	asup_lab_config_init(&cfg);
+	if (asup_lab_create(&cfg, &lab) != 0)
+		_exit(4);
+	asup_spawn_opts_init(&o);
+	o.name = "lab_stepped_task";
+	if (asup_lab_spawn(lab, overflowing, NULL, &o, &h) != 0)
+		_exit(4);
+	while (asup_lab_step(lab) == 1)
+		;
+}
+
+TEST(overflow_under_rt_step_is_reported_by_name)
+{
+	struct crash c;
+	if (skip_under_valgrind())
+		return;
+	big_frame = 32 * 1024;
+	run_child(overflow_under_step, &c);
+	expect_segv(&c);
+	CHECK(strstr(c.err, "stack overflow in task 'stepped_task'") != NULL);
+}
+
+TEST(overflow_under_run_until_idle_is_reported_by_name)
+{
+	struct crash c;
+	if (skip_under_valgrind())
+		return;
+	big_frame = 32 * 1024;
+	run_child(overflow_under_run_until_idle, &c);
+	expect_segv(&c);
+	CHECK(strstr(c.err, "stack overflow in task 'idle_run_task'") != NULL);
+}
+
+TEST(overflow_under_lab_step_is_reported_by_name)
+{
+	struct crash c;
+	if (skip_under_valgrind())
+		return;
+	run_child(overflow_under_lab_step, &c);
+	expect_segv(&c);
+	CHECK(strstr(c.err, "stack overflow in task 'lab_stepped_task'") != NULL);
+}
+
 /* ---- faults that are not overflows ---- */
 
 static int64_t writes_null(asup_cx *cx, void *arg)
@@ -243,5 +392,31 @@ TEST(guard_page_lies_just_below_the_usable_stack)
 	if (skip_under_valgrind())
 		return;
 	run_child(touch_below_a_stack, &c);
+	expect_fault_passed_on(&c);
+}
+
+/* A writable neighbour mapped right below a stack's mapping: a write 60 KiB
+ * below the stack would land in it with a one-page guard. */
+static void touch_60k_below_a_stack(void)
+{
+	asup__stack_pool pool;
+	asup__stack *s;
+	char *below;
+	asup__stack_pool_init(&pool, 64 * 1024, 1);
+	if (asup__stack_get(&pool, 0, &s) != 0)
+		_exit(4);
+	below = mmap((char *)s->map - 256 * 1024, 256 * 1024, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (below == MAP_FAILED || below != (char *)s->map - 256 * 1024)
+		_exit(5);
+	((volatile char *)s->lo)[-60 * 1024] = 1; /* inside the guard: fault */
+}
+
+TEST(guard_covers_64_kib_below_the_stack)
+{
+	struct crash c;
+	if (skip_under_valgrind())
+		return;
+	run_child(touch_60k_below_a_stack, &c);
 	expect_fault_passed_on(&c);
 }
