@@ -433,7 +433,7 @@ static void install_once(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSEGV, &sa, &old_segv) != 0 || sigaction(SIGBUS, &sa, &old_bus) != 0)
-		guard_rc = -errno;
+		guard_rc = -EINVAL; /* sigaction fails only on a bad signal or action */
 }
 
 int asup__overflow_guard_install(void)
@@ -460,7 +460,7 @@ int asup__altstack_ensure(void **mem, size_t *len)
 	ss.ss_flags = 0;
 	if (sigaltstack(&ss, NULL) != 0) {
 		munmap(ss.ss_sp, sz);
-		return -errno;
+		return -ENOMEM; /* sigaltstack: EPERM (on it now) cannot happen here */
 	}
 	*mem = ss.ss_sp;
 	*len = sz;
