@@ -643,7 +643,7 @@ static void part_lab(void)
 	check(asup_lab_replay_load(path, &r, NULL), "replay_load");
 	check(asup_lab_create(&cfg, &lab), "lab_create");
 	check(asup_lab_follow(lab, r), "follow");
-	(void)asup_lab_run(lab, locks_root, NULL, &o);
+	(void)!asup_lab_run(lab, locks_root, NULL, &o); /* fails again, as recorded */
 	check(asup_lab_violation_get(lab, 0, &v), "violation");
 	SAY("  replayed %llu recorded steps: %s, digest %.12s..., %s at step %llu\n",
 	    (unsigned long long)asup_lab_replay_steps(r),

@@ -95,11 +95,11 @@ ASUP_API int asup_task_release(asup_task *h);
  * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL; a finished
  * task is left as it is (0).
  */
-ASUP_API int asup_task_abort(asup_task *h);
+ASUP_API ASUP_NODISCARD int asup_task_abort(asup_task *h);
 
 /* Like asup_task_abort with a reason of the given kind and message. Reasons
  * only strengthen: a weaker one leaves the current one in place. */
-ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
+ASUP_API ASUP_NODISCARD int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
 /* The reason a cancelled join of this task aborts it with (default USER). */
 ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind);
 /* A cancelled join of this task will not abort it. */
@@ -174,9 +174,9 @@ ASUP_API int asup_cancel_reason_strengthen(asup_cancel_reason *self,
 					   const asup_cancel_reason *other);
 
 /* Lets every other ready task run first. A checkpoint. */
-ASUP_API int asup_yield(asup_cx *cx);
+ASUP_API ASUP_NODISCARD int asup_yield(asup_cx *cx);
 /* A checkpoint that does not suspend: 0, -ECANCELED or -ETIMEDOUT. */
-ASUP_API int asup_checkpoint(asup_cx *cx);
+ASUP_API ASUP_NODISCARD int asup_checkpoint(asup_cx *cx);
 
 /*
  * Ends the calling task as Panicked with the formatted message (truncated to

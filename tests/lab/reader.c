@@ -94,7 +94,7 @@ static uint8_t *record_cfg(const asup_lab_config *cfg, size_t *len, uint64_t *st
 	uint8_t *buf;
 
 	CHECK_EQ(asup_lab_create(cfg, &lab), 0);
-	(void)asup_lab_run(lab, root, NULL, &out); /* any end: the recording is the point */
+	(void)!asup_lab_run(lab, root, NULL, &out); /* any end: the recording is the point */
 	if (steps)
 		*steps = asup_lab_steps(lab);
 	tmp_path(path);

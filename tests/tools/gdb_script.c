@@ -30,9 +30,9 @@ static int64_t target_root(asup_cx *cx, void *arg)
 	o.name = "sleepy_task";
 	if (asup_spawn(cx, sleepy, NULL, &o, &h) < 0)
 		return -1;
-	(void)asup_yield(cx); /* let it park */
+	(void)!asup_yield(cx); /* let it park */
 	asup_test_breakpoint_here();
-	(void)asup_task_abort(&h);
+	(void)!asup_task_abort(&h);
 	return asup_join(cx, &h, NULL);
 }
 

@@ -79,6 +79,6 @@ static int64_t join_masked(asup_cx *cx, void *arg)
  * once and leave the task running). */
 int asup_corpus_stop(asup_cx *cx, asup_task *h)
 {
-	asup_task_abort(h);
+	(void)!asup_task_abort(h); /* best effort */
 	return (int)asup_cx_masked(cx, join_masked, h);
 }

@@ -83,7 +83,7 @@ static int first_of_two(asup_cx *cx, const struct lookup l[2], int fixed, int64_
 	winner = h[w]; /* the race's end names it after the join consumed h[w] */
 	rc = asup_join(cx, &h[w], &o);
 	if (fixed) {
-		asup_task_abort(&h[1 - w]);
+		(void)!asup_task_abort(&h[1 - w]); /* best effort */
 		drained = asup_join(cx, &h[1 - w], NULL);
 	} else {
 		asup_task_release(&h[1 - w]); /* the bug: the loser runs on */
