@@ -59,15 +59,33 @@ typedef struct asup_task {
 typedef struct asup_spawn_opts {
 	const char *name;   /* copied (first 31 bytes); shown in reports */
 	size_t stack_size;  /* 0 = the runtime's default */
-	uint8_t priority;   /* ready-lane priority, higher first */
+	uint8_t priority;   /* ready-lane priority, higher first; never below
+	                       the scope budget's (see asup_spawn) */
 } asup_spawn_opts;
 
 ASUP_API void asup_spawn_opts_init(asup_spawn_opts *opts);
 
 /*
- * Spawns fn(cx', arg) as a new task of the caller's runtime; it runs when the
- * caller next suspends. Does not suspend. opts may be NULL. -EINVAL (NULL fn
- * or out, bad stack size), -ENOMEM, -ASUP_ENOTASK.
+ * Spawns fn(cx', arg) as a new task of the caller's runtime, in the caller's
+ * current scope (the region of the innermost asup_region body the caller is
+ * in, else the region the caller was spawned in); it runs when the caller
+ * next suspends. Does not suspend. opts may be NULL.
+ *
+ * Admission: a region takes new tasks only while it is open. Once its body
+ * has returned (or it was cancelled) it is closing, and every spawn into it,
+ * including one by a task still running there, is refused with -ASUP_ECLOSED
+ * and creates nothing; spawn such work from an outer scope instead. A region
+ * holding limits.max_tasks tasks refuses with -ASUP_ECAPACITY until one ends.
+ *
+ * Priority: the task's ready-lane priority is the higher of opts->priority
+ * and the scope budget's priority (asup_scope_budget(cx).priority, 128 by
+ * default). A spawn priority below the budget's has no effect. Budgets
+ * combine by taking the higher priority and the root region's is 128, so with
+ * the default budgets priorities 0..127 all act as 128: order tasks with
+ * priorities from 128 up.
+ *
+ * Returns 0, or -EINVAL (NULL fn or out, bad stack size), -ASUP_ECLOSED,
+ * -ASUP_ECAPACITY, -ENOMEM, -ASUP_ENOTASK; on error no task exists.
  */
 ASUP_API ASUP_NODISCARD int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg,
 				       const asup_spawn_opts *opts, asup_task *out);
