@@ -86,7 +86,7 @@ static size_t page_size(void)
 static size_t guard_size(void)
 {
 	size_t ps = page_size();
-	return ASUP__STACK_GUARD > ps ? ASUP__STACK_GUARD : ps;
+	return ASUP__STACK_GUARD > ps ? (ASUP__STACK_GUARD + ps - 1) / ps * ps : ps;
 }
 
 size_t asup__stack_round(size_t want)

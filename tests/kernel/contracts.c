@@ -115,3 +115,222 @@ TEST(spawn_priority_below_the_scope_budget_priority_has_no_effect)
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
 }
+
+/* ---- every documented error of task.h, region.h, cx.h, time.h,
+ * obligation.h, ext.h and trace.h, through the public API ---- */
+
+static int64_t ret7(asup_cx *cx, void *arg)
+{
+	return 7;
+}
+
+static asup_task self_handle;
+
+static int64_t joins_itself(asup_cx *cx, void *arg)
+{
+	/* The spawner stored this task's own handle before it first ran. */
+	return asup_join(cx, &self_handle, NULL);
+}
+
+TEST(task_calls_return_their_documented_errors)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 1);
+	asup_spawn_opts o;
+	asup_task h, copy, zero;
+	asup_outcome out;
+
+	memset(&zero, 0, sizeof zero);
+	asup_spawn_opts_init(&o);
+	/* spawn: NULL fn or out, a stack size out of range */
+	CHECK_EQ(asup_rt_spawn(rt, NULL, NULL, NULL, &h), -EINVAL);
+	CHECK_EQ(asup_rt_spawn(rt, ret7, NULL, NULL, NULL), -EINVAL);
+	o.stack_size = 100;
+	CHECK_EQ(asup_rt_spawn(rt, ret7, NULL, &o, &h), -EINVAL);
+	o.stack_size = 0;
+	/* try_join before it ran: -EAGAIN; after: the outcome; then -ESRCH or
+	 * -ASUP_EJOINED for the consumed handle and its copies */
+	CHECK_EQ(asup_rt_spawn(rt, ret7, NULL, &o, &h), 0);
+	copy = h;
+	CHECK_EQ(asup_task_try_join(&h, &out), -EAGAIN);
+	CHECK_EQ(asup_task_is_finished(&h), 0);
+	CHECK(asup_rt_run_until_idle(rt) >= 1);
+	CHECK_EQ(asup_task_is_finished(&h), 1);
+	CHECK_EQ(asup_task_abort(&h), 0); /* finished: left as it is */
+	CHECK_EQ(asup_task_try_join(&h, &out), 0);
+	CHECK_EQ(out.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(out.value, 7);
+	{
+		int rc = asup_task_try_join(&h, &out);
+		CHECK(rc == -ASUP_EJOINED || rc == -ESRCH);
+		CHECK_EQ(asup_task_try_join(&copy, &out), -ESRCH);
+		CHECK_EQ(asup_task_release(&copy), -ESRCH);
+		CHECK_EQ(asup_task_abort(&copy), -ESRCH);
+	}
+	/* zeroed handles */
+	CHECK_EQ(asup_task_try_join(&zero, &out), -EINVAL);
+	CHECK_EQ(asup_task_release(&zero), -EINVAL);
+	CHECK_EQ(asup_task_abort(&zero), -EINVAL);
+	CHECK_EQ(asup_task_abort(NULL), -EINVAL);
+	CHECK(asup_task_is_finished(&zero) < 0);
+	/* a task joining itself */
+	CHECK_EQ(asup_rt_spawn(rt, joins_itself, NULL, NULL, &self_handle), 0);
+	copy = self_handle;
+	CHECK(asup_rt_run_until_idle(rt) >= 1);
+	CHECK_EQ(asup_task_try_join(&copy, &out), 0);
+	CHECK_EQ(out.kind, ASUP_OUTCOME_ERR);
+	CHECK_EQ(out.value, -EDEADLK);
+	test_rt_done(rt);
+}
+
+static int64_t random_needs_cap(asup_cx *cx, void *arg)
+{
+	uint64_t v;
+	return asup_random_u64(cx, &v);
+}
+
+static int64_t widens(asup_cx *cx, void *arg)
+{
+	return asup_cx_restricted(cx, ASUP_CAP_ALL, ret7, NULL);
+}
+
+static int64_t nest_masks(asup_cx *cx, void *arg)
+{
+	return asup_cx_masked(cx, nest_masks, arg);
+}
+
+static int64_t sleeps_past_deadline(asup_cx *cx, void *arg)
+{
+	int rc = asup_sleep(cx, ASUP_MSEC(50));
+	CHECK_EQ(rc, -ETIMEDOUT);
+	CHECK_EQ(asup_checkpoint(cx), -ETIMEDOUT);
+	return rc;
+}
+
+static int64_t full_region_body(asup_cx *cx, void *arg)
+{
+	asup_region_limits l = asup_region_limits_unlimited();
+	asup_rref ref;
+	uint64_t id, id2;
+
+	l.max_obligations = 1;
+	l.max_heap_bytes = 64;
+	CHECK_EQ(asup_scope_set_limits(cx, &l), 0);
+	CHECK_EQ(asup_scope_set_limits(cx, NULL), -EINVAL);
+	CHECK_EQ(asup_region_alloc(cx, 0, &ref), -EINVAL);
+	CHECK_EQ(asup_region_alloc(cx, 8, NULL), -EINVAL);
+	CHECK_EQ(asup_region_alloc(cx, 65, &ref), -ASUP_ECAPACITY);
+	CHECK_EQ(asup_region_alloc(cx, 64, &ref), 0);
+	CHECK_EQ(asup_region_alloc(cx, 1, &ref), -ASUP_ECAPACITY);
+	CHECK_EQ(asup_obligation_reserve(cx, ASUP_OBLIGATION_ACK, "first", &id), 0);
+	CHECK_EQ(asup_obligation_reserve(cx, ASUP_OBLIGATION_ACK, "second", &id2),
+		 -ASUP_ECAPACITY);
+	CHECK_EQ(asup_obligation_commit(cx, id), 0);
+	CHECK_EQ(asup_obligation_commit(cx, id), -ESRCH);
+	CHECK_EQ(asup_obligation_abort(cx, id), -ESRCH);
+	CHECK_EQ(asup_obligation_abort(cx, 999999), -ESRCH);
+	CHECK_EQ(asup_scope_cancel(cx, (asup_cancel_kind)99, "bad"), -EINVAL);
+	/* closed to new work once cancelled */
+	CHECK_EQ(asup_scope_cancel(cx, ASUP_CANCEL_USER, "stop"), 0);
+	CHECK_EQ(asup_obligation_reserve(cx, ASUP_OBLIGATION_ACK, "late", &id2), -ASUP_ECLOSED);
+	CHECK_EQ(asup_defer_async(cx, ret7, NULL), -ASUP_ECLOSED);
+	return 0;
+}
+
+static int64_t scope_root(asup_cx *cx, void *arg)
+{
+	asup_cancel_reason r;
+	asup_cx_handles hs;
+	asup_outcome o;
+	uint64_t v;
+	asup_waker zero_waker;
+
+	/* region.h */
+	CHECK_EQ(asup_region(cx, NULL, NULL, &o), -EINVAL);
+	CHECK_EQ(asup_region(cx, full_region_body, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	/* cx.h */
+	CHECK_EQ(asup_cx_handles_get(cx, NULL), -EINVAL);
+	CHECK_EQ(asup_cx_handles_get(cx, &hs), 0);
+	CHECK_EQ(asup_cx_cancel_reason(cx, &r), -EAGAIN);
+	CHECK_EQ(asup_cx_restricted(cx, ASUP_CAP_ALL & ~ASUP_CAP_RANDOM, random_needs_cap, NULL),
+		 -EPERM);
+	CHECK_EQ(asup_cx_restricted(cx, ASUP_CAP_NONE, random_needs_cap, NULL), -EPERM);
+	CHECK_EQ(asup_cx_restricted(cx, ASUP_CAP_TIME, widens, NULL), -EPERM);
+	CHECK_EQ(asup_cx_restricted(cx, ASUP_CAP_ALL, ret7, NULL), 7);
+	CHECK_EQ(asup_random_below(cx, 0, &v), -EINVAL);
+	CHECK_EQ(asup_cx_masked(cx, nest_masks, NULL), -ASUP_EMASK);
+	CHECK_EQ(asup_cx_mask_depth(cx), 0);
+	/* time.h */
+	CHECK_EQ(asup_timeout(cx, ASUP_MSEC(1), NULL, NULL), -EINVAL);
+	CHECK_EQ(asup_timeout(cx, ASUP_MSEC(10), sleeps_past_deadline, NULL), -ETIMEDOUT);
+	/* ext.h */
+	memset(&zero_waker, 0, sizeof zero_waker);
+	CHECK_EQ(asup_unpark(zero_waker), -EINVAL);
+	return 0;
+}
+
+TEST(scope_calls_return_their_documented_errors)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 3);
+	asup_outcome o;
+	CHECK_EQ(asup_rt_run(rt, scope_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(rt);
+}
+
+/* A cx used outside its task: every cx call refuses with -ASUP_ENOTASK. */
+static asup_cx *escaped_cx;
+static int escaped_done;
+
+/* Stays alive (yielding) while the other task misuses its cx. */
+static int64_t lets_its_cx_escape(asup_cx *cx, void *arg)
+{
+	escaped_cx = cx;
+	while (!escaped_done)
+		CHECK_EQ(asup_yield(cx), 0);
+	return 0;
+}
+
+static int64_t uses_anothers_cx(asup_cx *cx, void *arg)
+{
+	asup_cx *x = escaped_cx;
+	asup_outcome o;
+	asup_task h;
+	asup_rref ref;
+	uint64_t id;
+
+	CHECK_EQ(asup_spawn(x, ret7, NULL, NULL, &h), -ASUP_ENOTASK);
+	CHECK_EQ(asup_region(x, ret7, NULL, &o), -ASUP_ENOTASK);
+	CHECK_EQ(asup_region_alloc(x, 8, &ref), -ASUP_ENOTASK);
+	CHECK_EQ(asup_scope_cancel(x, ASUP_CANCEL_USER, "x"), -ASUP_ENOTASK);
+	CHECK_EQ(asup_defer(x, NULL, NULL) < 0, 1);
+	CHECK_EQ(asup_obligation_reserve(x, ASUP_OBLIGATION_ACK, "x", &id), -ASUP_ENOTASK);
+	CHECK_EQ(asup_timeout(x, 1, ret7, NULL), -ASUP_ENOTASK);
+	CHECK_EQ(asup_sleep(x, 1), -ASUP_ENOTASK);
+	CHECK_EQ(asup_yield(x), -ASUP_ENOTASK);
+	CHECK_EQ(asup_checkpoint(x), -ASUP_ENOTASK);
+	CHECK_EQ(asup_park(x), -ASUP_ENOTASK);
+	CHECK_EQ(asup_trace_user(x, 1, 2), -ASUP_ENOTASK);
+	CHECK_EQ(asup_cx_handles_get(x, NULL) < 0, 1);
+	escaped_done = 1;
+	return 0;
+}
+
+static int64_t cx_root(asup_cx *cx, void *arg)
+{
+	asup_task a, b;
+	CHECK_EQ(asup_spawn(cx, lets_its_cx_escape, NULL, NULL, &a), 0);
+	CHECK_EQ(asup_spawn(cx, uses_anothers_cx, NULL, NULL, &b), 0);
+	CHECK_EQ(asup_join(cx, &b, NULL), 0);
+	CHECK_EQ(asup_join(cx, &a, NULL), 0);
+	return 0;
+}
+
+TEST(a_cx_used_by_another_task_is_refused_notask)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_REAL, 0);
+	asup_outcome o;
+	CHECK_EQ(asup_rt_run(rt, cx_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(rt);
+}
