@@ -46,9 +46,9 @@ ASUP_API asup_region_limits asup_region_limits_unlimited(void);
  * Runs body(cx, arg) in a new child region of the current scope, waits for the
  * region to close and stores the body's outcome in *out (may be NULL).
  * The child's budget is the parent region's budget met with `budget`
- * (asup_region passes the scope's own budget). Returns 0, or -ASUP_ECLOSED
- * (scope not open), -ASUP_ECAPACITY (max_children), -ENOMEM, -ASUP_ENOTASK;
- * on error the body did not run.
+ * (asup_region passes the scope's own budget). Returns 0, or -EINVAL (NULL
+ * body), -ASUP_ECLOSED (scope not open), -ASUP_ECAPACITY (max_children),
+ * -ENOMEM, -ASUP_ENOTASK; on error the body did not run.
  */
 ASUP_API ASUP_NODISCARD int asup_region(asup_cx *cx, asup_task_fn body, void *arg,
 					asup_outcome *out);
@@ -59,17 +59,21 @@ ASUP_API ASUP_NODISCARD int asup_region_with_budget(asup_cx *cx, asup_budget bud
 /* The id of the current scope's region, and its budget. */
 ASUP_API uint64_t asup_scope_region_id(asup_cx *cx);
 ASUP_API asup_budget asup_scope_budget(asup_cx *cx);
-/* Sets the limits of the current scope's region. */
+/* Sets the limits of the current scope's region. 0, -EINVAL (NULL limits),
+ * -ASUP_ENOTASK. */
 ASUP_API int asup_scope_set_limits(asup_cx *cx, const asup_region_limits *limits);
 /* Requests cancellation of the current scope's region and everything in it
- * (the calling task too, if it was spawned there). */
+ * (the calling task too, if it was spawned there). The region then admits
+ * no new work (-ASUP_ECLOSED). 0, or -EINVAL (unknown kind), -ENOMEM (no
+ * memory for the reason: nothing was cancelled), -ASUP_ENOTASK. */
 ASUP_API ASUP_NODISCARD int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *msg);
 
 /*
  * Finalizers of the current scope's region, run after its last task finished,
  * last registered first, each as its own masked cleanup task. A sync one is
  * fn(arg); an async one is a task function that may suspend (budget: 100
- * polls, 5 s). -ASUP_ECLOSED unless the region is open; -ENOMEM.
+ * polls, 5 s). -ASUP_ECLOSED unless the region is open; -EINVAL for NULL
+ * fn; -ENOMEM; -ASUP_ENOTASK.
  */
 ASUP_API ASUP_NODISCARD int asup_defer(asup_cx *cx, void (*fn)(void *arg), void *arg);
 ASUP_API ASUP_NODISCARD int asup_defer_async(asup_cx *cx, asup_task_fn fn, void *arg);

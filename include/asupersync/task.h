@@ -110,13 +110,15 @@ ASUP_API int asup_task_release(asup_task *h);
 /*
  * Requests that the task stop: its next checkpoint (or the one it is parked
  * in) returns -ECANCELED, and it is dispatched from the cancel lane. Does not
- * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL; a finished
- * task is left as it is (0).
+ * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL, or -ENOMEM
+ * (no memory for the reason: nothing was requested); a finished task is left
+ * as it is (0).
  */
 ASUP_API ASUP_NODISCARD int asup_task_abort(asup_task *h);
 
 /* Like asup_task_abort with a reason of the given kind and message. Reasons
- * only strengthen: a weaker one leaves the current one in place. */
+ * only strengthen: a weaker one leaves the current one in place. -EINVAL
+ * also for an unknown kind. */
 ASUP_API ASUP_NODISCARD int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
 /* The reason a cancelled join of this task aborts it with (default USER). */
 ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind);

@@ -334,3 +334,68 @@ TEST(a_cx_used_by_another_task_is_refused_notask)
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
 }
+
+static int64_t cancel_and_trace_errors(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	uint64_t v;
+	CHECK_EQ(asup_cx_cancel_self(cx, (asup_cancel_kind)99, "bad"), -EINVAL);
+	CHECK_EQ(asup_random_u64(cx, NULL), -EINVAL);
+	CHECK_EQ(asup_random_below(cx, 10, &v), 0);
+	CHECK(v < 10);
+	CHECK_EQ(asup_spawn(cx, ret7, NULL, NULL, &h), 0);
+	CHECK_EQ(asup_task_abort_with(&h, (asup_cancel_kind)99, "bad"), -EINVAL);
+	CHECK_EQ(asup_trace_race_member(cx, 0, &h), 0);
+	CHECK_EQ(asup_trace_race_member(cx, 1, NULL), -EINVAL);
+	CHECK_EQ(asup_trace_race_end(cx, 12345, NULL), -EINVAL);
+	CHECK_EQ(asup_trace_user(cx, 1, 2), 0);
+	CHECK_EQ(asup_join(cx, &h, NULL), 0);
+	CHECK_EQ(asup_cx_cancel_self(cx, ASUP_CANCEL_USER, "me"), 0);
+	CHECK_EQ(asup_checkpoint(cx), -ECANCELED);
+	return 0;
+}
+
+TEST(cancel_and_trace_calls_return_their_documented_errors)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 4);
+	asup_outcome o;
+	CHECK_EQ(asup_rt_run(rt, cancel_and_trace_errors, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(rt);
+}
+
+/* ---- lab.h: the -EIO paths ---- */
+
+static int64_t lab_root(asup_cx *cx, void *arg)
+{
+	return asup_yield(cx);
+}
+
+TEST(lab_exports_and_files_report_eio)
+{
+	asup_lab_config cfg;
+	asup_lab *lab;
+	asup_lab_replay *r = NULL;
+	asup_outcome o;
+	const char *why = NULL;
+	FILE *full = fopen("/dev/full", "w");
+
+	if (!full) {
+		printf("skipped: no /dev/full\n");
+		return;
+	}
+	setvbuf(full, NULL, _IONBF, 0); /* every write reaches the device and fails */
+	asup_lab_config_init(&cfg);
+	cfg.seed = 5;
+	CHECK_EQ(asup_lab_create(&cfg, &lab), 0);
+	CHECK_EQ(asup_lab_run(lab, lab_root, NULL, &o), 0);
+	CHECK(asup_lab_event_count(lab) > 0);
+	CHECK_EQ(asup_lab_export_jsonl(lab, full), -EIO);
+	clearerr(full);
+	CHECK_EQ(asup_lab_export_chrome(lab, full, 1), -EIO);
+	CHECK_EQ(asup_lab_save(lab, "/nonexistent-dir/run.lab", "x"), -EIO);
+	CHECK_EQ(asup_lab_replay_load("/nonexistent-dir/run.lab", &r, &why), -EIO);
+	CHECK(r == NULL);
+	CHECK_EQ(asup_lab_destroy(lab), 0);
+	fclose(full);
+}
