@@ -144,6 +144,8 @@ ASUP_API ASUP_NODISCARD int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void 
  * the region does not close before fn returned.
  * Inline (deterministic mode, or when no pool thread can be started) fn runs
  * on the runtime's thread: it must not wait for other tasks there.
+ * Spawning it returns what asup_spawn returns: 0, or -EINVAL (NULL fn or
+ * out), -ASUP_ECLOSED, -ASUP_ECAPACITY, -ENOMEM, -ASUP_ENOTASK.
  */
 typedef struct asup_blocking asup_blocking;
 typedef int64_t (*asup_blocking_fn)(asup_blocking *b, void *arg);

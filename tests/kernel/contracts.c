@@ -399,3 +399,42 @@ TEST(lab_exports_and_files_report_eio)
 	CHECK_EQ(asup_lab_destroy(lab), 0);
 	fclose(full);
 }
+
+static int64_t blocking_ret(asup_blocking *b, void *arg)
+{
+	return 9;
+}
+
+static int64_t blocking_admission_body(asup_cx *cx, void *arg)
+{
+	asup_region_limits l = asup_region_limits_unlimited();
+	asup_task a, b;
+	asup_outcome o;
+	l.max_tasks = 1;
+	CHECK_EQ(asup_scope_set_limits(cx, &l), 0);
+	CHECK_EQ(asup_spawn_blocking(cx, NULL, NULL, NULL, &a), -EINVAL);
+	CHECK_EQ(asup_spawn_blocking(cx, blocking_ret, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ(asup_spawn_blocking(cx, blocking_ret, NULL, NULL, &a), 0);
+	CHECK_EQ(asup_spawn_blocking(cx, blocking_ret, NULL, NULL, &b), -ASUP_ECAPACITY);
+	CHECK_EQ(asup_join(cx, &a, &o), 0);
+	CHECK_EQ(o.value, 9);
+	CHECK_EQ(asup_scope_cancel(cx, ASUP_CANCEL_USER, "closed"), 0);
+	CHECK_EQ(asup_spawn_blocking(cx, blocking_ret, NULL, NULL, &b), -ASUP_ECLOSED);
+	return 0;
+}
+
+static int64_t blocking_admission_root(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	CHECK_EQ(asup_region(cx, blocking_admission_body, NULL, &o), 0);
+	return 0;
+}
+
+TEST(spawn_blocking_refuses_like_spawn)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 6);
+	asup_outcome o;
+	CHECK_EQ(asup_rt_run(rt, blocking_admission_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(rt);
+}
