@@ -438,3 +438,33 @@ TEST(spawn_blocking_refuses_like_spawn)
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
 }
+
+static int64_t yields_forever(asup_cx *cx, void *arg)
+{
+	while (asup_yield(cx) == 0)
+		;
+	return 0;
+}
+
+TEST(lab_step_stops_at_the_step_limit_and_the_inner_runtime_refuses_other_drivers)
+{
+	asup_lab_config cfg;
+	asup_lab *lab;
+	asup_task h;
+	asup_outcome o;
+
+	asup_lab_config_init(&cfg);
+	cfg.max_steps = 3;
+	CHECK_EQ(asup_lab_create(&cfg, &lab), 0);
+	CHECK_EQ(asup_lab_spawn(lab, yields_forever, NULL, NULL, &h), 0);
+	CHECK_EQ(asup_rt_step(asup_lab_rt(lab)), -EPERM);
+	CHECK_EQ(asup_rt_run(asup_lab_rt(lab), ret7, NULL, &o), -EPERM);
+	CHECK_EQ(asup_lab_step(lab), 1);
+	CHECK_EQ(asup_lab_step(lab), 1);
+	CHECK_EQ(asup_lab_step(lab), 1);
+	CHECK_EQ(asup_lab_step(lab), -ASUP_ESTEPLIMIT);
+	CHECK_EQ(asup_lab_run_until_idle(lab), 0);
+	CHECK_EQ(asup_lab_steps(lab), 3);
+	CHECK_EQ(asup_task_release(&h), 0);
+	CHECK_EQ(asup_lab_destroy(lab), 0);
+}
