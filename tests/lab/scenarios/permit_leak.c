@@ -13,9 +13,10 @@
  * producer ends (its room comes back), but a task that ends normally with a
  * pending obligation is a leak, and the lab's oracle reports it.
  *
- * Found by: obligation_leak. Measured (exploration from seed 1, one
- * worker): seeds 1-2 pass, seed 3 is the first failing seed; 80 of seeds
- * 1-200 fail. Documented bound: 12 seeds.
+ * Found by: obligation_leak. Measured (exploration from seed 1, two
+ * virtual workers: with one, every yield goes behind every ready task and
+ * the schedule never varies): seed 1 is the first failing seed; 110 of
+ * seeds 1-200 fail. Documented bound: 12 seeds.
  *
  * Twin: aborts the permit before the early return.
  */
@@ -108,8 +109,10 @@ const asup_corpus_entry asup_corpus_permit_leak[2] = {
 	 .buggy = 1,
 	 .twin = "permit_leak_fixed",
 	 .oracle = "obligation_leak",
-	 .seeds = 12},
+	 .seeds = 12,
+	 .workers = 2},
 	{.sc = {"permit_leak_fixed", "the same producer aborting its permit before returning",
 		fixed, NULL},
-	 .twin = "permit_leak"},
+	 .twin = "permit_leak",
+	 .workers = 2},
 };
