@@ -111,6 +111,12 @@ static int64_t spins_to_deadline(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_checkpoint(cx), -ECANCELED);
 	CHECK_EQ(asup_yield(cx), -ECANCELED);
 	CHECK_EQ(asup_cx_is_cancel_requested(cx), 1);
+	{
+		asup_cancel_reason why;
+		CHECK_EQ(asup_cx_cancel_reason(cx, &why), 0);
+		CHECK_EQ(why.kind, ASUP_CANCEL_DEADLINE);
+		CHECK_EQ(asup_cx_cancel_chain(cx, &why, 1), 1);
+	}
 	return -ECANCELED;
 }
 
