@@ -274,10 +274,10 @@ static int64_t waitcase_root(asup_cx *cx, void *arg)
 	return 1;
 }
 
-static void run_waitcase(enum wait_on on, asup_mode mode)
+static void run_waitcase_seed(enum wait_on on, uint64_t seed)
 {
 	static struct waitcase w;
-	asup_rt *rt = test_rt(mode, 3);
+	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, seed);
 
 	memset(&w, 0, sizeof w);
 	w.on = on;
@@ -290,22 +290,29 @@ static void run_waitcase(enum wait_on on, asup_mode mode)
 
 TEST(child_scope_cancel_wakes_a_body_waiting_in_chan_recv)
 {
-	run_waitcase(ON_RECV, ASUP_MODE_DETERMINISTIC);
+	run_waitcase_seed(ON_RECV, 3);
+}
+
+TEST(child_scope_cancel_wakes_a_waiting_body_for_every_seed)
+{
+	for (uint64_t seed = 0; seed < 16; seed++)
+		for (int on = ON_RECV; on <= ON_JOIN; on++)
+			run_waitcase_seed((enum wait_on)on, seed);
 }
 
 TEST(child_scope_cancel_wakes_a_body_waiting_for_a_mutex)
 {
-	run_waitcase(ON_MUTEX, ASUP_MODE_DETERMINISTIC);
+	run_waitcase_seed(ON_MUTEX, 3);
 }
 
 TEST(child_scope_cancel_wakes_a_sleeping_body)
 {
-	run_waitcase(ON_SLEEP, ASUP_MODE_DETERMINISTIC);
+	run_waitcase_seed(ON_SLEEP, 3);
 }
 
 TEST(child_scope_cancel_wakes_a_body_joining_a_task)
 {
-	run_waitcase(ON_JOIN, ASUP_MODE_DETERMINISTIC);
+	run_waitcase_seed(ON_JOIN, 3);
 }
 
 /* The body's own asup_scope_cancel cancels its scope: its next checkpoint
@@ -334,6 +341,45 @@ TEST(body_scope_cancel_reaches_its_own_checkpoints_and_stops_at_the_edge)
 	asup_rt *rt = det();
 	CHECK_EQ(run_root(rt, self_cancel_root, NULL), 1);
 	test_rt_done(rt);
+}
+
+/* A race in a cancelled body returns -ECANCELED with both racers drained. */
+static int64_t race_body(asup_cx *cx, void *arg)
+{
+	asup_task a, b, h;
+	asup_outcome o;
+	int rc;
+
+	CHECK_EQ(asup_spawn(cx, sleeps_10s, NULL, NULL, &a), 0);
+	CHECK_EQ(asup_spawn(cx, sleeps_10s, NULL, NULL, &b), 0);
+	CHECK_EQ(asup_spawn(cx, canceller, NULL, NULL, &h), 0);
+	asup_task_release(&h);
+	rc = asup_race(cx, &a, &b, &o);
+	*(int *)arg = rc;
+	CHECK_EQ(asup_now(cx), ASUP_MSEC(10));
+	return rc;
+}
+
+static int64_t race_root(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	int rc = 0;
+	(void)arg;
+	CHECK_EQ(asup_region(cx, race_body, &rc, &o), 0);
+	CHECK_EQ(rc, -ECANCELED);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(asup_now(cx), ASUP_MSEC(10));
+	check_clean(cx);
+	return 1;
+}
+
+TEST(child_scope_cancel_stops_a_race_in_the_body)
+{
+	for (uint64_t seed = 0; seed < 16; seed++) {
+		asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, seed);
+		CHECK_EQ(run_root(rt, race_root, NULL), 1);
+		test_rt_done(rt);
+	}
 }
 
 /* ---- nesting ---- */
