@@ -13,7 +13,7 @@
  * is left in `in` and panics if an item is missing.
  *
  * Found by: root (the conservation check panics). Measured (exploration
- * from seed 1, one worker): seed 1 is the first failing seed; 166 of seeds
+ * from seed 1, one worker): seed 1 is the first failing seed; 154 of seeds
  * 1-200 fail. Documented bound: 5 seeds.
  *
  * Twin: reserves room in `out` before taking an item from `in` (two-phase

@@ -15,8 +15,8 @@
  * exchange completes.
  *
  * Found by: futurelock (K = 100 steps). Measured (exploration from seed 1,
- * one worker): seeds 1-2 pass, seed 3 is the first failing seed; 91 of
- * seeds 1-200 fail. Documented bound: 12 seeds.
+ * one worker): seed 1 is the first failing seed; 98 of seeds
+ * 1-200 fail. Documented bound: 12 seeds.
  *
  * Twin: the handler waits for the reply first and reserves only when it has
  * something to send.

@@ -14,7 +14,7 @@
  * pending obligation is a leak, and the lab's oracle reports it.
  *
  * Found by: obligation_leak. Measured (exploration from seed 1, one
- * worker): seeds 1-2 pass, seed 3 is the first failing seed; 80 of seeds
+ * worker): seed 1 is the first failing seed; 95 of seeds
  * 1-200 fail. Documented bound: 12 seeds.
  *
  * Twin: aborts the permit before the early return.
