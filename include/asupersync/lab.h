@@ -76,7 +76,10 @@ typedef struct asup_lab_config {
 	asup_cancel_kind inject_kind; /* kind of the injected cancel (default USER) */
 	int inject_root;            /* inject into the root region instead of the task */
 	size_t stack_size;          /* per task (0 = the runtime default) */
-	asup_leak_response leak_response; /* beside the oracle (default SILENT) */
+	asup_leak_response leak_response; /* beside the oracle (default SILENT);
+	                               PANIC never aborts a lab's process: the
+	                               first leak ends the run (-ASUP_EORACLE,
+	                               an obligation_leak violation) */
 } asup_lab_config;
 
 typedef struct asup_lab asup_lab;
