@@ -154,7 +154,9 @@ ASUP_API size_t asup_lab_events(const asup_lab *lab, asup_event *out, size_t n);
 /* Exports the kept events. -EIO on write errors. */
 ASUP_API int asup_lab_export_jsonl(const asup_lab *lab, FILE *f);
 /* Chrome trace-event JSON for Perfetto; virtual_time: timestamps from the
- * virtual clock instead of event order. */
+ * virtual clock instead of event order. Each task is a thread of its own
+ * (tid: its index + 1, named "T<index>.<generation> <name>"), so Perfetto
+ * shows one track per task. 0, -EIO, -ENOMEM, -EINVAL. */
 ASUP_API int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time);
 
 /* ---- recording and replay ---- */
