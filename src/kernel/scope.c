@@ -91,6 +91,7 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 			asup_outcome_kind kind, int64_t value, asup_outcome *out)
 {
 	asup__reason *why = NULL;
+	asup_cancel_reason body_reason;
 	uint64_t id = child->id; /* the record is freed when the region closes */
 
 	child->body_running = 0;
@@ -117,17 +118,21 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 	/* Either call may have closed and freed the region already. */
 	if ((child = asup__region_lookup(k, id)) != NULL)
 		asup__region_advance(k, child);
+	/* No reference is held across the wait: a run abandoned while this
+	 * task waits (a lab run that stops early, a runtime destroyed with the
+	 * task suspended) discards this frame, and the reference with it. */
+	asup__reason_export(why, &body_reason);
+	asup__reason_unref(&k->alloc, why);
 	asup__region_wait_closed(k, self, id);
 	if (out) {
 		memset(out, 0, sizeof(*out));
 		out->kind = kind;
 		out->value = value;
 		if (kind == ASUP_OUTCOME_CANCELLED)
-			asup__reason_export(why, &out->reason);
+			out->reason = body_reason;
 		if (kind == ASUP_OUTCOME_PANICKED && self->panic_msg)
 			memcpy(out->panic_msg, self->panic_msg, ASUP_PANIC_MSG_MAX);
 	}
-	asup__reason_unref(&k->alloc, why);
 }
 
 /* The cancel stops at the region's edge: the caller keeps the cancels of

@@ -28,9 +28,8 @@ struct feed {
 	int fixed;
 };
 
-static int64_t producer(asup_cx *cx, void *arg)
+static int64_t produce(asup_cx *cx, struct feed *f)
 {
-	struct feed *f = arg;
 	asup_permit p;
 	int rc;
 
@@ -51,9 +50,19 @@ static int64_t producer(asup_cx *cx, void *arg)
 	}
 }
 
-static int64_t consumer(asup_cx *cx, void *arg)
+/* However the producer ends (a cancel included), it closes its side, so
+ * that the consumer is never left waiting for items that will not come. */
+static int64_t producer(asup_cx *cx, void *arg)
 {
 	struct feed *f = arg;
+	int64_t rc = produce(cx, f);
+
+	asup_chan_close(f->ch);
+	return rc;
+}
+
+static int64_t consume(asup_cx *cx, struct feed *f)
+{
 	int64_t v, sum = 0;
 	int rc;
 
@@ -64,28 +73,40 @@ static int64_t consumer(asup_cx *cx, void *arg)
 			return -1; /* out of order or duplicated */
 		sum += v;
 	}
+	return sum;
+}
+
+/* Likewise the consumer: once it stops taking items (enough of them, or a
+ * cancel), it says so and closes its side. */
+static int64_t consumer(asup_cx *cx, void *arg)
+{
+	struct feed *f = arg;
+	int64_t rc = consume(cx, f);
+
 	f->stop = 1;
 	asup_chan_close_recv(f->ch);
-	return sum;
+	return rc;
 }
 
 static int64_t run(asup_cx *cx, int fixed)
 {
-	struct feed f = {.stop = 0, .fixed = fixed};
+	struct feed *f; /* in the region heap: the children outlive an early return */
 	asup_task hp, hc;
 	asup_outcome op, oc;
 	int rc;
 
-	if ((rc = asup_chan_open(cx, sizeof(int64_t), 2, &f.ch)) < 0)
+	if ((rc = asup_corpus_shared(cx, sizeof(*f), &f)) < 0)
 		return rc;
-	if ((rc = asup_spawn(cx, producer, &f, NULL, &hp)) < 0)
+	f->fixed = fixed;
+	if ((rc = asup_chan_open(cx, sizeof(int64_t), 2, &f->ch)) < 0)
 		return rc;
-	if ((rc = asup_spawn(cx, consumer, &f, NULL, &hc)) < 0) {
-		asup_corpus_stop(cx, &hp);
-		return rc;
-	}
+	if ((rc = asup_spawn(cx, producer, f, NULL, &hp)) < 0 ||
+	    (rc = asup_spawn(cx, consumer, f, NULL, &hc)) < 0)
+		return asup_corpus_bail(cx, rc);
 	if ((rc = asup_join2(cx, &hp, &hc, &op, &oc)) < 0)
-		return rc;
+		return asup_corpus_bail(cx, rc);
+	if (asup_corpus_cancelled(&op) || asup_corpus_cancelled(&oc))
+		return -ECANCELED; /* an injected cancel stopped one of them */
 	if (op.kind != ASUP_OUTCOME_OK || oc.kind != ASUP_OUTCOME_OK || oc.value != 0 + 1 + 2)
 		return -1;
 	return 0;

@@ -84,14 +84,19 @@ static int first_of_two(asup_cx *cx, const struct lookup l[2], int fixed, int64_
 	winner = h[w]; /* the race's end names it after the join consumed h[w] */
 	rc = asup_join(cx, &h[w], &o);
 	if (fixed) {
-		asup_task_abort(&h[1 - w]);
-		drained = asup_join(cx, &h[1 - w], NULL);
+		/* Masked waits (asup_corpus_stop): a caller that is being
+		 * cancelled still waits for both before the race ends. */
+		if (rc < 0)
+			(void)asup_corpus_stop(cx, &h[w]);
+		drained = asup_corpus_stop(cx, &h[1 - w]);
 	} else {
 		asup_task_release(&h[1 - w]); /* the bug: the loser runs on */
 	}
 	asup_trace_race_end(cx, race, &winner);
 	if (rc < 0 || (rc = drained) < 0)
 		return rc;
+	if (asup_corpus_cancelled(&o))
+		return -ECANCELED; /* the first to finish was stopped by a cancel */
 	*answer = o.kind == ASUP_OUTCOME_OK ? o.value : -1;
 	return 0;
 }
