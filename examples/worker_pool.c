@@ -36,6 +36,7 @@ struct pool {
 	int per_worker[MAX_WORKERS];
 	int ids[MAX_WORKERS];       /* the workers' arguments */
 	asup_task handles[MAX_WORKERS + 1];
+	int started;                /* handles in use */
 };
 
 static struct pool *the_pool;
@@ -80,6 +81,19 @@ static int64_t producer(asup_cx *cx, void *arg)
 	return rc;
 }
 
+/* Joins every started task; the outcomes are read from the pool. */
+static int64_t join_all_tasks(asup_cx *cx, void *arg)
+{
+	struct pool *p = the_pool;
+	int64_t rc = 0;
+	for (int i = 0; i < p->started; i++) {
+		int r = asup_join(cx, &p->handles[i], NULL);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
 /* The region's body: opens the queue, starts the tasks, waits for them. */
 static int64_t job_body(asup_cx *cx, void *arg)
 {
@@ -87,6 +101,7 @@ static int64_t job_body(asup_cx *cx, void *arg)
 	asup_spawn_opts o;
 	char name[16];
 	int rc, n = 0;
+	int64_t rc2;
 
 	rc = asup_chan_open(cx, sizeof(int), 2 * (size_t)p->workers, &p->queue);
 	if (rc < 0)
@@ -106,11 +121,13 @@ static int64_t job_body(asup_cx *cx, void *arg)
 	}
 	if (rc < 0) /* could not start them all: stop the ones that run */
 		(void)!asup_scope_cancel(cx, ASUP_CANCEL_USER, "spawn failed");
-	/* Every task is joined; their outcomes are read from the pool. The region
-	 * would wait for them anyway before asup_region_with_budget returns. */
-	for (int i = 0; i < n; i++)
-		(void)!asup_join(cx, &p->handles[i], NULL);
-	return rc;
+	/* The body runs in the region's cancel scope: after the deadline or a
+	 * failure its own joins would return -ECANCELED at once. Masked, they
+	 * wait until every task has ended (each is being cancelled too), so no
+	 * handle is left unjoined. */
+	p->started = n;
+	rc2 = asup_cx_masked(cx, join_all_tasks, NULL);
+	return rc < 0 ? rc : rc2;
 }
 
 static int64_t root(asup_cx *cx, void *arg)

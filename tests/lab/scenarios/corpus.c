@@ -96,7 +96,7 @@ int asup_corpus_shared(asup_cx *cx, size_t size, void *out)
 
 int asup_corpus_bail(asup_cx *cx, int rc)
 {
-	(void)asup_scope_cancel(cx, ASUP_CANCEL_USER, "the root stopped early");
+	(void)!asup_scope_cancel(cx, ASUP_CANCEL_USER, "the root stopped early"); /* best effort */
 	return rc;
 }
 
