@@ -157,7 +157,7 @@ ASUP_API int asup_lab_export_jsonl(const asup_lab *lab, FILE *f);
  * virtual clock instead of event order. Each task is a thread of its own
  * (tid: its index + 1, named "T<index>.<generation> <name>"), so Perfetto
  * shows one track per task. 0, -EIO, -ENOMEM, -EINVAL. */
-ASUP_API int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time);
+ASUP_API ASUP_NODISCARD int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time);
 
 /* ---- recording and replay ---- */
 /* Saves the run's choices (schedule decisions, chaos, per-step digests) and
