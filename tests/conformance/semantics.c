@@ -1,6 +1,13 @@
 /*
  * SEMANTICS §11 scenarios 41-83 (runtime, records, handles, values, cx),
- * named sem_NN_<scenario>.
+ * named sem_NN_<scenario>, the scenario being the seed test it ports.
+ *
+ * Regions are made with asup__region_create under the runtime's root, tasks
+ * with asup__task_spawn from outside any task, and the deterministic runtime
+ * is stepped by hand. A closed region's record is freed at once, so the
+ * guards that act on a record in its terminal state (58, 61, 64) run on a
+ * record built in the test. Four scenarios (56, 58, 61, 63) have a second
+ * case under the seed test's own name that checks the rule more closely.
  */
 #include "testrt.h"
 
@@ -66,11 +73,55 @@ static asup__reason *reason(asup_rt *rt, asup_cancel_kind kind, asup_time ts, co
 	return r;
 }
 
-static void cancel(asup_rt *rt, asup__region *r, asup_cancel_kind kind)
+/* cancel_request(region, kind): returns the number of tasks it reached. */
+static int cancel(asup_rt *rt, asup__region *r, asup_cancel_kind kind)
 {
 	asup__reason *why = reason(rt, kind, 1, NULL);
-	asup__region_cancel(asup__rt_kernel(rt), r, why);
+	int n = asup__region_cancel(asup__rt_kernel(rt), r, why);
 	asup__reason_unref(&asup__rt_kernel(rt)->alloc, why);
+	return n;
+}
+
+/* The body finished: begin_close without a reason, then advance. */
+static void close_region(asup_rt *rt, asup__region *r)
+{
+	asup__region_begin_close(asup__rt_kernel(rt), r, NULL);
+	asup__region_advance(asup__rt_kernel(rt), r);
+}
+
+static void idle(asup_rt *rt)
+{
+	CHECK(asup_rt_run_until_idle(rt) >= 0);
+	CHECK_EQ(asup__rt_check(rt), 0);
+}
+
+static asup_outcome joined(asup_task *h)
+{
+	asup_outcome o;
+	memset(&o, 0, sizeof o);
+	CHECK_EQ(asup_task_try_join(h, &o), 0);
+	return o;
+}
+
+static asup_rt_stats stats(asup_rt *rt)
+{
+	asup_rt_stats st;
+	CHECK_EQ(asup_rt_stats_get(rt, &st), 0);
+	return st;
+}
+
+/* A region record in its terminal state, as the runtime never keeps one. */
+static void closed_record(asup__region *r, asup__reason *terminal)
+{
+	memset(r, 0, sizeof *r);
+	r->state = ASUP__R_CLOSED;
+	r->in_use = 1;
+	r->reason = terminal;
+	r->limits = asup_region_limits_unlimited();
+	asup__list_init(&r->children);
+	asup__list_init(&r->sibling);
+	asup__list_init(&r->tasks);
+	asup__list_init(&r->close_waiters);
 }
 
 static int64_t ret_arg(asup_cx *cx, void *arg)
@@ -81,6 +132,17 @@ static int64_t ret_arg(asup_cx *cx, void *arg)
 static int64_t parks(asup_cx *cx, void *arg)
 {
 	return asup_park(cx);
+}
+
+/* Yields until its checkpoint reports the cancellation (bounded). */
+static int64_t yields_until_cancelled(asup_cx *cx, void *arg)
+{
+	for (int i = 0; i < 64; i++) {
+		int rc = asup_yield(cx);
+		if (rc < 0)
+			return rc;
+	}
+	return 64;
 }
 
 /* ---- runtime state / records ---- */
@@ -463,6 +525,101 @@ TEST(sem_56_leak_responses_and_escalation)
 	}
 }
 
+/* One task completes Ok while holding one obligation of region r. */
+static void leak_one(asup_rt *rt, asup__region *r)
+{
+	uint64_t id;
+	asup_task t = spawn(rt, r, ret_arg, (void *)(intptr_t)9);
+	CHECK_EQ(asup__obligation_create(asup__rt_kernel(rt), rec(&t), r, ASUP_OBLIGATION_ACK,
+					 "leaky", &id),
+		 0);
+	idle(rt);
+	CHECK_EQ(joined(&t).value, 9);
+}
+
+static asup_rt_stats leak_with(asup_leak_response resp)
+{
+	asup_rt *rt = det_with(16, resp);
+	asup__region *r = mkregion(rt, NULL);
+	asup_rt_stats st;
+	leak_one(rt, r);
+	st = stats(rt);
+	CHECK_EQ(r->pending_obligations, 0); /* the region is not held */
+	CHECK_EQ(st.obligations_pending, 0);
+	close_region(rt, r);
+	done(rt);
+	return st;
+}
+
+/* The seed's leak_response_* and leak_escalation_* tests, on an obligation
+ * the kernel records for a task that then completes Ok. */
+TEST(sem_56_leak_response_and_escalation)
+{
+	asup_rt_stats c;
+	int fds[2], st = 0;
+	char buf[4] = {0};
+	pid_t pid;
+
+	c = leak_with(ASUP_LEAK_SILENT);
+	CHECK_EQ(c.leaks_detected, 1);
+	CHECK_EQ(c.obligations_leaked, 1);
+	CHECK_EQ(c.obligations_aborted, 0);
+	c = leak_with(ASUP_LEAK_LOG);
+	CHECK_EQ(c.leaks_detected, 1);
+	CHECK_EQ(c.obligations_leaked, 1);
+	CHECK_EQ(c.obligations_aborted, 0);
+	c = leak_with(ASUP_LEAK_RECOVER); /* aborted (reason Error), not leaked */
+	CHECK_EQ(c.leaks_detected, 1);
+	CHECK_EQ(c.obligations_leaked, 0);
+	CHECK_EQ(c.obligations_aborted, 1);
+
+	/* Panic: the process aborts at the leak. */
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		asup_rt *rt = det_with(16, ASUP_LEAK_PANIC);
+		leak_one(rt, mkregion(rt, NULL));
+		_exit(10); /* not reached when the leak panics */
+	}
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st));
+	CHECK_EQ(WTERMSIG(st), SIGABRT);
+
+	/* Escalation Log -> Panic once the cumulative count reaches 2. */
+	CHECK_EQ(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		asup_rt_config cfg;
+		asup_rt *rt;
+		asup__region *r;
+		asup_rt_config_init(&cfg);
+		cfg.mode = ASUP_MODE_DETERMINISTIC;
+		cfg.leak_response = ASUP_LEAK_LOG;
+		cfg.leak_escalate_after = 2;
+		cfg.leak_escalate_to = ASUP_LEAK_PANIC;
+		rt = test_rt_cfg(&cfg);
+		r = mkregion(rt, NULL);
+		close(fds[0]);
+		leak_one(rt, r); /* the first is only logged */
+		if (stats(rt).obligations_leaked != 1 || stats(rt).leaks_detected != 1)
+			_exit(11);
+		if (write(fds[1], "L", 1) != 1)
+			_exit(12);
+		leak_one(rt, r); /* the second panics */
+		_exit(13);
+	}
+	close(fds[1]);
+	CHECK_EQ(read(fds[0], buf, sizeof buf), 1);
+	CHECK_EQ(buf[0], 'L');
+	close(fds[0]);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st));
+	CHECK_EQ(WTERMSIG(st), SIGABRT);
+}
+
 TEST(sem_57_task_completed_ok_with_leaked_obligations_closes_region)
 {
 	asup_rt *rt = det_with(16, ASUP_LEAK_LOG);
@@ -496,6 +653,44 @@ TEST(sem_58_cancel_request_after_close_preserves_terminal_reason)
 	CHECK_EQ(closed.state, ASUP__R_CLOSED);
 	asup__reason_unref(&k->alloc, timeout);
 	asup__reason_unref(&k->alloc, shutdown);
+	done(rt);
+}
+
+/* Under the seed's own name: a region that really closed (its record freed)
+ * ignores a later request, and its task keeps the terminal reason; then the
+ * guard itself on a record in the Closed state. */
+TEST(sem_58_mr_cancel_request_after_close_preserves_terminal_reason)
+{
+	asup_rt *rt = det();
+	asup__kernel *k = asup__rt_kernel(rt);
+	asup__region *p = mkregion(rt, NULL), *r = mkregion(rt, p), fake;
+	uint64_t pid = p->id, rid = r->id;
+	asup_task t = spawn(rt, r, yields_until_cancelled, NULL);
+	asup__reason *terminal, *later;
+	asup_outcome o;
+
+	CHECK_EQ(cancel(rt, r, ASUP_CANCEL_DEADLINE), 1);
+	idle(rt);
+	CHECK(asup__region_lookup(k, rid) == NULL);
+	CHECK_EQ(p->nchildren, 0);
+	/* a later, stronger request on the parent does not revive it */
+	CHECK_EQ(cancel(rt, p, ASUP_CANCEL_SHUTDOWN), 0);
+	CHECK(asup__region_lookup(k, pid) == NULL);
+	CHECK(asup__region_lookup(k, rid) == NULL);
+	o = joined(&t); /* read only now: its terminal reason is kept */
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(o.reason.kind, ASUP_CANCEL_DEADLINE);
+
+	terminal = reason(rt, ASUP_CANCEL_DEADLINE, 1, NULL);
+	later = reason(rt, ASUP_CANCEL_SHUTDOWN, 1, NULL);
+	closed_record(&fake, terminal);
+	CHECK_EQ(asup__region_cancel(k, &fake, later), 0);
+	CHECK(fake.reason == terminal);
+	CHECK_EQ(fake.reason->kind, ASUP_CANCEL_DEADLINE);
+	CHECK_EQ(fake.state, ASUP__R_CLOSED);
+	CHECK_EQ(terminal->refs, 1); /* not taken, not dropped */
+	asup__reason_unref(&k->alloc, terminal);
+	asup__reason_unref(&k->alloc, later);
 	done(rt);
 }
 
@@ -577,6 +772,88 @@ TEST(sem_61_admission_by_state)
 	done(rt);
 }
 
+/* An async finalizer that parks until the test opens its gate. */
+struct gate {
+	volatile int open;
+	asup_waker w;
+};
+
+static int64_t async_fin_waits(asup_cx *cx, void *arg)
+{
+	struct gate *g = arg;
+	g->w = asup_waker_current(cx);
+	while (!g->open)
+		CHECK_EQ(asup_park(cx), 0); /* masked: never a cancellation */
+	return 0;
+}
+
+/* Admission in every state, for tasks, cleanup tasks, obligations and
+ * children: Closing and Draining refuse all; Finalizing admits cleanup
+ * tasks and their obligations only; Closed refuses all. */
+TEST(sem_61_admission_by_region_state)
+{
+	asup_rt *rt = det();
+	asup__kernel *k = asup__rt_kernel(rt);
+	asup__region *r = mkregion(rt, NULL), *c = mkregion(rt, r), *x, fake;
+	uint64_t rid = r->id, ob = 0;
+	struct gate g = {0};
+	asup__finalizer fa = {NULL, async_fin_waits, &g};
+	asup_task t = spawn(rt, r, ret_arg, NULL), h, h2;
+	asup__ktask *cleanup;
+
+	CHECK_EQ(asup__region_add_finalizer(k, r, &fa), 0);
+	CHECK_EQ(asup__region_admits_task(r, 0), 0); /* Open */
+
+	/* Closing */
+	CHECK_EQ(asup__region_begin_close(k, r, NULL), 1);
+	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_EQ(asup__region_admits_task(r, 0), -ASUP_ECLOSED);
+	CHECK_EQ(asup__obligation_create(k, rec(&t), r, ASUP_OBLIGATION_ACK, "c", &ob),
+		 -ASUP_ECLOSED);
+	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+
+	/* Draining */
+	asup__region_advance(k, r);
+	CHECK_EQ(r->state, ASUP__R_DRAINING);
+	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_EQ(asup__obligation_create(k, rec(&t), r, ASUP_OBLIGATION_ACK, "d", &ob),
+		 -ASUP_ECLOSED);
+	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_EQ(r->ntasks, 1);
+	CHECK_EQ(r->pending_obligations, 0);
+
+	/* Finalizing: cleanup work only */
+	close_region(rt, c);
+	idle(rt); /* t finishes; the finalizer starts and suspends */
+	CHECK_EQ(joined(&t).kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(r->state, ASUP__R_FINALIZING);
+	cleanup = asup__task_lookup(k, r->fin_task);
+	CHECK(cleanup != NULL);
+	CHECK_EQ(asup__region_admits_task(r, 1), 0);
+	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 1), 0);
+	CHECK_EQ(asup__obligation_create(k, cleanup, r, ASUP_OBLIGATION_ACK, "f", &ob), 0);
+	CHECK_EQ(r->pending_obligations, 1);
+	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h2, 0), -ASUP_ECLOSED);
+	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_EQ(asup__obligation_resolve(k, ob, ASUP_OBLIGATION_COMMITTED), 0);
+	g.open = 1;
+	asup_unpark(g.w);
+	idle(rt);
+	CHECK_EQ(joined(&h).kind, ASUP_OUTCOME_OK);
+	CHECK(asup__region_lookup(k, rid) == NULL);
+
+	/* Closed: nothing at all */
+	closed_record(&fake, NULL);
+	CHECK_EQ(asup__region_admits_task(&fake, 0), -ASUP_ECLOSED);
+	CHECK_EQ(asup__region_admits_task(&fake, 1), -ASUP_ECLOSED);
+	CHECK_EQ(spawn_rc(rt, &fake, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_EQ(spawn_rc(rt, &fake, ret_arg, NULL, &h, 1), -ASUP_ECLOSED);
+	CHECK_EQ(asup__region_create(k, &fake, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK(asup__list_empty(&fake.tasks));
+	CHECK(asup__list_empty(&fake.children));
+	done(rt);
+}
+
 TEST(sem_62_cleanup_task_bypasses_task_limit_when_finalizing)
 {
 	asup_rt *rt = det();
@@ -614,6 +891,60 @@ TEST(sem_63_tasks_and_children_are_listed_once)
 	CHECK_EQ(n, 1);
 	CHECK_EQ(r->nchildren, 1);
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
+	done(rt);
+}
+
+static int times_listed(const asup__region *r, const asup__ktask *kt)
+{
+	int n = 0;
+	for (const asup__list *l = r->tasks.next; l != &r->tasks; l = l->next)
+		n += asup__container_of(l, asup__ktask, region_link) == kt;
+	return n;
+}
+
+static int child_listed(const asup__region *parent, const asup__region *c)
+{
+	int n = 0;
+	for (const asup__list *l = parent->children.next; l != &parent->children; l = l->next)
+		n += asup__container_of(l, asup__region, sibling) == c;
+	return n;
+}
+
+/* Under the seed's names (add_task_idempotent, add_child_idempotent):
+ * repeated cancel requests and advances never link a task or a child
+ * twice, and closing unlinks each exactly once. */
+TEST(sem_63_add_task_and_add_child_idempotent)
+{
+	asup_rt *rt = det();
+	asup__kernel *k = asup__rt_kernel(rt);
+	asup__region *r = mkregion(rt, NULL), *c = mkregion(rt, r);
+	uint64_t rid = r->id, cid = c->id;
+	asup_task t = spawn(rt, r, yields_until_cancelled, NULL);
+	asup_task tc = spawn(rt, c, yields_until_cancelled, NULL);
+
+	CHECK_EQ(times_listed(r, rec(&t)), 1);
+	CHECK_EQ(r->ntasks, 1);
+	CHECK_EQ(child_listed(r, c), 1);
+	CHECK_EQ(r->nchildren, 1);
+	CHECK_EQ(child_listed(k->root, r), 1);
+
+	asup__region_advance(k, r);
+	CHECK_EQ(cancel(rt, r, ASUP_CANCEL_USER), 2);
+	CHECK_EQ(cancel(rt, r, ASUP_CANCEL_USER), 2);
+	asup__region_advance(k, r);
+	asup__region_advance(k, r);
+	CHECK_EQ(times_listed(r, rec(&t)), 1);
+	CHECK_EQ(r->ntasks, 1);
+	CHECK_EQ(times_listed(c, rec(&tc)), 1);
+	CHECK_EQ(c->ntasks, 1);
+	CHECK_EQ(child_listed(r, c), 1);
+	CHECK_EQ(r->nchildren, 1);
+	CHECK_EQ(asup__rt_check(rt), 0);
+
+	idle(rt);
+	CHECK(asup__region_lookup(k, cid) == NULL);
+	CHECK(asup__region_lookup(k, rid) == NULL);
+	CHECK_EQ(child_listed(k->root, r), 0);
 	done(rt);
 }
 
