@@ -378,8 +378,7 @@ static int64_t keeps_permit(asup_cx *cx, void *arg)
 
 static int64_t permit_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(arg);
-	uint64_t leaked = k->obl_leaked;
+	uint64_t leaked = test_stats(arg).obligations_leaked;
 	asup_broadcast *b;
 	asup_broadcast_rx rx;
 	asup_broadcast_permit p, q;
@@ -388,9 +387,9 @@ static int64_t permit_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_broadcast_open(cx, sizeof(int), 2, &b), 0);
 	CHECK_EQ(asup_broadcast_subscribe(b, &rx), 0);
 	CHECK_EQ(asup_broadcast_reserve(cx, b, &p), 0);
-	CHECK_EQ(k->obligations.live, 1); /* a permit is an obligation */
+	CHECK_EQ(test_stats(arg).obligations_pending, 1); /* a permit is an obligation */
 	CHECK_EQ(asup_broadcast_permit_send(&p, &(int){5}), 1);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	CHECK_EQ(asup_broadcast_permit_send(&p, &(int){5}), -ASUP_EALREADY);
 	CHECK_EQ(asup_broadcast_try_recv(&rx, &w, NULL), 0);
 	CHECK_EQ(w, 5);
@@ -403,13 +402,13 @@ static int64_t permit_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_broadcast_unsubscribe(&rx), 0);
 	CHECK_EQ(asup_broadcast_permit_send(&q, &(int){6}), -EPIPE);
 	CHECK_EQ(stats(b).sent, 1);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	/* a task ending with an unresolved permit: a leak */
 	CHECK_EQ(asup_broadcast_subscribe(b, &rx), 0);
 	CHECK_EQ(asup_spawn(cx, keeps_permit, b, NULL, &h), 0);
 	CHECK_EQ(asup_join(cx, &h, NULL), 0);
-	CHECK_EQ(k->obl_leaked, leaked + 1);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_leaked, leaked + 1);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	CHECK_EQ(asup_broadcast_permit_send(&kept, &(int){7}), -ASUP_EALREADY);
 	CHECK_EQ(asup_broadcast_try_recv(&rx, &w, NULL), -EAGAIN); /* nothing sent */
 	return asup_broadcast_unsubscribe(&rx);

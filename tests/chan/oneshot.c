@@ -72,8 +72,7 @@ static int64_t receiver(asup_cx *cx, void *arg)
 
 static int64_t permit_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(arg);
-	uint64_t committed = k->obl_committed;
+	uint64_t committed = test_stats(arg).obligations_committed;
 	asup_oneshot *os;
 	asup_oneshot_permit p;
 	asup_task h;
@@ -84,7 +83,7 @@ static int64_t permit_root(asup_cx *cx, void *arg)
 	await_waiters(cx, os, 1);
 	CHECK_EQ(asup_oneshot_reserve(cx, os, &p), 0); /* never waits */
 	CHECK_EQ(stats(os).sender, ASUP_ONESHOT_SENDER_RESERVED);
-	CHECK_EQ(k->obligations.live, 1); /* the permit is an obligation */
+	CHECK_EQ(test_stats(arg).obligations_pending, 1); /* the permit is an obligation */
 	CHECK_EQ(asup_yield(cx), 0);
 	CHECK_EQ(stats(os).waiters, 1); /* a reserve alone wakes nobody */
 	CHECK_EQ(asup_oneshot_permit_send(&p, &v), 0);
@@ -92,8 +91,8 @@ static int64_t permit_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_join(cx, &h, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	CHECK_EQ(o.value, 41);
-	CHECK_EQ(k->obl_committed, committed + 1);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_committed, committed + 1);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	CHECK_EQ(stats(os).sender, ASUP_ONESHOT_SENDER_SENT);
 	CHECK_EQ(stats(os).received, 1);
 	return 0;
@@ -184,8 +183,7 @@ TEST(oneshot_aborted_permit_or_dropped_sender_wakes_the_receiver_with_closed)
 
 static int64_t rx_gone_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(arg);
-	uint64_t aborted = k->obl_aborted, committed = k->obl_committed;
+	uint64_t aborted = test_stats(arg).obligations_aborted, committed = test_stats(arg).obligations_committed;
 	asup_oneshot *os;
 	asup_oneshot_permit p;
 	asup_task h;
@@ -197,8 +195,8 @@ static int64_t rx_gone_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_oneshot_close_recv(os), 0);
 	CHECK_EQ(asup_oneshot_permit_send(&p, &v), -EPIPE);
 	CHECK_EQ(stats(os).has_value, 0);
-	CHECK_EQ(k->obl_aborted, aborted + 1); /* resolved, not committed */
-	CHECK_EQ(k->obl_committed, committed);
+	CHECK_EQ(test_stats(arg).obligations_aborted, aborted + 1); /* resolved, not committed */
+	CHECK_EQ(test_stats(arg).obligations_committed, committed);
 	CHECK_EQ(asup_oneshot_permit_send(&p, &v), -ASUP_EALREADY);
 	CHECK_EQ(asup_oneshot_try_recv(os, &w), -EPIPE);
 	/* A plain send or reserve after the receiver went: -EPIPE, no change. */
@@ -209,7 +207,7 @@ static int64_t rx_gone_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_oneshot_reserve(cx, os, &p), -EPIPE);
 	CHECK_EQ(stats(os).sender, ASUP_ONESHOT_SENDER_OPEN);
 	CHECK_EQ(stats(os).recv_closed, 1);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	/* A value sent but not received is discarded by the receiver's close. */
 	CHECK_EQ(asup_oneshot_open(cx, sizeof(int), &os), 0);
 	CHECK_EQ(asup_oneshot_send(os, &v), 0);
@@ -305,9 +303,8 @@ static int64_t cancels_then_keeps(asup_cx *cx, void *arg)
 
 static int64_t leak_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(arg);
 	for (int cancelled = 0; cancelled < 2; cancelled++) {
-		uint64_t leaked = k->obl_leaked, aborted = k->obl_aborted;
+		uint64_t leaked = test_stats(arg).obligations_leaked, aborted = test_stats(arg).obligations_aborted;
 		asup_oneshot *os;
 		asup_task rx, tx;
 		asup_outcome o;
@@ -322,9 +319,9 @@ static int64_t leak_root(asup_cx *cx, void *arg)
 		CHECK_EQ(o.kind, cancelled ? ASUP_OUTCOME_CANCELLED : ASUP_OUTCOME_OK);
 		/* Ending without resolving it is a leak; a cancelled task's
 		 * permits are aborted without one. Either way it is settled. */
-		CHECK_EQ(k->obl_leaked, leaked + (cancelled ? 0 : 1));
-		CHECK_EQ(k->obl_aborted, aborted + (cancelled ? 1 : 0));
-		CHECK_EQ(k->obligations.live, 0);
+		CHECK_EQ(test_stats(arg).obligations_leaked, leaked + (cancelled ? 0 : 1));
+		CHECK_EQ(test_stats(arg).obligations_aborted, aborted + (cancelled ? 1 : 0));
+		CHECK_EQ(test_stats(arg).obligations_pending, 0);
 		CHECK_EQ(asup_join(cx, &rx, &o), 0);
 		CHECK_EQ(o.kind, ASUP_OUTCOME_ERR);
 		CHECK_EQ(o.value, -EPIPE); /* the receiver sees closed */
@@ -378,8 +375,7 @@ static int64_t body_aborts(asup_cx *cx, void *arg)
 
 static int64_t nested_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(arg);
-	uint64_t leaked = k->obl_leaked;
+	uint64_t leaked = test_stats(arg).obligations_leaked;
 	asup_outcome o;
 	asup_task h;
 	int v = 4;
@@ -388,17 +384,17 @@ static int64_t nested_root(asup_cx *cx, void *arg)
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	/* Used after its oneshot's region closed: detected, and settled. */
 	CHECK_EQ(asup_region(cx, body_reserves, NULL, &o), 0);
-	CHECK_EQ(k->obligations.live, 1);
+	CHECK_EQ(test_stats(arg).obligations_pending, 1);
 	CHECK_EQ(asup_oneshot_permit_send(&outer, &v), -ASUP_ECLOSED);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	CHECK_EQ(asup_oneshot_permit_send(&outer, &v), -ASUP_EALREADY);
 	/* Leaked after its oneshot's region closed: reported, and the release
 	 * touches no freed memory (the sanitizer and valgrind runs check). */
 	CHECK_EQ(asup_spawn(cx, leaves_region_with_permit, NULL, NULL, &h), 0);
 	CHECK_EQ(asup_join(cx, &h, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-	CHECK_EQ(k->obl_leaked, leaked + 1);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(arg).obligations_leaked, leaked + 1);
+	CHECK_EQ(test_stats(arg).obligations_pending, 0);
 	return 0;
 }
 
@@ -600,7 +596,7 @@ static int64_t sweep_root(asup_cx *cx, void *arg)
 		}
 		SCHECK(stats(pr->os).waiters == 0);
 	}
-	SCHECK(asup__rt_kernel(arg)->obligations.live == 0);
+	SCHECK(test_stats(arg).obligations_pending == 0);
 	return 0;
 }
 

@@ -103,13 +103,6 @@ static asup_outcome joined(asup_task *h)
 	return o;
 }
 
-static asup_rt_stats stats(asup_rt *rt)
-{
-	asup_rt_stats st;
-	CHECK_EQ(asup_rt_stats_get(rt, &st), 0);
-	return st;
-}
-
 /* A region record in its terminal state, as the runtime never keeps one. */
 static void closed_record(asup__region *r, asup__reason *terminal)
 {
@@ -374,7 +367,6 @@ static int64_t holds_three(asup_cx *cx, void *arg)
 TEST(sem_51_obligations_auto_aborted_on_cancelled_task_completion)
 {
 	asup_rt *rt = det();
-	asup__kernel *k = asup__rt_kernel(rt);
 	asup__region *r = mkregion(rt, NULL);
 	asup_task t = spawn(rt, r, holds_three, NULL);
 	CHECK_EQ(asup_rt_step(rt), 1);
@@ -382,9 +374,9 @@ TEST(sem_51_obligations_auto_aborted_on_cancelled_task_completion)
 	cancel(rt, r, ASUP_CANCEL_USER);
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
 	CHECK_EQ(rec(&t)->rec_kind, ASUP_OUTCOME_CANCELLED);
-	CHECK_EQ(k->obl_aborted, 3);
-	CHECK_EQ(k->obl_leaked, 0);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(rt).obligations_aborted, 3);
+	CHECK_EQ(test_stats(rt).obligations_leaked, 0);
+	CHECK_EQ(test_stats(rt).obligations_pending, 0);
 	done(rt);
 }
 
@@ -411,8 +403,8 @@ TEST(sem_52_region_close_blocked_by_pending_obligations)
 	asup_unpark((asup_waker){&rec(&t)->t, rec(&t)->t.gen});
 	CHECK(asup_rt_run_until_idle(rt) >= 1); /* the task leaves: now it can */
 	CHECK(asup__region_lookup(k, id) == NULL);
-	CHECK_EQ(k->obl_committed, 1);
-	CHECK_EQ(k->obl_leaked, 0);
+	CHECK_EQ(test_stats(rt).obligations_committed, 1);
+	CHECK_EQ(test_stats(rt).obligations_leaked, 0);
 	done(rt);
 }
 
@@ -479,9 +471,9 @@ static void leak_once(asup_leak_response resp, uint64_t *leaked, uint64_t *abort
 	asup__kernel *k = asup__rt_kernel(rt);
 	spawn(rt, k->root, leaks_ack, NULL);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 1);
-	*leaked = k->obl_leaked;
-	*aborted = k->obl_aborted;
-	CHECK_EQ(k->leaks, 1);
+	*leaked = test_stats(rt).obligations_leaked;
+	*aborted = test_stats(rt).obligations_aborted;
+	CHECK_EQ(test_stats(rt).leaks_detected, 1);
 	done(rt);
 }
 
@@ -543,7 +535,7 @@ static asup_rt_stats leak_with(asup_leak_response resp)
 	asup__region *r = mkregion(rt, NULL);
 	asup_rt_stats st;
 	leak_one(rt, r);
-	st = stats(rt);
+	st = test_stats(rt);
 	CHECK_EQ(r->pending_obligations, 0); /* the region is not held */
 	CHECK_EQ(st.obligations_pending, 0);
 	close_region(rt, r);
@@ -604,7 +596,7 @@ TEST(sem_56_leak_response_and_escalation)
 		r = mkregion(rt, NULL);
 		close(fds[0]);
 		leak_one(rt, r); /* the first is only logged */
-		if (stats(rt).obligations_leaked != 1 || stats(rt).leaks_detected != 1)
+		if (test_stats(rt).obligations_leaked != 1 || test_stats(rt).leaks_detected != 1)
 			_exit(11);
 		if (write(fds[1], "L", 1) != 1)
 			_exit(12);
@@ -628,7 +620,7 @@ TEST(sem_57_task_completed_ok_with_leaked_obligations_closes_region)
 	uint64_t id = r->id;
 	spawn(rt, r, leaks_ack, NULL);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 1);
-	CHECK_EQ(k->obl_leaked, 1);
+	CHECK_EQ(test_stats(rt).obligations_leaked, 1);
 	asup__region_begin_close(k, r, NULL);
 	asup__region_advance(k, r);
 	CHECK(asup__region_lookup(k, id) == NULL);
@@ -700,7 +692,7 @@ TEST(sem_59_empty_state_is_quiescent)
 	asup__kernel *k = asup__rt_kernel(rt);
 	CHECK_EQ(k->live, 0);
 	CHECK_EQ(k->tasks.live, 0);
-	CHECK_EQ(k->obligations.live, 0);
+	CHECK_EQ(test_stats(rt).obligations_pending, 0);
 	CHECK_EQ(k->root->ntasks, 0);
 	CHECK_EQ(k->root->nchildren, 0);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 0);
