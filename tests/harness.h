@@ -141,9 +141,11 @@ static __attribute__((unused)) const char *harness_rc_name(int rc)
 /*
  * Runs fn(seed) for seeds 1..n, or only for ASUP_SEED when it is set (the
  * replay line a failure prints). fn checks with CHECK and friends; the first
- * failure ends the case and names its seed.
+ * failure ends the case and names its seed. Returns the number of seeds run,
+ * so that a check over the whole sweep (every branch was reached) can be
+ * made only when the whole sweep ran.
  */
-static void __attribute__((unused)) harness_sweep(uint64_t n, void (*fn)(uint64_t seed))
+static uint64_t __attribute__((unused)) harness_sweep(uint64_t n, void (*fn)(uint64_t seed))
 {
 	const char *env = getenv("ASUP_SEED");
 	uint64_t first = 1, last = n;
@@ -156,6 +158,7 @@ static void __attribute__((unused)) harness_sweep(uint64_t n, void (*fn)(uint64_
 		fn(s);
 		harness_sweeping = 0;
 	}
+	return last - first + 1;
 }
 
 #define SWEEP(seeds, fn) harness_sweep((uint64_t)(seeds), (fn))
