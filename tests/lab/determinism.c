@@ -146,20 +146,21 @@ static int64_t time_root(asup_cx *cx, void *arg)
 	return asup_join2(cx, &a, &b, NULL, NULL);
 }
 
+static void time_moves_when_blocked(uint64_t seed)
+{
+	asup_lab *lab = lab_new(seed, 1 + seed % 3);
+	asup_outcome o;
+	spun = woke_after_spin = 0;
+	CHECK_EQ(asup_lab_run(lab, time_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK(woke_after_spin); /* the sleeper never woke while a task could run */
+	CHECK_EQ(woke_at, ASUP_MSEC(1)); /* exactly at its deadline, not later */
+	asup_lab_destroy(lab);
+}
+
 TEST(virtual_time_moves_only_when_every_task_is_blocked)
 {
-	for (uint64_t seed = 1; seed <= 20; seed++) {
-		asup_lab *lab = lab_new(seed, 1 + seed % 3);
-		asup_outcome o;
-		spun = woke_after_spin = 0;
-		CHECK_EQ(asup_lab_run(lab, time_root, NULL, &o), 0);
-		CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-		if (!woke_after_spin)
-			printf("seed %" PRIu64 ": the sleeper woke while a task could run\n", seed);
-		CHECK(woke_after_spin);
-		CHECK_EQ(woke_at, ASUP_MSEC(1)); /* exactly at its deadline, not later */
-		asup_lab_destroy(lab);
-	}
+	SWEEP(20, time_moves_when_blocked);
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -256,27 +257,30 @@ TEST(chaos_is_seeded_and_primitives_survive_storms_and_delays)
 	CHECK_EQ(strcmp(h1, h2), 0);
 }
 
+static void chaos_keeps_oracles(uint64_t seed)
+{
+	asup_lab_config cfg;
+	asup_lab *lab;
+	asup_outcome o;
+	int rc;
+	asup_lab_config_init(&cfg);
+	cfg.seed = seed;
+	cfg.check_every_step = 1;
+	cfg.chaos = asup_lab_chaos_heavy();
+	CHECK_EQ(asup_lab_create(&cfg, &lab), 0);
+	rc = asup_lab_run(lab, rich_root, NULL, &o);
+	if (rc != 0) {
+		printf("seed %" PRIu64 ": rc %d\n", seed, rc);
+		asup_lab_violations_print(lab, stdout);
+	}
+	CHECK_EQ(rc, 0);
+	CHECK(o.kind != ASUP_OUTCOME_PANICKED);
+	asup_lab_destroy(lab);
+}
+
 TEST(chaos_cancels_leave_every_oracle_satisfied)
 {
-	for (uint64_t seed = 1; seed <= 30; seed++) {
-		asup_lab_config cfg;
-		asup_lab *lab;
-		asup_outcome o;
-		int rc;
-		asup_lab_config_init(&cfg);
-		cfg.seed = seed;
-		cfg.check_every_step = 1;
-		cfg.chaos = asup_lab_chaos_heavy();
-		CHECK_EQ(asup_lab_create(&cfg, &lab), 0);
-		rc = asup_lab_run(lab, rich_root, NULL, &o);
-		if (rc != 0) {
-			printf("seed %" PRIu64 ": rc %d\n", seed, rc);
-			asup_lab_violations_print(lab, stdout);
-		}
-		CHECK_EQ(rc, 0);
-		CHECK(o.kind != ASUP_OUTCOME_PANICKED);
-		asup_lab_destroy(lab);
-	}
+	SWEEP(30, chaos_keeps_oracles);
 }
 
 TEST(cancel_injected_at_every_checkpoint_keeps_every_oracle)
@@ -398,29 +402,32 @@ static int64_t burst_root(asup_cx *cx, void *arg)
 	return asup_join_all(cx, hs, 16, NULL);
 }
 
+static uint64_t unstarted_stolen;
+
+static void stolen_start_normally(uint64_t seed)
+{
+	asup_lab *lab = lab_new(seed, 2 + seed % 3);
+	asup_outcome o;
+	asup_event *ev;
+	size_t n;
+	int rc = asup_lab_run(lab, burst_root, NULL, &o);
+	if (rc != 0) {
+		printf("seed %" PRIu64 ": rc %d\n", seed, rc);
+		asup_lab_violations_print(lab, stdout);
+	}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	n = all_events(lab, &ev);
+	for (size_t i = 0; i < n; i++)
+		unstarted_stolen += ev[i].type == ASUP_EV_RESUME && ev[i].a == ASUP_LANE_STOLEN;
+	free(ev);
+	asup_lab_destroy(lab);
+}
+
 TEST(tasks_stolen_before_their_first_run_start_normally)
 {
-	uint64_t stolen = 0;
-
-	for (uint64_t seed = 1; seed <= 40; seed++) {
-		asup_lab *lab = lab_new(seed, 2 + seed % 3);
-		asup_outcome o;
-		asup_event *ev;
-		size_t n;
-		int rc = asup_lab_run(lab, burst_root, NULL, &o);
-		if (rc != 0) {
-			printf("seed %" PRIu64 ": rc %d\n", seed, rc);
-			asup_lab_violations_print(lab, stdout);
-		}
-		CHECK_EQ(rc, 0);
-		CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-		n = all_events(lab, &ev);
-		for (size_t i = 0; i < n; i++)
-			stolen += ev[i].type == ASUP_EV_RESUME && ev[i].a == ASUP_LANE_STOLEN;
-		free(ev);
-		asup_lab_destroy(lab);
-	}
-	CHECK(stolen > 40);
+	if (SWEEP(40, stolen_start_normally) == 40)
+		CHECK(unstarted_stolen > 40);
 }
 
 /* ---- verdicts and stopping ---------------------------------------------- */
