@@ -8,6 +8,8 @@
  * guards that act on a record in its terminal state (58, 61, 64) run on a
  * record built in the test. Four scenarios (56, 58, 61, 63) have a second
  * case under the seed test's own name that checks the rule more closely.
+ * The file is long because it is one source: every scenario of section 11
+ * that is not a channel, scheduler or lab scenario is found here.
  */
 #include "testrt.h"
 
