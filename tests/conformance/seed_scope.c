@@ -253,7 +253,7 @@ TEST(spawn_local_without_scheduler_fails_and_rolls_back)
 {
 	asup_rt *rt = det();
 	asup_task h;
-	CHECK_EQ(asup_rt_spawn_local(rt, ret_arg, NULL, NULL, &h), -ASUP_ENOLOCAL);
+	CHECK_RC(asup_rt_spawn_local(rt, ret_arg, NULL, NULL, &h), -ASUP_ENOLOCAL);
 	CHECK_EQ(asup__rt_kernel(rt)->tasks.live, 0);
 	CHECK_EQ(root_of(rt)->ntasks, 0);
 	CHECK(asup__list_empty(&root_of(rt)->tasks));
@@ -274,7 +274,7 @@ TEST(spawn_local_makes_progress_via_local_ready)
 	CHECK_EQ(asup_rt_spawn(rt, spawns_local_7, &local, NULL, &driver), 0);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the driver spawns the local task */
 	CHECK_EQ(rec(&local)->t.lane, ASUP__LANE_READY);
-	CHECK_EQ(asup_task_try_join(&local, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&local, &o), -EAGAIN);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the local task runs */
 	CHECK_EQ(asup_task_try_join(&local, &o), 0);
 	CHECK_EQ(o.value, 7);
@@ -320,7 +320,7 @@ TEST(spawn_into_closing_region_should_fail)
 	req.fn = ret_arg;
 	req.region = r;
 	req.budget = r->budget;
-	CHECK_EQ(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
+	CHECK_RC(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
 	CHECK_EQ(r->ntasks, 0);
 	asup__region_advance(k, r); /* nothing in it: it closes */
 	done(rt);
@@ -332,7 +332,7 @@ TEST(test_join_manual_poll)
 	asup_rt *rt = det();
 	asup_task h = spawn_in(rt, root_of(rt), ret_arg, (void *)42, 128);
 	asup_outcome o;
-	CHECK_EQ(asup_task_try_join(&h, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&h, &o), -EAGAIN);
 	CHECK_EQ(asup_rt_step(rt), 1);
 	CHECK_EQ(asup_task_try_join(&h, &o), 0);
 	CHECK_EQ(o.value, 42);
@@ -554,10 +554,10 @@ static void race_all_drains(void)
 	driver = spawn_in(rt, root_of(rt), races_all, &p, 200);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the winner completes */
 	CHECK_EQ(asup_rt_step(rt), 1); /* race_all: aborts the loser, drains it */
-	CHECK_EQ(asup_task_try_join(&driver, &o), -EAGAIN); /* Pending */
+	CHECK_RC(asup_task_try_join(&driver, &o), -EAGAIN); /* Pending */
 	CHECK_EQ(asup_task_is_finished(&p.h[1]), 0);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the loser sees the abort */
-	CHECK_EQ(asup_task_try_join(&driver, &o), -EAGAIN); /* still Pending */
+	CHECK_RC(asup_task_try_join(&driver, &o), -EAGAIN); /* still Pending */
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
 	CHECK_EQ(asup_task_try_join(&driver, &o), 0);
 	CHECK_EQ(p.rc, 0);
@@ -612,7 +612,7 @@ static void winner_panic_case(asup_task_fn racer)
 	driver = spawn_in(rt, root_of(rt), racer, &p, 200);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the winner panics */
 	CHECK_EQ(asup_rt_step(rt), 1); /* the race sees it, drains the loser */
-	CHECK_EQ(asup_task_try_join(&driver, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&driver, &o), -EAGAIN);
 	CHECK(asup_rt_run_until_idle(rt) >= 2); /* the loser panics too */
 	CHECK_EQ(asup_task_try_join(&driver, &o), 0);
 	CHECK_EQ(p.o[0].kind, ASUP_OUTCOME_PANICKED);
@@ -680,7 +680,7 @@ TEST(race_all_empty_is_pending)
 	asup_outcome o;
 	CHECK_EQ(asup_rt_spawn(rt, races_nothing, NULL, NULL, &h), 0);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 1);
-	CHECK_EQ(asup_task_try_join(&h, &o), -EAGAIN); /* pending for ever */
+	CHECK_RC(asup_task_try_join(&h, &o), -EAGAIN); /* pending for ever */
 	CHECK_EQ(asup_task_abort(&h), 0);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 1);
 	CHECK_EQ(asup_task_try_join(&h, &o), 0);
@@ -729,7 +729,7 @@ TEST(conformance_join_awaits_task_completion)
 	asup_rt *rt = det();
 	asup_task h = spawn_in(rt, root_of(rt), ret_arg, (void *)123, 128);
 	asup_outcome o;
-	CHECK_EQ(asup_task_try_join(&h, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&h, &o), -EAGAIN);
 	CHECK_EQ(asup_rt_step(rt), 1);
 	CHECK_EQ(asup_task_try_join(&h, &o), 0);
 	CHECK_EQ(o.value, 123);
@@ -867,7 +867,7 @@ static void nested_cancellation(uint64_t seed)
 	req.fn = ret_arg;
 	req.region = grand;
 	req.budget = grand->budget;
-	CHECK_EQ(asup__task_spawn(k, &req, &extra), -ASUP_ECLOSED);
+	CHECK_RC(asup__task_spawn(k, &req, &extra), -ASUP_ECLOSED);
 	CHECK_EQ(k->live, live_before);
 	CHECK_EQ(grand->ntasks, 1);
 
@@ -932,7 +932,7 @@ TEST(conformance_spawn_into_closed_region_fails)
 	req.fn = ret_arg;
 	req.region = r;
 	req.budget = r->budget;
-	CHECK_EQ(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
+	CHECK_RC(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
 	CHECK_EQ(k->live, live); /* no orphan */
 	CHECK_EQ(r->ntasks, 0);
 	asup__region_advance(k, r);

@@ -212,7 +212,7 @@ TEST(sem_44_cancel_request_should_prevent_new_spawns)
 	spawn(rt, r, parks, NULL); /* keeps it from closing at once */
 	cancel(rt, r, ASUP_CANCEL_USER);
 	CHECK(r->state != ASUP__R_OPEN);
-	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_RC(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
 	done(rt);
 }
@@ -272,8 +272,8 @@ TEST(sem_47_register_finalizer_fails_when_region_not_open)
 	asup__finalizer fs = {nop_fin, NULL, NULL}, fa = {NULL, ret_arg, NULL};
 	spawn(rt, r, parks, NULL);
 	asup__region_begin_close(k, r, NULL);
-	CHECK_EQ(asup__region_add_finalizer(k, r, &fs), -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_add_finalizer(k, r, &fa), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_add_finalizer(k, r, &fs), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_add_finalizer(k, r, &fa), -ASUP_ECLOSED);
 	CHECK_EQ(r->nfin, 0);
 	cancel(rt, r, ASUP_CANCEL_USER);
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
@@ -418,7 +418,7 @@ TEST(sem_53_spawn_rejected_when_task_limit_reached)
 	asup_task a, b;
 	r->limits.max_tasks = 1;
 	CHECK_EQ(spawn_rc(rt, r, parks, NULL, &a, 0), 0);
-	CHECK_EQ(spawn_rc(rt, r, parks, NULL, &b, 0), -ASUP_ECAPACITY);
+	CHECK_RC(spawn_rc(rt, r, parks, NULL, &b, 0), -ASUP_ECAPACITY);
 	CHECK_EQ(r->ntasks, 1);
 	CHECK_EQ(k->tasks.live, 1);
 	cancel(rt, r, ASUP_CANCEL_USER);
@@ -431,7 +431,7 @@ static int64_t reserve_at_limit(asup_cx *cx, void *arg)
 	uint64_t id;
 	asup__region *r = cx->kt->owner;
 	r->limits.max_obligations = 0;
-	CHECK_EQ(asup_obligation_reserve(cx, ASUP_OBLIGATION_ACK, "x", &id), -ASUP_ECAPACITY);
+	CHECK_RC(asup_obligation_reserve(cx, ASUP_OBLIGATION_ACK, "x", &id), -ASUP_ECAPACITY);
 	CHECK_EQ(r->pending_obligations, 0);
 	return 0;
 }
@@ -453,7 +453,7 @@ TEST(sem_55_create_obligation_rejects_holder_owned_by_different_region)
 	asup__region *a = mkregion(rt, NULL), *b = mkregion(rt, NULL);
 	asup_task t = spawn(rt, a, parks, NULL);
 	uint64_t id;
-	CHECK_EQ(asup__obligation_create(k, rec(&t), b, ASUP_OBLIGATION_ACK, "x", &id), -EPERM);
+	CHECK_RC(asup__obligation_create(k, rec(&t), b, ASUP_OBLIGATION_ACK, "x", &id), -EPERM);
 	CHECK_EQ(b->pending_obligations, 0);
 	cancel(rt, a, ASUP_CANCEL_USER);
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
@@ -744,11 +744,11 @@ TEST(sem_61_admission_by_state)
 	CHECK_EQ(asup_rt_step(rt), 1); /* t parks */
 	CHECK_EQ(asup__region_add_finalizer(k, r, &fa), 0);
 	asup__region_begin_close(k, r, NULL);
-	CHECK_EQ(asup__region_admits_task(r, 0), -ASUP_ECLOSED); /* Closing */
+	CHECK_RC(asup__region_admits_task(r, 0), -ASUP_ECLOSED); /* Closing */
 	asup__region_advance(k, r);
 	CHECK_EQ(r->state, ASUP__R_DRAINING);
-	CHECK_EQ(asup__region_admits_task(r, 0), -ASUP_ECLOSED); /* Draining */
-	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_admits_task(r, 0), -ASUP_ECLOSED); /* Draining */
+	CHECK_RC(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
 	asup__region_begin_close(k, c, NULL);
 	asup__region_advance(k, c); /* the child closes; t still holds r */
 	CHECK_EQ(r->nchildren, 0);
@@ -757,8 +757,8 @@ TEST(sem_61_admission_by_state)
 	CHECK_EQ(r->state, ASUP__R_FINALIZING);
 	CHECK_EQ(r->fin_running, 1);
 	CHECK_EQ(asup__region_admits_task(r, 1), 0);              /* cleanup: yes */
-	CHECK_EQ(asup__region_admits_task(r, 0), -ASUP_ECLOSED); /* normal: no */
-	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_admits_task(r, 0), -ASUP_ECLOSED); /* normal: no */
+	CHECK_RC(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
 	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &cleanup, 1), 0);
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
 	unpark_all(r); /* the finalizer task parked */
@@ -800,19 +800,17 @@ TEST(sem_61_admission_by_region_state)
 
 	/* Closing */
 	CHECK_EQ(asup__region_begin_close(k, r, NULL), 1);
-	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_admits_task(r, 0), -ASUP_ECLOSED);
-	CHECK_EQ(asup__obligation_create(k, rec(&t), r, ASUP_OBLIGATION_ACK, "c", &ob),
-		 -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_RC(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_admits_task(r, 0), -ASUP_ECLOSED);
+	CHECK_RC(asup__obligation_create(k, rec(&t), r, ASUP_OBLIGATION_ACK, "c", &ob), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
 
 	/* Draining */
 	asup__region_advance(k, r);
 	CHECK_EQ(r->state, ASUP__R_DRAINING);
-	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
-	CHECK_EQ(asup__obligation_create(k, rec(&t), r, ASUP_OBLIGATION_ACK, "d", &ob),
-		 -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_RC(spawn_rc(rt, r, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_RC(asup__obligation_create(k, rec(&t), r, ASUP_OBLIGATION_ACK, "d", &ob), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
 	CHECK_EQ(r->ntasks, 1);
 	CHECK_EQ(r->pending_obligations, 0);
 
@@ -827,8 +825,8 @@ TEST(sem_61_admission_by_region_state)
 	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h, 1), 0);
 	CHECK_EQ(asup__obligation_create(k, cleanup, r, ASUP_OBLIGATION_ACK, "f", &ob), 0);
 	CHECK_EQ(r->pending_obligations, 1);
-	CHECK_EQ(spawn_rc(rt, r, ret_arg, NULL, &h2, 0), -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_RC(spawn_rc(rt, r, ret_arg, NULL, &h2, 0), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_create(k, r, asup_budget_infinite(), &x), -ASUP_ECLOSED);
 	CHECK_EQ(asup__obligation_resolve(k, ob, ASUP_OBLIGATION_COMMITTED), 0);
 	g.open = 1;
 	asup_unpark(g.w);
@@ -838,11 +836,11 @@ TEST(sem_61_admission_by_region_state)
 
 	/* Closed: nothing at all */
 	closed_record(&fake, NULL);
-	CHECK_EQ(asup__region_admits_task(&fake, 0), -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_admits_task(&fake, 1), -ASUP_ECLOSED);
-	CHECK_EQ(spawn_rc(rt, &fake, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
-	CHECK_EQ(spawn_rc(rt, &fake, ret_arg, NULL, &h, 1), -ASUP_ECLOSED);
-	CHECK_EQ(asup__region_create(k, &fake, asup_budget_infinite(), &x), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_admits_task(&fake, 0), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_admits_task(&fake, 1), -ASUP_ECLOSED);
+	CHECK_RC(spawn_rc(rt, &fake, ret_arg, NULL, &h, 0), -ASUP_ECLOSED);
+	CHECK_RC(spawn_rc(rt, &fake, ret_arg, NULL, &h, 1), -ASUP_ECLOSED);
+	CHECK_RC(asup__region_create(k, &fake, asup_budget_infinite(), &x), -ASUP_ECLOSED);
 	CHECK(asup__list_empty(&fake.tasks));
 	CHECK(asup__list_empty(&fake.children));
 	done(rt);
@@ -992,8 +990,8 @@ static int64_t heap_driver(asup_cx *cx, void *arg)
 	CHECK_EQ(cx->k->heap_bytes, 0);            /* reclaimed */
 	l.max_heap_bytes = 8;
 	CHECK_EQ(asup_scope_set_limits(cx, &l), 0);
-	CHECK_EQ(asup_region_alloc(cx, 16, &r), -ASUP_ECAPACITY);
-	CHECK_EQ(asup_region_alloc(cx, 0, &r), -EINVAL);
+	CHECK_RC(asup_region_alloc(cx, 16, &r), -ASUP_ECAPACITY);
+	CHECK_RC(asup_region_alloc(cx, 0, &r), -EINVAL);
 	return 0;
 }
 
@@ -1051,7 +1049,7 @@ TEST(sem_67_complete_ok_or_err_after_cancel_request_becomes_cancelled)
 
 static int64_t acks_then_returns_cancelled(asup_cx *cx, void *arg)
 {
-	CHECK_EQ(asup_checkpoint(cx), -ECANCELED); /* acknowledges Shutdown */
+	CHECK_RC(asup_checkpoint(cx), -ECANCELED); /* acknowledges Shutdown */
 	CHECK_EQ(cx->kt->pstate, ASUP__P_CANCELLING);
 	CHECK_EQ(asup_cx_cancel_self(cx, ASUP_CANCEL_USER, "weaker"), 0);
 	return -ECANCELED;
@@ -1090,7 +1088,7 @@ TEST(sem_69_completed_is_absorbing)
 
 static int64_t cleanup_in_steps(asup_cx *cx, void *arg)
 {
-	CHECK_EQ(asup_checkpoint(cx), -ECANCELED);
+	CHECK_RC(asup_checkpoint(cx), -ECANCELED);
 	asup_cx_masked(cx, (asup_task_fn)(void *)asup_yield, NULL); /* a cleanup step */
 	return -ECANCELED;
 }
@@ -1180,8 +1178,8 @@ static int64_t joins_twice(asup_cx *cx, void *arg)
 	asup_outcome o;
 	CHECK_EQ(asup_spawn(cx, ret_arg, (void *)1, NULL, &h), 0);
 	CHECK_EQ(asup_join(cx, &h, &o), 0);
-	CHECK_EQ(asup_join(cx, &h, &o), -ASUP_EJOINED);
-	CHECK_EQ(asup_task_try_join(&h, &o), -ASUP_EJOINED);
+	CHECK_RC(asup_join(cx, &h, &o), -ASUP_EJOINED);
+	CHECK_RC(asup_task_try_join(&h, &o), -ASUP_EJOINED);
 	return 0;
 }
 
@@ -1371,12 +1369,12 @@ static int64_t masks_root(asup_cx *cx, void *arg)
 	int n = 0;
 	CHECK_EQ(asup_cx_cancel_self(cx, ASUP_CANCEL_USER, NULL), 0);
 	CHECK_EQ(asup_cx_masked(cx, masked_checkpoint_is_ok, NULL), 0);
-	CHECK_EQ(asup_checkpoint(cx), -ECANCELED);
+	CHECK_RC(asup_checkpoint(cx), -ECANCELED);
 	CHECK_EQ(asup_cx_mask_depth(cx), 0);
 	CHECK_EQ(asup_region(cx, body_panics_masked, NULL, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_PANICKED);
 	CHECK_EQ(asup_cx_mask_depth(cx), 0); /* restored after the panic */
-	CHECK_EQ(asup_cx_masked(cx, mask_depth_to, &n), -ASUP_EMASK);
+	CHECK_RC(asup_cx_masked(cx, mask_depth_to, &n), -ASUP_EMASK);
 	return 0;
 }
 
@@ -1405,7 +1403,7 @@ static int64_t checks_exhaustion(asup_cx *cx, void *arg)
 		CHECK_EQ(asup_cx_masked(cx, masked_checkpoint_is_ok, NULL), 0);
 		CHECK_EQ(asup_cx_cancel_reason(cx, &r), 0); /* recorded, deferred */
 	}
-	CHECK_EQ(asup_checkpoint(cx), -ECANCELED);
+	CHECK_RC(asup_checkpoint(cx), -ECANCELED);
 	CHECK_EQ(asup_cx_cancel_reason(cx, &r), 0);
 	e->kind = r.kind;
 	return 0;
