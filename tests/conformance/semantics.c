@@ -155,11 +155,21 @@ TEST(sem_41_cancel_request_builds_cause_chains)
 	CHECK_EQ(child->reason->depth, 2);
 	CHECK_EQ(child->reason->origin_region, root->id);
 	CHECK_EQ(child->reason->cause->kind, ASUP_CANCEL_DEADLINE);
+	CHECK(root->reason->cause == NULL);
+	CHECK_EQ(grand->reason->kind, ASUP_CANCEL_PARENT_CANCELLED);
 	CHECK_EQ(grand->reason->depth, 3);
+	CHECK_EQ(grand->reason->origin_region, child->id);
+	CHECK_EQ(grand->reason->cause->kind, ASUP_CANCEL_PARENT_CANCELLED);
 	CHECK_EQ(grand->reason->cause->cause->kind, ASUP_CANCEL_DEADLINE);
+	CHECK(!asup__reason_any_truncated(grand->reason));
 	CHECK_EQ(rec(&t0)->rec_reason->kind, ASUP_CANCEL_DEADLINE);
 	CHECK_EQ(rec(&t1)->rec_reason->depth, 2);
 	CHECK_EQ(rec(&t2)->rec_reason->depth, 3);
+	/* each task is queued at the cleanup priority of its region's reason */
+	CHECK_EQ(rec(&t0)->t.cancel_priority,
+		 asup_cancel_kind_cleanup_budget(ASUP_CANCEL_DEADLINE).priority);
+	CHECK_EQ(rec(&t2)->t.cancel_priority,
+		 asup_cancel_kind_cleanup_budget(ASUP_CANCEL_PARENT_CANCELLED).priority);
 	CHECK(asup_rt_run_until_idle(rt) >= 3);
 	done(rt);
 }
@@ -169,13 +179,25 @@ TEST(sem_42_cancel_request_strengthens_existing_reason)
 	asup_rt *rt = det();
 	asup__region *r = mkregion(rt, NULL);
 	asup_task t = spawn(rt, r, parks, NULL);
-	cancel(rt, r, ASUP_CANCEL_USER);
+	asup_outcome o;
+	CHECK_EQ(cancel(rt, r, ASUP_CANCEL_USER), 1);
 	CHECK_EQ(rec(&t)->pstate, ASUP__P_CANCEL_REQUESTED);
-	cancel(rt, r, ASUP_CANCEL_SHUTDOWN);
+	CHECK_EQ(rec(&t)->cancel_epoch, 1);
+	/* an already cancelling task is still reached, and strengthened */
+	CHECK_EQ(cancel(rt, r, ASUP_CANCEL_SHUTDOWN), 1);
 	CHECK_EQ(r->reason->kind, ASUP_CANCEL_SHUTDOWN);
 	CHECK_EQ(rec(&t)->rec_reason->kind, ASUP_CANCEL_SHUTDOWN);
+	CHECK_EQ(rec(&t)->cx_reason->kind, ASUP_CANCEL_SHUTDOWN);
 	CHECK_EQ(rec(&t)->pstate, ASUP__P_CANCEL_REQUESTED);
-	CHECK(asup_rt_run_until_idle(rt) >= 1);
+	CHECK_EQ(rec(&t)->cancel_epoch, 1);
+	/* a weaker one afterwards changes nothing */
+	CHECK_EQ(cancel(rt, r, ASUP_CANCEL_TIMEOUT), 1);
+	CHECK_EQ(r->reason->kind, ASUP_CANCEL_SHUTDOWN);
+	CHECK_EQ(rec(&t)->rec_reason->kind, ASUP_CANCEL_SHUTDOWN);
+	idle(rt);
+	o = joined(&t);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(o.reason.kind, ASUP_CANCEL_SHUTDOWN);
 	done(rt);
 }
 
