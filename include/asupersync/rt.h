@@ -148,6 +148,16 @@ typedef struct asup_rt_stats {
 	uint64_t stacks_reused;
 	uint32_t stacks_pooled;
 	uint32_t timers_armed;
+	/* Obligations: pending now, and resolved so far by how they ended. A
+	 * leak answered with ASUP_LEAK_RECOVER counts as aborted (the
+	 * obligation ends Aborted) and in leaks_detected, not in
+	 * obligations_leaked; leaks_detected counts every leak found, whatever
+	 * the leak response made of it. */
+	uint32_t obligations_pending;
+	uint64_t obligations_committed;
+	uint64_t obligations_aborted;
+	uint64_t obligations_leaked;
+	uint64_t leaks_detected;
 } asup_rt_stats;
 
 ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out);

@@ -428,6 +428,11 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->stacks_reused = rt->sched.stacks.reused;
 	out->stacks_pooled = rt->sched.stacks.count;
 	out->timers_armed = rt->tb.timers.len;
+	out->obligations_pending = rt->kernel.obligations.live;
+	out->obligations_committed = rt->kernel.obl_committed;
+	out->obligations_aborted = rt->kernel.obl_aborted;
+	out->obligations_leaked = rt->kernel.obl_leaked;
+	out->leaks_detected = rt->kernel.leaks;
 	return 0;
 }
 

@@ -47,17 +47,14 @@ static void run_child(void (*fn)(void), struct crash *c)
 	CHECK_EQ(waitpid(pid, &c->status, 0), pid);
 }
 
-static int skip_under_valgrind(void)
+/* Ends the case as skipped where a tool owns stack faults. */
+static void skip_where_faults_are_taken_over(void)
 {
-	if (harness_under_valgrind()) {
-		printf("skipped: valgrind replaces the stacks and reports faults itself\n");
-		return 1;
-	}
+	if (harness_under_valgrind())
+		SKIP("valgrind replaces the stacks and reports faults itself");
 #if defined(__SANITIZE_THREAD__)
-	printf("skipped: TSan takes over SIGSEGV\n");
-	return 1;
+	SKIP("TSan takes over SIGSEGV");
 #endif
-	return 0;
 }
 
 static void expect_segv(const struct crash *c)
@@ -133,8 +130,7 @@ static void runtime_with_overflowing_task(void)
 TEST(task_overflow_is_reported_by_name)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	child_name = "deep_recursion_task";
 	child_stack = 0;
 	run_child(runtime_with_overflowing_task, &c);
@@ -145,8 +141,7 @@ TEST(task_overflow_is_reported_by_name)
 TEST(overflow_of_a_small_custom_stack_is_reported)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	/* the name is cut to 31 bytes in the record and so in the report */
 	child_name = "a_task_with_a_rather_long_name_0123456789";
 	child_stack = 20 * 1024;
@@ -172,8 +167,7 @@ static void overflow_on_second_thread(void)
 TEST(overflow_on_another_thread_is_reported)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	child_name = "worker_thread_task";
 	child_stack = 0;
 	run_child(overflow_on_second_thread, &c);
@@ -184,8 +178,7 @@ TEST(overflow_on_another_thread_is_reported)
 TEST(no_report_when_reports_are_off)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	child_name = "quiet_task";
 	child_stack = 0;
 	report_on = 0;
@@ -366,8 +359,7 @@ static void runtime_with_null_write(void)
 TEST(other_faults_in_tasks_are_not_called_overflows)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	run_child(runtime_with_null_write, &c);
 	expect_fault_passed_on(&c);
 	CHECK(strstr(c.err, "stack overflow") == NULL);
@@ -389,8 +381,7 @@ static void touch_below_a_stack(void)
 TEST(guard_page_lies_just_below_the_usable_stack)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	run_child(touch_below_a_stack, &c);
 	expect_fault_passed_on(&c);
 }
