@@ -248,8 +248,7 @@ static const size_t big_sizes[] = {16 * 1024, 32 * 1024, 48 * 1024};
 
 TEST(large_frame_overflow_is_reported_by_name)
 {
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	for (size_t i = 0; i < sizeof big_sizes / sizeof big_sizes[0]; i++) {
 		struct crash c;
 		big_frame = big_sizes[i];
@@ -307,8 +306,7 @@ static void overflow_under_lab_step(void)
 TEST(overflow_under_rt_step_is_reported_by_name)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	big_frame = 32 * 1024;
 	run_child(overflow_under_step, &c);
 	expect_segv(&c);
@@ -318,8 +316,7 @@ TEST(overflow_under_rt_step_is_reported_by_name)
 TEST(overflow_under_run_until_idle_is_reported_by_name)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	big_frame = 32 * 1024;
 	run_child(overflow_under_run_until_idle, &c);
 	expect_segv(&c);
@@ -329,8 +326,7 @@ TEST(overflow_under_run_until_idle_is_reported_by_name)
 TEST(overflow_under_lab_step_is_reported_by_name)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	run_child(overflow_under_lab_step, &c);
 	expect_segv(&c);
 	CHECK(strstr(c.err, "stack overflow in task 'lab_stepped_task'") != NULL);
@@ -406,8 +402,7 @@ static void touch_60k_below_a_stack(void)
 TEST(guard_covers_64_kib_below_the_stack)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	run_child(touch_60k_below_a_stack, &c);
 	expect_fault_passed_on(&c);
 }
