@@ -296,6 +296,8 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 /* The same, replacing the reason instead of strengthening it (cancel_self). */
 void asup__cx_cancel_overwrite(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
+/* A new reason (refs 1). Never NULL: without memory it is the static
+ * fallback node of kind, so that no cancel depends on an allocation. */
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg);
 /* A handle's record, or an error. */

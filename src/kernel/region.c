@@ -339,8 +339,10 @@ static int cancel_tree(asup__kernel *k, asup__region *r, asup__reason *reason, i
 						    ASUP_ID_NONE, reason->timestamp, NULL,
 						    r->reason ? r->reason : reason,
 						    k->chain_depth);
-		/* Without memory the child shares the parent's reason. */
-		n += cancel_tree(k, c, cr ? cr : reason, depth + 1);
+		/* Without memory the child gets the static ParentCancelled
+		 * node: the same kind, no cause, flagged truncated. */
+		n += cancel_tree(k, c, asup__reason_or_fallback(cr, ASUP_CANCEL_PARENT_CANCELLED),
+				 depth + 1);
 		asup__reason_unref(&k->alloc, cr);
 	}
 	return n;

@@ -144,8 +144,10 @@ asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg)
 {
-	return asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE, t ? t->id : ASUP_ID_NONE,
-				asup__sched_now(k->sched), msg, NULL, k->chain_depth);
+	asup__reason *n = asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE,
+					   t ? t->id : ASUP_ID_NONE, asup__sched_now(k->sched), msg,
+					   NULL, k->chain_depth);
+	return asup__reason_or_fallback(n, kind);
 }
 
 /* ---- spawn ------------------------------------------------------------- */
@@ -464,10 +466,8 @@ static void drop_abort(asup__kernel *k, asup__ktask *kt)
 	if (kt->defused || kt->pstate == ASUP__P_COMPLETED)
 		return;
 	r = asup__reason_make(k, kt->drop_kind, kt->owner, kt, "abort");
-	if (r) {
-		asup__task_abort(k, kt, r);
-		asup__reason_unref(&k->alloc, r);
-	}
+	asup__task_abort(k, kt, r);
+	asup__reason_unref(&k->alloc, r);
 }
 
 ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
@@ -545,8 +545,6 @@ ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const cha
 	if (kt->pstate == ASUP__P_COMPLETED)
 		return 0;
 	r = asup__reason_make(kt->cx.k, kind, kt->owner, kt, msg);
-	if (!r)
-		return -ENOMEM;
 	asup__task_abort(kt->cx.k, kt, r);
 	asup__reason_unref(&kt->cx.k->alloc, r);
 	return 0;
