@@ -83,6 +83,8 @@ struct asup__region {
 	uint8_t fin_running;        /* a finalizer task is in flight (barrier) */
 	uint8_t in_use;
 	uint8_t body_running;       /* its region body still runs: not closable */
+	uint8_t fin_stalled;        /* an async finalizer could not start for
+	                               lack of memory: retried when idle */
 	asup__list children;        /* child regions, by sibling */
 	asup__list sibling;
 	asup__list tasks;           /* live tasks, by ktask.region_link */
@@ -231,6 +233,7 @@ struct asup__kernel {
 	asup_cx_handles handles;    /* shared by every task of the runtime */
 	int local_available;        /* a local (worker) queue exists */
 	uint64_t races;             /* race ids handed out (trace events) */
+	uint32_t fin_stalled;       /* regions with fin_stalled set */
 	/* Lab hooks (wired by the runtime; NULL when absent). checkpoint is
 	 * called at every checkpoint of a traced task; a non-zero return is a
 	 * cancel kind + 1 to inject into that task before the checkpoint
@@ -266,6 +269,10 @@ void asup__region_heap_release(asup__kernel *k, asup__region *r);
  * Returns the number of tasks affected. */
 int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason);
 int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f);
+/* Retries the async finalizers that could not start for lack of memory (the
+ * runtime calls it when idle). 0 if none waited, 1 if one started or its
+ * region moved on, -ENOMEM if every retry failed again (still retryable). */
+int asup__region_retry_finalizers(asup__kernel *k);
 /* Frees the job of a finalizer task that never ran (runtime teardown). */
 void asup__region_finalizer_discard(asup__kernel *k, asup__ktask *kt);
 int asup__region_admits_task(const asup__region *r, int cleanup);
