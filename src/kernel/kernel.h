@@ -201,10 +201,18 @@ typedef struct asup__obligation {
 	void *ctx;
 } asup__obligation;
 
-/* Records are allocated 64 at a time; a chunk is freed with the runtime. */
+/* Records are allocated 64 at a time (records.c). A chunk whose records are
+ * all free may be discarded: its pages go back to the OS but its address
+ * stays allocated (on the spare list) until the runtime is destroyed, so a
+ * stale handle copy still reads a record that says it is not in use. */
 #define ASUP__REC_CHUNK 64
+#define ASUP__REC_KEEP 1024       /* free records a trim keeps resident */
+#define ASUP__REC_TRIM_MIN 32768  /* free records that trigger a trim while busy */
 struct asup__rec_chunk {
 	struct asup__rec_chunk *next;
+	uint32_t gen_base;          /* on the spare list: the generation every
+	                               record starts at when revived (above any
+	                               generation a handle or waker can hold) */
 	asup__ktask recs[ASUP__REC_CHUNK];
 };
 
@@ -215,10 +223,13 @@ struct asup__kernel {
 	asup__arena regions;        /* regions not closed */
 	asup__arena obligations;    /* obligations not resolved */
 	asup__ktask *free_recs;     /* free stack of recycled records */
-	struct asup__rec_chunk *chunks; /* every record lives in one of these */
+	struct asup__rec_chunk *chunks; /* resident chunks: every record lives in one */
+	struct asup__rec_chunk *spare;  /* discarded chunks, revived before allocating */
+	uint32_t nspare;
+	uint32_t rec_trim_at;       /* nfree above which a busy trim is considered */
 	asup__region *root;
 	uint32_t nfree;
-	uint32_t nrecs;             /* records allocated (in chunks) */
+	uint32_t nrecs;             /* records in resident chunks */
 	uint32_t live;
 	uint32_t chain_depth;       /* cause-chain depth limit */
 	uint64_t seed;              /* runtime seed, for per-task entropy */
@@ -252,6 +263,18 @@ void asup__kernel_task_main(asup__kernel *k, asup__task *t);
 void asup__kernel_task_exited(asup__kernel *k, asup__task *t);
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc);
 int asup__kernel_check(const asup__kernel *k);
+
+/* ---- record chunks (records.c) ---- */
+/* Makes 64 more free records (a spare chunk revived, or a new one). 0 or
+ * -ENOMEM (nothing changed). */
+int asup__rec_grow(asup__kernel *k);
+/* Discards every chunk whose records are all free while more than `keep`
+ * free records would stay resident; rebuilds the free stack. */
+void asup__rec_trim(asup__kernel *k, uint32_t keep);
+/* The trim of a runtime gone idle: keeps ASUP__REC_KEEP free records. */
+void asup__rec_trim_idle(asup__kernel *k);
+/* Frees every chunk, resident and spare (runtime teardown). */
+void asup__rec_chunks_free(asup__kernel *k);
 
 /* ---- regions (region.c) ---- */
 /* A new child of parent (NULL: the root) with budget parent.meet(budget).

@@ -238,10 +238,13 @@ static int drive(asup_rt *rt)
 		}
 		if (rt->kernel.live == 0) {
 			asup__stack_pool_trim(&rt->sched.stacks);
+			asup__rec_trim_idle(&rt->kernel);
 			return 0;
 		}
-		/* Idle: a good moment to give surplus stacks back. */
+		/* Idle: a good moment to give surplus stacks and task records
+		 * back. */
 		asup__stack_pool_trim(&rt->sched.stacks);
+		asup__rec_trim_idle(&rt->kernel);
 		/* Finalizers that could not start for lack of memory are
 		 * retried now; if none can, the run reports -ENOMEM (a later
 		 * run retries again) rather than a deadlock. */
