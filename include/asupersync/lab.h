@@ -77,6 +77,14 @@ typedef struct asup_lab_config {
 	int inject_root;            /* inject into the root region instead of the task */
 	size_t stack_size;          /* per task (0 = the runtime default) */
 	asup_leak_response leak_response; /* beside the oracle (default SILENT) */
+	asup_alloc_hooks alloc;     /* the lab's runtime and oracle tables allocate
+	                               through these (both NULL: malloc/free). A run
+	                               in which one fails gets an "out_of_memory"
+	                               violation saying how many failed; if the
+	                               oracle's own tables could not grow, its
+	                               shadow-based verdicts (leaks, protocol) are
+	                               not reported from then on, since they would
+	                               be false. */
 } asup_lab_config;
 
 typedef struct asup_lab asup_lab;
