@@ -100,6 +100,13 @@ static int64_t in_region(asup_cx *cx, asup_task_fn part, wctx *c)
 	return o.kind == ASUP_OUTCOME_CANCELLED ? -ECANCELED : -EFAULT;
 }
 
+static int64_t value_of_outcome(const asup_outcome *o)
+{
+	if (o->kind == ASUP_OUTCOME_OK || o->kind == ASUP_OUTCOME_ERR)
+		return o->value;
+	return o->kind == ASUP_OUTCOME_CANCELLED ? -ECANCELED : -EFAULT;
+}
+
 static int64_t ret_arg(asup_cx *cx, void *arg)
 {
 	TRY(asup_yield(cx));
@@ -501,6 +508,82 @@ static int64_t part_sync(asup_cx *cx, void *arg)
 	return sum + c->counter; /* 6 + 198 + 6 = 210 */
 }
 
+static int64_t blocking_fn(asup_blocking *b, void *arg)
+{
+	(void)b;
+	return (int64_t)(intptr_t)arg;
+}
+
+static int64_t masked_fn(asup_cx *cx, void *arg)
+{
+	TRY(asup_yield(cx));
+	return (int64_t)(intptr_t)arg;
+}
+
+/* join2, race_all with blocked losers, an abort with a reason, masks,
+ * blocking work, and permits of every channel kind and select. */
+static int64_t part_combinators(asup_cx *cx, void *arg)
+{
+	wctx *c = arg;
+	asup_task h[3], x, y;
+	asup_outcome oa, ob;
+	asup_permit p;
+	asup_oneshot_permit op;
+	asup_broadcast_permit bp;
+	asup_select_arm arm;
+	asup_broadcast_rx *rx;
+	asup_rref ref;
+	uint64_t missed;
+	size_t win = 9;
+	int64_t v = 0;
+	int e = 3, got = 0;
+
+	TRY(asup_chan_open(cx, sizeof(int), 2, &c->never));
+	TRY(asup_spawn(cx, ret_arg, (void *)(intptr_t)1, NULL, &x));
+	TRY(asup_spawn(cx, ret_arg, (void *)(intptr_t)2, NULL, &y));
+	TRY(asup_join2(cx, &x, &y, &oa, &ob));
+	v += value_of_outcome(&oa) + value_of_outcome(&ob); /* 3 */
+	TRY(asup_spawn(cx, blocked, c, NULL, &h[0]));
+	TRY(asup_spawn(cx, short_win, (void *)(intptr_t)10, NULL, &h[1]));
+	TRY(asup_spawn(cx, blocked, c, NULL, &h[2]));
+	TRY(asup_race_all(cx, h, 3, &oa, &win));
+	TRY(value_of_outcome(&oa));
+	v += value_of_outcome(&oa) + (int64_t)win; /* 11 */
+	TRY(asup_spawn(cx, blocked, c, NULL, &x));
+	TRY(asup_yield(cx));
+	TRY(asup_task_abort_with(&x, ASUP_CANCEL_SHUTDOWN, "sweep"));
+	TRY(join_val(cx, &x)); /* blocked returns 0 once cancelled */
+	TRY(asup_cx_masked(cx, masked_fn, (void *)(intptr_t)4));
+	v += asup_cx_masked(cx, masked_fn, (void *)(intptr_t)4); /* 4 */
+	TRY(asup_spawn_blocking(cx, blocking_fn, (void *)(intptr_t)5, NULL, &x));
+	v += join_val(cx, &x); /* 5 */
+	/* A permit of each kind, one through select. */
+	TRY(asup_chan_reserve(cx, c->never, &p));
+	TRY(asup_permit_send(&p, &e));
+	asup_select_reserve(&arm, c->never, &p);
+	TRY(asup_select(cx, &arm, 1));
+	TRY(arm.result);
+	TRY(asup_permit_send(&p, &e));
+	TRY(asup_chan_try_recv(c->never, &got));
+	TRY(asup_chan_try_recv(c->never, &got));
+	v += got; /* 3 */
+	TRY(asup_oneshot_open(cx, sizeof(int), &c->os));
+	TRY(asup_oneshot_reserve(cx, c->os, &op));
+	TRY(asup_oneshot_permit_send(&op, &e));
+	TRY(asup_oneshot_recv(cx, c->os, &got));
+	v += got; /* 3 */
+	TRY(asup_broadcast_open(cx, sizeof(int), 2, &c->bc));
+	TRY(asup_region_alloc(cx, sizeof(*rx), &ref));
+	rx = ref.ptr;
+	TRY(asup_broadcast_subscribe(c->bc, rx));
+	TRY(asup_broadcast_reserve(cx, c->bc, &bp));
+	TRY(asup_broadcast_permit_send(&bp, &e));
+	TRY(asup_broadcast_try_recv(rx, &got, &missed));
+	asup_broadcast_unsubscribe(rx);
+	v += got; /* 3 */
+	return v; /* 32 */
+}
+
 static const struct part {
 	const char *name;
 	asup_task_fn fn;
@@ -512,7 +595,7 @@ static const struct part {
 	{"watch", part_watch, 7},       {"select", part_select, 115},
 	{"timers", part_timers, 3},     {"race", part_race, 50},
 	{"hedge", part_hedge, 60},      {"fail_fast", part_fail_fast, 71},
-	{"sync", part_sync, 210},
+	{"sync", part_sync, 210},       {"combinators", part_combinators, 32},
 };
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
 
@@ -594,10 +677,14 @@ static int run_once(asup_rt *rt, uint64_t fail_n, uint64_t n)
 /* Fails allocation point n of the workload (counted from the start of the
  * run), checks the run, then reruns it on the same runtime without
  * failures. 1 while n was inside the workload. */
-static int sweep_point(uint64_t n)
+static int sweep_point(uint64_t n, int warm)
 {
 	asup_rt *rt = sweep_rt();
-	int hit = run_once(rt, n, n);
+	int hit;
+
+	if (warm) /* pools, arenas and records already grown */
+		CHECK_EQ(run_once(rt, 0, 0), 0);
+	hit = run_once(rt, n, n);
 	asup_outcome o;
 
 	/* The same runtime runs the workload again, exactly. */
@@ -614,18 +701,18 @@ static int sweep_point(uint64_t n)
 
 #define SWEEP_SPLIT 4
 
-static void sweep(unsigned part)
+static void sweep(unsigned part, int warm)
 {
 	uint64_t tried = 0, n;
 
 	for (n = 1 + part;; n += SWEEP_SPLIT) {
-		if (!sweep_point(n))
+		if (!sweep_point(n, warm))
 			break; /* past the last allocation of the workload */
 		tried++;
 	}
-	printf("alloc sweep %u/%u: %" PRIu64 " points tried (N = %u mod %u, up to %" PRIu64
+	printf("alloc sweep%s %u/%u: %" PRIu64 " points tried (N = %u mod %u, up to %" PRIu64
 	       "), all clean\n",
-	       part + 1, SWEEP_SPLIT, tried, 1 + part, SWEEP_SPLIT, n - SWEEP_SPLIT);
+	       warm ? " (warm runtime)" : "", part + 1, SWEEP_SPLIT, tried, 1 + part, SWEEP_SPLIT, n - SWEEP_SPLIT);
 	CHECK(tried > 0);
 }
 
@@ -640,20 +727,59 @@ TEST(workload_without_failures_gives_the_exact_result_twice)
 
 TEST(every_allocation_failure_is_clean_and_rerun_exact_part1)
 {
-	sweep(0);
+	sweep(0, 0);
 }
 
 TEST(every_allocation_failure_is_clean_and_rerun_exact_part2)
 {
-	sweep(1);
+	sweep(1, 0);
 }
 
 TEST(every_allocation_failure_is_clean_and_rerun_exact_part3)
 {
-	sweep(2);
+	sweep(2, 0);
 }
 
 TEST(every_allocation_failure_is_clean_and_rerun_exact_part4)
 {
-	sweep(3);
+	sweep(3, 0);
+}
+
+/* The same on a runtime that already ran the workload: the failures hit the
+ * allocations a warm runtime still makes (regions, channels, reasons...). */
+TEST(every_allocation_failure_on_a_warm_runtime_is_clean_and_rerun_exact)
+{
+	for (unsigned part = 0; part < SWEEP_SPLIT; part++)
+		sweep(part, 1);
+}
+
+/* Creating a runtime fails cleanly at each of its allocations. */
+TEST(runtime_create_fails_cleanly_at_every_allocation)
+{
+	uint64_t n, tried = 0;
+
+	for (n = 1;; n++) {
+		asup_rt_config cfg;
+		asup_rt *rt = NULL;
+		uint64_t failed = A.failed;
+		int rc;
+
+		asup_rt_config_init(&cfg);
+		cfg.mode = ASUP_MODE_DETERMINISTIC;
+		cfg.alloc.alloc = sweep_alloc;
+		cfg.alloc.free = sweep_free;
+		A.fail_at = A.count + n;
+		rc = asup_rt_create(&cfg, &rt);
+		A.fail_at = 0;
+		if (A.failed == failed) {
+			CHECK_EQ(rc, 0);
+			test_rt_done(rt);
+			break;
+		}
+		tried++;
+		CHECK_EQ(rc, -ENOMEM);
+		CHECK_EQ(A.live, 0);
+	}
+	printf("runtime create: %" PRIu64 " points tried, all clean\n", tried);
+	CHECK(tried > 0);
 }
