@@ -24,13 +24,14 @@ static struct {
 	uint64_t fail_at; /* the one that fails (0: none) */
 	uint64_t failed;  /* how many were failed */
 	int64_t live;     /* allocations not yet freed */
+	int fail_all;     /* every allocation fails while set */
 } A;
 
 static void *sweep_alloc(void *ud, size_t size)
 {
 	void *p;
 	(void)ud;
-	if (++A.count == A.fail_at) {
+	if (++A.count == A.fail_at || A.fail_all) {
 		A.failed++;
 		return NULL;
 	}
@@ -782,4 +783,166 @@ TEST(runtime_create_fails_cleanly_at_every_allocation)
 	}
 	printf("runtime create: %" PRIu64 " points tried, all clean\n", tried);
 	CHECK(tried > 0);
+}
+
+/* ---- cancels without memory --------------------------------------------- */
+
+/* What each waiter saw: its return value and its cx's cancel reason. */
+static struct {
+	int rc[2];
+	asup_cancel_reason why[2];
+	int n;
+} W;
+
+static int64_t wait_never(asup_cx *cx, void *arg)
+{
+	int v, i = W.n++;
+	W.rc[i] = asup_chan_recv(cx, ((wctx *)arg)->never, &v);
+	CHECK_EQ(asup_cx_cancel_reason(cx, &W.why[i]), 0);
+	return W.rc[i];
+}
+
+static int64_t grandchild_body(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	asup_outcome o;
+	CHECK_EQ(asup_spawn(cx, wait_never, arg, NULL, &h), 0);
+	asup_notify_one(&((wctx *)arg)->nt);
+	return asup_join(cx, &h, &o); /* -ECANCELED: this task is cancelled too */
+}
+
+static int64_t child_holder(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	return asup_region(cx, grandchild_body, arg, &o);
+}
+
+static int64_t scope_body(asup_cx *cx, void *arg)
+{
+	wctx *c = arg;
+	asup_task h;
+	asup_outcome o;
+	CHECK_EQ(asup_spawn(cx, child_holder, c, NULL, &h), 0);
+	CHECK_EQ(asup_notify_wait(cx, &c->nt), 0);
+	A.fail_all = 1;
+	CHECK_EQ(asup_scope_cancel(cx, ASUP_CANCEL_USER, "no memory for this"), 0);
+	A.fail_all = 0;
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	return 0;
+}
+
+static int64_t cancels_without_memory(asup_cx *cx, void *arg)
+{
+	wctx *c = arg;
+	asup_task h;
+	asup_outcome o;
+	uint64_t failed;
+
+	asup_notify_init(&c->nt);
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &c->never), 0);
+	CHECK_EQ(asup_spawn(cx, wait_never, c, NULL, &h), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(asup_yield(cx), 0);
+	/* An abort with every allocation failing is delivered all the same. */
+	failed = A.failed;
+	A.fail_all = 1;
+	CHECK_EQ(asup_task_abort_with(&h, ASUP_CANCEL_SHUTDOWN, "no memory for this"), 0);
+	A.fail_all = 0;
+	CHECK(A.failed > failed);
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(o.reason.kind, ASUP_CANCEL_SHUTDOWN);
+	/* A scope cancel reaches a task two regions down the same way. */
+	failed = A.failed;
+	CHECK_EQ(asup_region(cx, scope_body, c, &o), 0);
+	CHECK(A.failed > failed);
+	return 0;
+}
+
+TEST(a_cancel_whose_reason_cannot_be_allocated_is_delivered_with_its_kind)
+{
+	static wctx c;
+	asup_rt *rt = sweep_rt();
+	asup_outcome o;
+
+	memset(&W, 0, sizeof(W));
+	CHECK_EQ(asup_rt_run(rt, cancels_without_memory, &c, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(W.n, 2);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(W.rc[i], -ECANCELED);
+		/* The static reason: the right kind, no message, no origin,
+		 * flagged truncated. */
+		CHECK_EQ(W.why[i].has_message, 0);
+		CHECK_EQ(W.why[i].message[0], '\0');
+		CHECK_EQ(W.why[i].truncated, 1);
+		CHECK_EQ(W.why[i].origin_task, ASUP_ID_NONE);
+		CHECK_EQ(W.why[i].chain_depth, 1);
+	}
+	CHECK_EQ(W.why[0].kind, ASUP_CANCEL_SHUTDOWN);
+	CHECK_EQ(W.why[1].kind, ASUP_CANCEL_PARENT_CANCELLED);
+	test_rt_done(rt);
+	CHECK_EQ(A.live, 0);
+}
+
+/* ---- an async finalizer that cannot start -------------------------------- */
+
+static struct {
+	int ran;
+	int root_done;
+} F;
+
+static int64_t counted_fin(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	CHECK_EQ(asup_yield(cx), 0);
+	F.ran++;
+	return 0;
+}
+
+static int64_t fin_then_starve(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	CHECK_EQ(asup_defer_async(cx, counted_fin, NULL), 0);
+	A.fail_all = 1; /* the close cannot start the finalizer's task */
+	return 0;
+}
+
+static int64_t region_with_async_fin(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+	(void)arg;
+	CHECK_EQ(asup_region(cx, fin_then_starve, NULL, &o), 0);
+	CHECK_EQ(F.ran, 1); /* returns only once the finalizer ran */
+	F.root_done = 1;
+	return 7;
+}
+
+static int64_t trivial_root(asup_cx *cx, void *arg)
+{
+	(void)cx;
+	(void)arg;
+	return 8;
+}
+
+TEST(an_async_finalizer_that_cannot_start_is_retried_and_the_runtime_recovers)
+{
+	asup_rt *rt = sweep_rt();
+	asup_outcome o;
+
+	memset(&F, 0, sizeof(F));
+	/* Out of memory for good: the run says so instead of -EDEADLK, and
+	 * the region waits in Finalizing with its finalizer kept. */
+	CHECK_EQ(asup_rt_run(rt, region_with_async_fin, NULL, &o), -ENOMEM);
+	A.fail_all = 0;
+	CHECK_EQ(F.ran, 0);
+	CHECK_EQ(F.root_done, 0);
+	/* Memory is back: the next run retries it; the first root finishes. */
+	CHECK_EQ(asup_rt_run(rt, trivial_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(o.value, 8);
+	CHECK_EQ(F.ran, 1);
+	CHECK_EQ(F.root_done, 1);
+	test_rt_done(rt);
+	CHECK_EQ(A.live, 0);
 }
