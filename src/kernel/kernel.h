@@ -22,7 +22,9 @@
  * Record lifecycle: a task record leaves the task arena and its region when
  * the task completes (the spec's "completed tasks are removed"); the memory
  * stays until its outcome is consumed through the handle (join, try_join,
- * release) or the runtime is destroyed, then is recycled with gen + 1.
+ * release) or the runtime is destroyed, then is recycled with gen + 1. The
+ * pages of wholly free record chunks go back to the OS (records.c); their
+ * addresses stay valid until the runtime is destroyed.
  *
  * Invariants (asup__kernel_check): every arena entry's id is its arena id;
  * a region's ntasks/nchildren count its lists; live tasks are exactly the
