@@ -16,6 +16,7 @@
 #include "../testrt.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 /* ---- the failing allocator --------------------------------------------- */
 
@@ -945,4 +946,76 @@ TEST(an_async_finalizer_that_cannot_start_is_retried_and_the_runtime_recovers)
 	CHECK_EQ(F.root_done, 1);
 	test_rt_done(rt);
 	CHECK_EQ(A.live, 0);
+}
+
+/* ---- static reasons shared by runtimes on two threads -------------------- */
+
+static _Thread_local int t_fail_all;
+
+static void *thread_alloc(void *ud, size_t n)
+{
+	(void)ud;
+	return t_fail_all ? NULL : malloc(n);
+}
+
+static void thread_free(void *ud, void *p, size_t n)
+{
+	(void)ud;
+	(void)n;
+	free(p);
+}
+
+static int64_t thread_waiter(asup_cx *cx, void *arg)
+{
+	int v;
+	return asup_chan_recv(cx, arg, &v);
+}
+
+static int64_t thread_root(asup_cx *cx, void *arg)
+{
+	asup_chan *ch;
+	asup_task h;
+	asup_outcome o;
+	(void)arg;
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &ch), 0);
+	for (int i = 0; i < 50; i++) {
+		CHECK_EQ(asup_spawn(cx, thread_waiter, ch, NULL, &h), 0);
+		CHECK_EQ(asup_yield(cx), 0);
+		t_fail_all = 1;
+		CHECK_EQ(asup_task_abort_with(&h, ASUP_CANCEL_SHUTDOWN, "x"), 0);
+		t_fail_all = 0;
+		CHECK_EQ(asup_join(cx, &h, &o), 0);
+		CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+		CHECK_EQ(o.reason.kind, ASUP_CANCEL_SHUTDOWN);
+		CHECK_EQ(o.reason.truncated, 1);
+	}
+	return 0;
+}
+
+static void *thread_main(void *arg)
+{
+	asup_rt_config cfg;
+	asup_outcome o;
+	asup_rt *rt;
+	(void)arg;
+	asup_rt_config_init(&cfg);
+	cfg.mode = ASUP_MODE_DETERMINISTIC;
+	cfg.alloc.alloc = thread_alloc;
+	cfg.alloc.free = thread_free;
+	rt = test_rt_cfg(&cfg);
+	CHECK_EQ(asup_rt_run(rt, thread_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	test_rt_done(rt);
+	return NULL;
+}
+
+/* The static fallback reasons are never written, so runtimes on different
+ * threads share them without a race (checked under ThreadSanitizer). */
+TEST(static_fallback_reasons_are_shared_by_runtimes_on_two_threads)
+{
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, thread_main, NULL), 0);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
 }
