@@ -80,6 +80,14 @@ typedef struct asup_lab_config {
 	                               PANIC never aborts a lab's process: the
 	                               first leak ends the run (-ASUP_EORACLE,
 	                               an obligation_leak violation) */
+	asup_alloc_hooks alloc;     /* the lab's runtime and oracle tables allocate
+	                               through these (both NULL: malloc/free). A run
+	                               in which one fails gets an "out_of_memory"
+	                               violation saying how many failed; if the
+	                               oracle's own tables could not grow, its
+	                               shadow-based verdicts (leaks, protocol) are
+	                               not reported from then on, since they would
+	                               be false. */
 } asup_lab_config;
 
 typedef struct asup_lab asup_lab;

@@ -22,7 +22,9 @@
  * Record lifecycle: a task record leaves the task arena and its region when
  * the task completes (the spec's "completed tasks are removed"); the memory
  * stays until its outcome is consumed through the handle (join, try_join,
- * release) or the runtime is destroyed, then is recycled with gen + 1.
+ * release) or the runtime is destroyed, then is recycled with gen + 1. The
+ * pages of wholly free record chunks go back to the OS (records.c); their
+ * addresses stay valid until the runtime is destroyed.
  *
  * Invariants (asup__kernel_check): every arena entry's id is its arena id;
  * a region's ntasks/nchildren count its lists; live tasks are exactly the
@@ -83,6 +85,8 @@ struct asup__region {
 	uint8_t fin_running;        /* a finalizer task is in flight (barrier) */
 	uint8_t in_use;
 	uint8_t body_running;       /* its region body still runs: not closable */
+	uint8_t fin_stalled;        /* an async finalizer could not start for
+	                               lack of memory: retried when idle */
 	asup__list children;        /* child regions, by sibling */
 	asup__list sibling;
 	asup__list tasks;           /* live tasks, by ktask.region_link */
@@ -212,10 +216,18 @@ typedef struct asup__obligation {
 	void *ctx;
 } asup__obligation;
 
-/* Records are allocated 64 at a time; a chunk is freed with the runtime. */
+/* Records are allocated 64 at a time (records.c). A chunk whose records are
+ * all free may be discarded: its pages go back to the OS but its address
+ * stays allocated (on the spare list) until the runtime is destroyed, so a
+ * stale handle copy still reads a record that says it is not in use. */
 #define ASUP__REC_CHUNK 64
+#define ASUP__REC_KEEP 1024       /* free records a trim keeps resident */
+#define ASUP__REC_TRIM_MIN 32768  /* free records that trigger a trim while busy */
 struct asup__rec_chunk {
 	struct asup__rec_chunk *next;
+	uint32_t gen_base;          /* on the spare list: the generation every
+	                               record starts at when revived (above any
+	                               generation a handle or waker can hold) */
 	asup__ktask recs[ASUP__REC_CHUNK];
 };
 
@@ -226,10 +238,13 @@ struct asup__kernel {
 	asup__arena regions;        /* regions not closed */
 	asup__arena obligations;    /* obligations not resolved */
 	asup__ktask *free_recs;     /* free stack of recycled records */
-	struct asup__rec_chunk *chunks; /* every record lives in one of these */
+	struct asup__rec_chunk *chunks; /* resident chunks: every record lives in one */
+	struct asup__rec_chunk *spare;  /* discarded chunks, revived before allocating */
+	uint32_t nspare;
+	uint32_t rec_trim_at;       /* nfree above which a busy trim is considered */
 	asup__region *root;
 	uint32_t nfree;
-	uint32_t nrecs;             /* records allocated (in chunks) */
+	uint32_t nrecs;             /* records in resident chunks */
 	uint32_t live;
 	uint32_t chain_depth;       /* cause-chain depth limit */
 	uint64_t seed;              /* runtime seed, for per-task entropy */
@@ -244,6 +259,7 @@ struct asup__kernel {
 	asup_cx_handles handles;    /* shared by every task of the runtime */
 	int local_available;        /* a local (worker) queue exists */
 	uint64_t races;             /* race ids handed out (trace events) */
+	uint32_t fin_stalled;       /* regions with fin_stalled set */
 	/* Lab hooks (wired by the runtime; NULL when absent). checkpoint is
 	 * called at every checkpoint of a traced task; a non-zero return is a
 	 * cancel kind + 1 to inject into that task before the checkpoint
@@ -263,6 +279,18 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t);
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc);
 int asup__kernel_check(const asup__kernel *k);
 
+/* ---- record chunks (records.c) ---- */
+/* Makes 64 more free records (a spare chunk revived, or a new one). 0 or
+ * -ENOMEM (nothing changed). */
+int asup__rec_grow(asup__kernel *k);
+/* Discards every chunk whose records are all free while more than `keep`
+ * free records would stay resident; rebuilds the free stack. */
+void asup__rec_trim(asup__kernel *k, uint32_t keep);
+/* The trim of a runtime gone idle: keeps ASUP__REC_KEEP free records. */
+void asup__rec_trim_idle(asup__kernel *k);
+/* Frees every chunk, resident and spare (runtime teardown). */
+void asup__rec_chunks_free(asup__kernel *k);
+
 /* ---- regions (region.c) ---- */
 /* A new child of parent (NULL: the root) with budget parent.meet(budget).
  * -ESRCH/-ASUP_ECLOSED/-ASUP_ECAPACITY/-ENOMEM; nothing changes on error. */
@@ -279,6 +307,10 @@ void asup__region_heap_release(asup__kernel *k, asup__region *r);
  * Returns the number of tasks affected. */
 int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason);
 int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f);
+/* Retries the async finalizers that could not start for lack of memory (the
+ * runtime calls it when idle). 0 if none waited, 1 if one started or its
+ * region moved on, -ENOMEM if every retry failed again (still retryable). */
+int asup__region_retry_finalizers(asup__kernel *k);
 /* Frees the job of a finalizer task that never ran (runtime teardown). */
 void asup__region_finalizer_discard(asup__kernel *k, asup__ktask *kt);
 int asup__region_admits_task(const asup__region *r, int cleanup);
@@ -319,6 +351,8 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 /* The same, replacing the reason instead of strengthening it (cancel_self). */
 void asup__cx_cancel_overwrite(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
+/* A new reason (refs 1). Never NULL: without memory it is the static
+ * fallback node of kind, so that no cancel depends on an allocation. */
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg);
 /* A handle's record, or an error. */

@@ -30,6 +30,7 @@ int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uin
 	k->seed = seed;
 	k->chain_depth = ASUP__CHAIN_DEPTH_DEFAULT;
 	k->leak_response = ASUP_LEAK_LOG;
+	k->rec_trim_at = ASUP__REC_TRIM_MIN;
 	asup__arena_init(&k->tasks, &k->alloc);
 	asup__arena_init(&k->regions, &k->alloc);
 	asup__arena_init(&k->obligations, &k->alloc);
@@ -87,6 +88,7 @@ void asup__kernel_destroy(asup__kernel *k)
 	}
 	k->chunks = NULL;
 	k->free_recs = NULL;
+	asup__rec_chunks_free(k);
 	asup__arena_destroy(&k->tasks);
 	asup__arena_destroy(&k->regions);
 	asup__arena_destroy(&k->obligations);
@@ -101,18 +103,8 @@ static asup__ktask *rec_alloc(asup__kernel *k)
 	asup__ktask *kt = k->free_recs;
 
 	if (!kt) {
-		struct asup__rec_chunk *c = asup__alloc_mem(&k->alloc, sizeof(*c));
-		if (!c)
+		if (asup__rec_grow(k) < 0)
 			return NULL;
-		memset(c, 0, sizeof(*c));
-		c->next = k->chunks;
-		k->chunks = c;
-		for (int i = ASUP__REC_CHUNK - 1; i >= 0; i--) {
-			c->recs[i].next_free = k->free_recs;
-			k->free_recs = &c->recs[i];
-		}
-		k->nfree += ASUP__REC_CHUNK;
-		k->nrecs += ASUP__REC_CHUNK;
 		kt = k->free_recs;
 	}
 	k->free_recs = kt->next_free;
@@ -134,6 +126,10 @@ static void rec_free(asup__kernel *k, asup__ktask *kt)
 	kt->next_free = k->free_recs;
 	k->free_recs = kt;
 	k->nfree++;
+	/* Many free records while busy (the tail of a large burst): give the
+	 * memory of wholly free chunks back (see records.c). */
+	if (__builtin_expect(k->nfree > k->rec_trim_at, 0) && k->nfree > 2 * (k->nrecs - k->nfree))
+		asup__rec_trim(k, ASUP__REC_KEEP);
 }
 
 asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
@@ -144,8 +140,10 @@ asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg)
 {
-	return asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE, t ? t->id : ASUP_ID_NONE,
-				asup__sched_now(k->sched), msg, NULL, k->chain_depth);
+	asup__reason *n = asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE,
+					   t ? t->id : ASUP_ID_NONE, asup__sched_now(k->sched), msg,
+					   NULL, k->chain_depth);
+	return asup__reason_or_fallback(n, kind);
 }
 
 /* ---- spawn ------------------------------------------------------------- */
@@ -466,10 +464,8 @@ static void drop_abort(asup__kernel *k, asup__ktask *kt)
 	if (kt->defused || kt->pstate == ASUP__P_COMPLETED)
 		return;
 	r = asup__reason_make(k, kt->drop_kind, kt->owner, kt, "abort");
-	if (r) {
-		asup__task_abort(k, kt, r);
-		asup__reason_unref(&k->alloc, r);
-	}
+	asup__task_abort(k, kt, r);
+	asup__reason_unref(&k->alloc, r);
 }
 
 ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
@@ -547,8 +543,6 @@ ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const cha
 	if (kt->pstate == ASUP__P_COMPLETED)
 		return 0;
 	r = asup__reason_make(kt->cx.k, kind, kt->owner, kt, msg);
-	if (!r)
-		return -ENOMEM;
 	asup__task_abort(kt->cx.k, kt, r);
 	asup__reason_unref(&kt->cx.k->alloc, r);
 	return 0;

@@ -226,6 +226,7 @@ static void sleep_until(asup_rt *rt, asup_time t)
 static int drive(asup_rt *rt)
 {
 	asup_time next;
+	int rc;
 
 	for (;;) {
 		asup__pool_drain(&rt->pool);
@@ -237,11 +238,22 @@ static int drive(asup_rt *rt)
 		}
 		if (rt->kernel.live == 0) {
 			asup__stack_pool_trim(&rt->sched.stacks);
+			asup__rec_trim_idle(&rt->kernel);
 			return 0;
 		}
-		/* Idle: a good moment to give surplus stacks back. */
+		/* Idle: a good moment to give surplus stacks and task records
+		 * back. */
 		asup__stack_pool_trim(&rt->sched.stacks);
+		asup__rec_trim_idle(&rt->kernel);
+		/* Finalizers that could not start for lack of memory are
+		 * retried now; if none can, the run reports -ENOMEM (a later
+		 * run retries again) rather than a deadlock. */
+		rc = asup__region_retry_finalizers(&rt->kernel);
+		if (rc > 0)
+			continue;
 		next = asup__timebase_next(&rt->tb);
+		if (rc < 0 && next == ASUP_TIME_MAX && !rt->pool.outstanding)
+			return rc;
 		if (rt->pool.outstanding) {
 			/* Blocking work is out: wait for it or the next timer. */
 			asup__pool_wait(&rt->pool, next, &rt->tb.base);
@@ -367,6 +379,8 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 	direct = rt->sched.direct;
 	rt->sched.direct = 0;
 	t = asup__sched_run_one(&rt->sched);
+	if (!t && asup__region_retry_finalizers(&rt->kernel) > 0)
+		t = asup__sched_run_one(&rt->sched);
 	if (!t && rt->cfg.auto_advance && (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
 		asup__timebase_advance_to(&rt->tb, next);
 		t = asup__sched_run_one(&rt->sched);
