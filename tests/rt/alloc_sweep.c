@@ -145,7 +145,7 @@ static void fin_sync(void *arg)
 
 static int64_t fin_async(asup_cx *cx, void *arg)
 {
-	asup_sleep(cx, ASUP_MSEC(1)); /* suspends: a real async finalizer */
+	(void)!asup_sleep(cx, ASUP_MSEC(1)); /* suspends: a real async finalizer; may fail under the sweep */
 	((wctx *)arg)->fin_async++;
 	return 0;
 }
@@ -462,7 +462,7 @@ static int64_t locker(asup_cx *cx, void *arg)
 {
 	int64_t v = locker_steps(cx, arg);
 	if (v < 0 && v != -ECANCELED)
-		asup_scope_cancel(cx, ASUP_CANCEL_FAIL_FAST, NULL);
+		(void)!asup_scope_cancel(cx, ASUP_CANCEL_FAIL_FAST, NULL); /* best effort: v is reported */
 	return v;
 }
 
@@ -483,11 +483,29 @@ static int64_t once_user(asup_cx *cx, void *arg)
 	return v;
 }
 
+struct sync_joins {
+	asup_task *h, *o;
+	int64_t sum, err;
+};
+
+/* Joins the six lockers and the two once users; the first error other than
+ * a sibling's cancel is the part's. */
+static int64_t join_sync_tasks(asup_cx *cx, void *arg)
+{
+	struct sync_joins *j = arg;
+	for (int i = 0; i < 8; i++) {
+		int64_t v = join_val(cx, i < 6 ? &j->h[i] : &j->o[i - 6]);
+		if (v < 0 && (j->err == 0 || j->err == -ECANCELED))
+			j->err = v;
+		j->sum += v;
+	}
+	return 0;
+}
+
 static int64_t part_sync(asup_cx *cx, void *arg)
 {
 	wctx *c = arg;
 	asup_task h[6], o[2];
-	int64_t sum = 0, err = 0;
 	asup_mutex_init(&c->m);
 	asup_rwlock_init(&c->rw);
 	asup_semaphore_init(&c->sem, 2);
@@ -498,16 +516,13 @@ static int64_t part_sync(asup_cx *cx, void *arg)
 		TRY(asup_spawn(cx, locker, c, NULL, &h[i]));
 	for (int i = 0; i < 2; i++)
 		TRY(asup_spawn(cx, once_user, c, NULL, &o[i]));
-	/* The first error other than a sibling's cancel is the part's. */
-	for (int i = 0; i < 8; i++) {
-		int64_t v = join_val(cx, i < 6 ? &h[i] : &o[i - 6]);
-		if (v < 0 && (err == 0 || err == -ECANCELED))
-			err = v;
-		sum += v;
-	}
-	if (err < 0)
-		return err;
-	return sum + c->counter; /* 6 + 198 + 6 = 210 */
+	/* A failing locker cancels this scope, and so this body's own joins:
+	 * they are made masked so that the part reports the locker's error. */
+	struct sync_joins j = {h, o, 0, 0};
+	TRY(asup_cx_masked(cx, join_sync_tasks, &j));
+	if (j.err < 0)
+		return j.err;
+	return j.sum + c->counter; /* 6 + 198 + 6 = 210 */
 }
 
 static int64_t blocking_fn(asup_blocking *b, void *arg)
@@ -828,7 +843,9 @@ static int64_t scope_body(asup_cx *cx, void *arg)
 	A.fail_all = 1;
 	CHECK_EQ(asup_scope_cancel(cx, ASUP_CANCEL_USER, "no memory for this"), 0);
 	A.fail_all = 0;
-	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	/* The body runs inside the cancelled scope: its own join is cut short,
+	 * and the region still waits for the child before it returns. */
+	CHECK_RC(asup_join(cx, &h, &o), -ECANCELED);
 	return 0;
 }
 
