@@ -92,6 +92,22 @@ void asup__kernel_destroy(asup__kernel *k)
 	asup__arena_destroy(&k->obligations);
 }
 
+/* ---- the driving thread ------------------------------------------------ */
+
+_Thread_local asup__kernel *asup__tls_kernel __attribute__((tls_model("initial-exec")));
+
+void asup__kernel_enter(asup__kernel *k)
+{
+	asup__tls_kernel = k;
+	atomic_store_explicit(&k->driver, (uintptr_t)&asup__tls_kernel, memory_order_release);
+}
+
+void asup__kernel_leave(asup__kernel *k)
+{
+	atomic_store_explicit(&k->driver, 0, memory_order_release);
+	asup__tls_kernel = NULL;
+}
+
 /* ---- records ----------------------------------------------------------- */
 
 /* A singly linked free stack: popping and pushing touch only the record
@@ -108,6 +124,10 @@ static asup__ktask *rec_alloc(asup__kernel *k)
 		c->next = k->chunks;
 		k->chunks = c;
 		for (int i = ASUP__REC_CHUNK - 1; i >= 0; i--) {
+			/* Written once: the thread check of asup__cx_self reads
+			 * it from any thread. */
+			c->recs[i].cx.k = k;
+			c->recs[i].cx.kt = &c->recs[i];
 			c->recs[i].next_free = k->free_recs;
 			k->free_recs = &c->recs[i];
 		}
@@ -167,8 +187,6 @@ static int budget_limited(const asup_budget *b)
 static void init_cx_state(asup__kernel *k, asup__ktask *kt, const asup__spawn_req *req)
 {
 	kt->cx.magic = ASUP__CX_MAGIC;
-	kt->cx.k = k;
-	kt->cx.kt = kt;
 	kt->cx.deadline = ASUP_TIME_MAX;
 	kt->cx.scope = req->region;
 	kt->cx.frame = NULL;
@@ -421,15 +439,23 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
 
 /* ---- handles ----------------------------------------------------------- */
 
+/* The runtime test comes before anything of the record is read but its
+ * kernel (written once): a handle of a runtime another thread drives is
+ * refused without racing with that thread, and one of another runtime
+ * changes nothing there. */
 int asup__handle_resolve(const asup_task *h, asup__ktask **out)
 {
 	asup__ktask *kt;
+	int rc;
 
 	if (!h || !h->_rec)
 		return -EINVAL;
 	if (h->_flags & H_CONSUMED)
 		return -ASUP_EJOINED;
 	kt = h->_rec;
+	rc = asup__k_here(kt->cx.k);
+	if (rc < 0)
+		return rc;
 	if (kt->t.gen != h->_gen || !kt->in_use || kt->released || kt->consumed)
 		return -ESRCH;
 	*out = kt;
