@@ -33,6 +33,8 @@ typedef struct asup_chan asup_chan;
 
 typedef struct asup_permit {
 	asup_chan *_ch;
+	void *_k;
+	uint64_t _region;
 	uint64_t _obligation;
 	uint32_t _state;
 } asup_permit;

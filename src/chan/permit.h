@@ -46,7 +46,9 @@ static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp
 		return -EINVAL;
 	*state = ASUP__PERMIT_USED;
 	if (!asup__chan_alive(k, region)) {
-		(void)asup__obligation_resolve(k, obligation, ASUP_OBLIGATION_ABORTED);
+		/* Without its hook: the hook would give room back to the
+		 * channel, whose memory went with its region. */
+		(void)asup__obligation_resolve_quiet(k, obligation, ASUP_OBLIGATION_ABORTED);
 		return -ASUP_ECLOSED;
 	}
 	if (!asup__arena_get(&k->obligations, obligation))

@@ -341,6 +341,8 @@ void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job);
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
 			    asup_obligation_kind kind, const char *desc, uint64_t *id);
 int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st);
+/* The same without the obligation's release hook. */
+int asup__obligation_resolve_quiet(asup__kernel *k, uint64_t id, asup_obligation_state st);
 /* Like asup__obligation_create, with a hook run when it is not committed. */
 int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__region *r,
 				   asup_obligation_kind kind, const char *desc,

@@ -194,6 +194,19 @@ int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state
 	return 0;
 }
 
+/* Resolves without running the release hook: for a permit whose channel
+ * went with its region, where the hook would touch freed memory. */
+int asup__obligation_resolve_quiet(asup__kernel *k, uint64_t id, asup_obligation_state st)
+{
+	asup__obligation *ob = asup__arena_get(&k->obligations, id);
+
+	if (!ob)
+		return -ESRCH;
+	ob->on_release = NULL;
+	resolve(k, ob, st, st == ASUP_OBLIGATION_ABORTED ? ASUP_ABORT_EXPLICIT : ASUP_ABORT_NONE, 1);
+	return 0;
+}
+
 ASUP_API int asup_obligation_reserve(asup_cx *cx, asup_obligation_kind kind, const char *desc,
 				     uint64_t *id)
 {
