@@ -179,7 +179,7 @@ ASUP_API int asup_notify_waiters(asup_notify *n);
 #define ASUP_BARRIER_LEADER 1
 
 typedef struct asup_barrier {
-	void *_opaque[5];
+	void *_opaque[6];
 } asup_barrier;
 
 /* -EINVAL for NULL or parties == 0 (the barrier is then unusable). */
@@ -210,7 +210,7 @@ ASUP_API int asup_barrier_stats_get(const asup_barrier *b, asup_barrier_stats *o
 #define ASUP_ONCE_MAX_SIZE 64
 
 typedef struct asup_once {
-	void *_opaque[16];
+	void *_opaque[17];
 } asup_once;
 
 /* Writes the value (size bytes) to *value; >= 0 success, < 0 failure. It runs
