@@ -216,14 +216,12 @@ ASUP_API int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
 
 /*
  * Claims a permit for its one resolution (permit.h): a used permit, one of
- * another runtime, one whose holder ended (the runtime settled it) and one
+ * another runtime (left live), one whose holder ended (the runtime settled it) and one
  * whose channel's region closed are refused here, before the channel's
  * memory is read.
  */
 static int claim(asup_permit *p)
 {
-	if (p->_state == P_LIVE && p->_k && asup__k_here(p->_k) < 0)
-		return -EXDEV;
 	return asup__permit_claim(&p->_state, p->_ch, p->_k, p->_region, p->_obligation);
 }
 

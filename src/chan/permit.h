@@ -27,8 +27,9 @@ static inline int asup__chan_alive(const void *k, uint64_t region)
 
 /*
  * Claims a permit for resolution: 0 and the permit is USED, its obligation
- * still pending (the caller commits or aborts it). Otherwise the error, and a
- * LIVE permit is USED all the same:
+ * still pending (the caller commits or aborts it). -EXDEV for a permit of a
+ * runtime the calling thread does not drive (nothing changes). Otherwise the
+ * error, and a LIVE permit is USED all the same:
  *   -ASUP_EALREADY  already resolved
  *   -EINVAL         never reserved (zeroed)
  *   -ASUP_ECLOSED   the channel's region closed: the obligation is aborted
@@ -44,6 +45,8 @@ static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp
 		return -ASUP_EALREADY;
 	if (*state != ASUP__PERMIT_LIVE || !chan || !k)
 		return -EINVAL;
+	if (asup__k_here(k) < 0)
+		return -EXDEV; /* another runtime's permit: it stays live */
 	*state = ASUP__PERMIT_USED;
 	if (!asup__chan_alive(k, region)) {
 		/* Without its hook: the hook would give room back to the
