@@ -232,7 +232,7 @@ ASUP_API int asup_semaphore_permit_release(asup_semaphore_permit *p)
 
 ASUP_API size_t asup_semaphore_permit_count(const asup_semaphore_permit *p)
 {
-	return p && p->_state == P_LIVE ? p->_n : 0;
+	return p && p->_state == P_LIVE && asup__k_here(p->_k) == 0 ? p->_n : 0;
 }
 
 ASUP_API int asup_semaphore_add_permits(asup_semaphore *s, size_t n)
