@@ -148,8 +148,6 @@ ASUP_API int asup_broadcast_permit_send(asup_broadcast_permit *p, const void *el
 	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
 		return -EINVAL; /* a NULL elem leaves the permit live */
 	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY; /* the runtime aborted it when its holder ended */
 	if (rc < 0)
 		return rc;
 	b = p->_b;
@@ -168,8 +166,6 @@ ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p)
 	if (!p)
 		return -EINVAL;
 	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY;
 	if (rc < 0)
 		return rc;
 	return asup__obligation_resolve(p->_b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);

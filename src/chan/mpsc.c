@@ -176,6 +176,10 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 		release_slot(ch);
 		return rc;
 	}
+	/* The obligation can be in a region that outlives the channel's (a
+	 * task of an outer region reserving on it): its hook must not give
+	 * room back to freed memory. */
+	asup__obligation_guard(ch->k, p->_obligation, ch->region);
 	p->_ch = ch;
 	p->_k = ch->k;
 	p->_region = ch->region;

@@ -232,8 +232,6 @@ ASUP_API int asup_oneshot_permit_abort(asup_oneshot_permit *p)
 	if (!p)
 		return -EINVAL;
 	rc = asup__permit_claim(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY; /* the runtime aborted it when its holder ended */
 	if (rc < 0)
 		return rc;
 	/* The obligation's hook closes the sender side and wakes the receiver. */

@@ -30,11 +30,12 @@ static inline int asup__chan_alive(const void *k, uint64_t region)
  * still pending (the caller commits or aborts it). -EXDEV for a permit of a
  * runtime the calling thread does not drive (nothing changes). Otherwise the
  * error, and a LIVE permit is USED all the same:
- *   -ASUP_EALREADY  already resolved
+ *   -ASUP_EALREADY  already resolved: through this object, through a copy
+ *                   of it, or by the runtime when its holder ended (the
+ *                   obligation id is stale then: ids are generational)
  *   -EINVAL         never reserved (zeroed)
  *   -ASUP_ECLOSED   the channel's region closed: the obligation is aborted
  *                   here and the channel is not touched
- *   -EPIPE          the runtime settled the obligation when its holder ended
  */
 static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp, uint64_t region,
                                      uint64_t obligation)
@@ -55,7 +56,7 @@ static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp
 		return -ASUP_ECLOSED;
 	}
 	if (!asup__arena_get(&k->obligations, obligation))
-		return -EPIPE;
+		return -ASUP_EALREADY;
 	return 0;
 }
 

@@ -200,6 +200,9 @@ typedef struct asup__obligation {
 	 * auto-aborted or leaked. Lets a primitive take back what it lent. */
 	void (*on_release)(void *ctx);
 	void *ctx;
+	/* A region whose memory ctx lives in (0: none): once it closed, the
+	 * hook is skipped, since what it would give back is gone. */
+	uint64_t guard;
 } asup__obligation;
 
 /* Records are allocated 64 at a time; a chunk is freed with the runtime. */
@@ -341,6 +344,8 @@ void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job);
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
 			    asup_obligation_kind kind, const char *desc, uint64_t *id);
 int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st);
+/* Skips id's release hook once region `guard` has closed. */
+void asup__obligation_guard(asup__kernel *k, uint64_t id, uint64_t guard);
 /* The same without the obligation's release hook. */
 int asup__obligation_resolve_quiet(asup__kernel *k, uint64_t id, asup_obligation_state st);
 /* Like asup__obligation_create, with a hook run when it is not committed. */

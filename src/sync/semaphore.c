@@ -225,7 +225,7 @@ ASUP_API int asup_semaphore_permit_release(asup_semaphore_permit *p)
 	 * back and freed the hold, and the stale id says so. */
 	rc = asup__obligation_resolve(k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
 	if (rc < 0)
-		return -ESRCH;
+		return -ASUP_EALREADY; /* by the runtime, or through a copy */
 	hold_return(p->_hold);
 	return 0;
 }
