@@ -11,6 +11,7 @@
  * obligation was settled with the region, -ASUP_EALREADY).
  */
 #include "testrt.h"
+#include "kernel/kernel.h"
 
 #include <errno.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct obj {
 		asup_semaphore_permit s;
 	} p, copy;
 	asup_notify go, reserved;
+	asup_rt *rt;
 };
 
 static int obj_open(asup_cx *cx, struct obj *o)
@@ -144,6 +146,8 @@ static int64_t reserves_and_ends(asup_cx *cx, void *arg)
 static int64_t use_after_holder_ended(asup_cx *cx, void *arg)
 {
 	struct obj *o = arg;
+	asup__kernel *k = asup__rt_kernel(o->rt);
+	uint64_t leaked = k->obl_leaked;
 	asup_task h;
 	asup_outcome out;
 	uint64_t st;
@@ -153,10 +157,55 @@ static int64_t use_after_holder_ended(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_spawn(cx, reserves_and_ends, o, NULL, &h), 0);
 	CHECK_EQ(asup_join(cx, &h, &out), 0);
 	CHECK_EQ(out.value, 0); /* it reserved, then ended holding the permit */
+	CHECK_EQ(k->obl_leaked, leaked + 1); /* not cancelled: a leak */
 	st = obj_state(o);      /* after the runtime settled the permit */
 	CHECK_EQ(send_via(o, &o->p), -ASUP_EALREADY);
 	CHECK_EQ(obj_state(o), st);
 	CHECK_EQ(abort_via(o, &o->p), -ASUP_EALREADY);
+	CHECK_EQ(obj_state(o), st);
+	return 0;
+}
+
+static int64_t reserves_and_waits(asup_cx *cx, void *arg)
+{
+	int rc = obj_reserve(cx, arg);
+	if (rc < 0)
+		return rc;
+	return asup_sleep(cx, 3600ull * 1000000000ull); /* until aborted */
+}
+
+/* A holder that was cancelled: its permit is aborted quietly (no leak), the
+ * room or the permits come back, and the permit object then says so. */
+static int64_t permit_of_an_aborted_holder(asup_cx *cx, void *arg)
+{
+	struct obj *o = arg;
+	asup__kernel *k = asup__rt_kernel(o->rt);
+	uint64_t leaked = k->obl_leaked, aborted = k->obl_aborted;
+	asup_task h;
+	asup_outcome out;
+	uint64_t st;
+
+	CHECK_EQ(obj_open(cx, o), 0);
+	st = obj_state(o);
+	CHECK_EQ(asup_spawn(cx, reserves_and_waits, o, NULL, &h), 0);
+	CHECK_EQ(asup_yield(cx), 0);
+	while (asup_task_is_finished(&h) == 0 && k->obligations.live == 0)
+		CHECK_EQ(asup_yield(cx), 0); /* until it holds the permit */
+	CHECK_EQ(k->obligations.live, 1);
+	CHECK_EQ(asup_task_abort(&h), 0);
+	CHECK_EQ(asup_join(cx, &h, &out), 0);
+	CHECK_EQ(out.kind, ASUP_OUTCOME_CANCELLED);
+	CHECK_EQ(k->obl_leaked, leaked); /* not a leak */
+	CHECK_EQ(k->obl_aborted, aborted + 1);
+	if (o->kind != ONESHOT) {
+		CHECK_EQ(obj_state(o), st); /* room / permits back */
+	} else {
+		asup_oneshot_stats os;
+		CHECK_EQ(asup_oneshot_stats_get(o->os, &os), 0);
+		CHECK_EQ(os.sender, ASUP_ONESHOT_SENDER_CLOSED); /* the receiver sees closed */
+	}
+	st = obj_state(o);
+	CHECK_EQ(send_via(o, &o->p), -ASUP_EALREADY);
 	CHECK_EQ(obj_state(o), st);
 	return 0;
 }
@@ -200,6 +249,7 @@ static void run(enum kind kind, asup_task_fn fn)
 	rt = test_rt_cfg(&cfg);
 	memset(&o, 0, sizeof o);
 	o.kind = kind;
+	o.rt = rt;
 	CHECK_EQ(asup_rt_run(rt, fn, &o, &out), 0);
 	CHECK_EQ(out.kind, ASUP_OUTCOME_OK);
 	test_rt_done(rt);
@@ -217,6 +267,11 @@ TEST(mpsc_permit_after_its_region_closed_is_refused)      { run(MPSC, use_after_
 TEST(oneshot_permit_after_its_region_closed_is_refused)   { run(ONESHOT, use_after_region_closed); }
 TEST(broadcast_permit_after_its_region_closed_is_refused) { run(BCAST, use_after_region_closed); }
 TEST(semaphore_permit_after_its_region_closed_is_refused) { run(SEM, use_after_region_closed); }
+
+TEST(mpsc_permit_of_an_aborted_holder_is_aborted_quietly)      { run(MPSC, permit_of_an_aborted_holder); }
+TEST(oneshot_permit_of_an_aborted_holder_is_aborted_quietly)   { run(ONESHOT, permit_of_an_aborted_holder); }
+TEST(broadcast_permit_of_an_aborted_holder_is_aborted_quietly) { run(BCAST, permit_of_an_aborted_holder); }
+TEST(semaphore_permit_of_an_aborted_holder_is_aborted_quietly) { run(SEM, permit_of_an_aborted_holder); }
 
 /* ---- an mpsc permit held in a region that outlives the channel's ---- */
 
