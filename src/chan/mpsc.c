@@ -220,9 +220,9 @@ ASUP_API int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
 
 /*
  * Claims a permit for its one resolution (permit.h): a used permit, one of
- * another runtime (left live), one whose holder ended (the runtime settled it) and one
- * whose channel's region closed are refused here, before the channel's
- * memory is read.
+ * another runtime (left live), one whose holder ended (the runtime settled
+ * it) and one whose channel's region closed are refused here, before the
+ * channel's memory is read.
  */
 static int claim(asup_permit *p)
 {

@@ -355,8 +355,6 @@ int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__r
 void asup__task_obligations_completed(asup__kernel *k, asup__ktask *kt);
 void asup__region_obligations_leak(asup__kernel *k, asup__region *r);
 
-/* ---- the cx ---- */
-
 /* ---- the driving thread ---- */
 
 /* The runtime the calling thread drives now (NULL: none). Thread-local, so
@@ -379,6 +377,8 @@ static inline int asup__k_here(const asup__kernel *k)
 	return atomic_load_explicit(&((asup__kernel *)k)->driver, memory_order_acquire) ? -EXDEV
 											: 0;
 }
+
+/* ---- the cx ---- */
 
 /* The running task of cx, or NULL if cx is not the running task's. The
  * thread test comes first and reads only this thread's state and cx->k
