@@ -194,6 +194,8 @@ TEST(defuse_of_another_runtimes_task_is_refused_and_changes_nothing)
 struct xthread {
 	asup_cx *cx;
 	asup_task h;         /* a task of the runtime the main thread drives */
+	asup_chan *ch;       /* a channel of it, one element queued */
+	asup_mutex m;        /* bound to it */
 	atomic_int done;
 	int refused;         /* calls answered -ASUP_ENOTASK */
 	int handle_refused;  /* handle calls answered -EXDEV */
@@ -203,6 +205,7 @@ static void *foreign_thread(void *arg)
 {
 	struct xthread *x = arg;
 	asup_task out;
+	int v;
 
 	for (int i = 0; i < FOREIGN_CALLS; i++) {
 		x->refused += asup_checkpoint(x->cx) == -ASUP_ENOTASK;
@@ -211,6 +214,8 @@ static void *foreign_thread(void *arg)
 		x->refused += asup_sleep(x->cx, 1) == -ASUP_ENOTASK;
 		x->handle_refused += asup_task_abort(&x->h) == -EXDEV;
 		x->handle_refused += asup_task_is_finished(&x->h) == -EXDEV;
+		x->handle_refused += asup_chan_try_recv(x->ch, &v) == -EXDEV;
+		x->handle_refused += asup_mutex_is_locked(&x->m) == -EXDEV;
 	}
 	atomic_store(&x->done, 1);
 	return NULL;
@@ -221,8 +226,13 @@ static int64_t keeps_running(asup_cx *cx, void *arg)
 	struct xthread *x = arg;
 	pthread_t th;
 	asup_outcome o;
+	int v = 3;
 
 	CHECK_EQ(asup_spawn(cx, sleeps_then_7, NULL, NULL, &x->h), 0);
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &x->ch), 0);
+	CHECK_EQ(asup_chan_send(cx, x->ch, &v), 0);
+	asup_mutex_init(&x->m);
+	CHECK_EQ(asup_mutex_lock(cx, &x->m), 0);
 	x->cx = cx;
 	CHECK_EQ(pthread_create(&th, NULL, foreign_thread, x), 0);
 	/* The task stays the running one (it only yields) while the other
@@ -231,12 +241,17 @@ static int64_t keeps_running(asup_cx *cx, void *arg)
 		CHECK_EQ(asup_yield(cx), 0);
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK_EQ(asup_task_is_finished(&x->h), 0); /* the abort did not reach it */
+	CHECK_EQ(asup_chan_try_recv(x->ch, &v), 0);  /* the element is still there */
+	CHECK_EQ(v, 3);
+	CHECK_EQ(asup_mutex_unlock(cx, &x->m), 0);
 	CHECK_EQ(asup_task_abort(&x->h), 0);       /* from its own runtime it does */
 	CHECK_EQ(asup_join(cx, &x->h, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
 	return 0;
 }
 
+/* The other thread drives no runtime: its handle, channel and mutex calls
+ * are refused because the main thread is driving their runtime. */
 TEST(cx_used_from_another_thread_while_its_task_runs_is_refused)
 {
 	asup_rt *rt = test_rt(ASUP_MODE_REAL, 1);
@@ -248,6 +263,6 @@ TEST(cx_used_from_another_thread_while_its_task_runs_is_refused)
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	CHECK_EQ(o.value, 0);
 	CHECK_EQ(x.refused, 4 * FOREIGN_CALLS);
-	CHECK_EQ(x.handle_refused, 2 * FOREIGN_CALLS);
+	CHECK_EQ(x.handle_refused, 4 * FOREIGN_CALLS);
 	test_rt_done(rt);
 }
