@@ -14,8 +14,10 @@
  *   copy joined, the others report -ESRCH.
  * - A cx belongs to its task: never stored, never handed to another task.
  *
- * Every function that takes a cx must be called by the task owning it
- * (-ASUP_ENOTASK otherwise). Functions that can suspend are checkpoints: they
+ * Every function that takes a cx must be called by the task owning it, on the
+ * thread driving its runtime (-ASUP_ENOTASK otherwise: a cx used by another
+ * task, or from another thread while its task runs, is refused and nothing
+ * happens). Functions that can suspend are checkpoints: they
  * return -ECANCELED when the task is interrupted, and -ETIMEDOUT once the
  * deadline of an enclosing asup_timeout has passed.
  */
@@ -46,7 +48,15 @@ typedef struct asup_outcome {
 typedef struct asup_cx asup_cx;
 typedef int64_t (*asup_task_fn)(asup_cx *cx, void *arg);
 
-/* A task handle. Fields are private. A zeroed handle is invalid (-EINVAL). */
+/*
+ * A task handle. Fields are private. A zeroed handle is invalid (-EINVAL).
+ * A handle belongs to the runtime its task was spawned in. Every handle call
+ * below (join, try_join, is_finished, release, abort, abort_with,
+ * set_drop_reason, defuse) made from a task of another runtime, or from a
+ * thread other than the one driving the handle's runtime while it runs,
+ * returns -EXDEV and changes nothing. From a thread that drives no runtime
+ * while nobody drives the handle's (between runs), the calls work.
+ */
 typedef struct asup_task {
 	void *_rec;
 	uint64_t _id;
@@ -99,30 +109,35 @@ ASUP_API ASUP_NODISCARD int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg,
 ASUP_API ASUP_NODISCARD int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out);
 
 /* Never suspends: 0 and the outcome (consuming the handle) if finished,
- * -EAGAIN if not yet; the other errors as asup_join. */
+ * -EAGAIN if not yet; the other errors as asup_join (-EXDEV: another
+ * runtime's task, the handle is kept). */
 ASUP_API ASUP_NODISCARD int asup_task_try_join(asup_task *h, asup_outcome *out);
-/* 1 if finished, 0 if not, < 0 on a bad handle. */
+/* 1 if finished, 0 if not, < 0 on a bad handle (-EINVAL, -ESRCH,
+ * -ASUP_EJOINED, -EXDEV). */
 ASUP_API int asup_task_is_finished(const asup_task *h);
 /* Gives up the handle without waiting: the task runs on; its record is
- * freed when it finishes. -ESRCH, -ASUP_EJOINED, -EINVAL. */
+ * freed when it finishes. -ESRCH, -ASUP_EJOINED, -EINVAL, -EXDEV (the
+ * handle is kept). */
 ASUP_API int asup_task_release(asup_task *h);
 
 /*
  * Requests that the task stop: its next checkpoint (or the one it is parked
  * in) returns -ECANCELED, and it is dispatched from the cancel lane. Does not
- * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL, or -ENOMEM
- * (no memory for the reason: nothing was requested); a finished task is left
- * as it is (0).
+ * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL; never
+ * -ENOMEM (without memory for the reason a static reason of the same kind is
+ * delivered, flagged truncated); a finished task is left as it is (0).
  */
 ASUP_API ASUP_NODISCARD int asup_task_abort(asup_task *h);
 
 /* Like asup_task_abort with a reason of the given kind and message. Reasons
  * only strengthen: a weaker one leaves the current one in place. -EINVAL
- * also for an unknown kind. */
+ * (bad kind), -ESRCH, -EXDEV (nothing requested); never -ENOMEM. */
 ASUP_API ASUP_NODISCARD int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
-/* The reason a cancelled join of this task aborts it with (default USER). */
+/* The reason a cancelled join of this task aborts it with (default USER).
+ * -EINVAL, -ESRCH, -EXDEV (unchanged). */
 ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind);
-/* A cancelled join of this task will not abort it. */
+/* A cancelled join of this task will not abort it. -EINVAL, -ESRCH, -EXDEV
+ * (not defused). */
 ASUP_API int asup_task_defuse(asup_task *h);
 
 /*

@@ -34,7 +34,10 @@
 #ifndef ASUP_KERNEL_H
 #define ASUP_KERNEL_H
 
+#include <errno.h>
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "asupersync/cancel.h"
 #include "asupersync/cx.h"
@@ -214,6 +217,9 @@ typedef struct asup__obligation {
 	 * auto-aborted or leaked. Lets a primitive take back what it lent. */
 	void (*on_release)(void *ctx);
 	void *ctx;
+	/* A region whose memory ctx lives in (0: none): once it closed, the
+	 * hook is skipped, since what it would give back is gone. */
+	uint64_t guard;
 } asup__obligation;
 
 /* Records are allocated 64 at a time (records.c). A chunk whose records are
@@ -234,6 +240,10 @@ struct asup__rec_chunk {
 struct asup__kernel {
 	asup__alloc alloc;
 	asup__sched *sched;
+	/* The thread driving this runtime now (asup__kernel_enter), 0 when
+	 * none: written by that thread, read by any thread that is handed one
+	 * of its objects. */
+	_Atomic uintptr_t driver;
 	asup__arena tasks;          /* live tasks */
 	asup__arena regions;        /* regions not closed */
 	asup__arena obligations;    /* obligations not resolved */
@@ -391,6 +401,10 @@ void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job);
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
 			    asup_obligation_kind kind, const char *desc, uint64_t *id);
 int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st);
+/* Skips id's release hook once region `guard` has closed. */
+void asup__obligation_guard(asup__kernel *k, uint64_t id, uint64_t guard);
+/* The same without the obligation's release hook. */
+int asup__obligation_resolve_quiet(asup__kernel *k, uint64_t id, asup_obligation_state st);
 /* Like asup__obligation_create, with a hook run when it is not committed. */
 int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__region *r,
 				   asup_obligation_kind kind, const char *desc,
@@ -398,12 +412,39 @@ int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__r
 void asup__task_obligations_completed(asup__kernel *k, asup__ktask *kt);
 void asup__region_obligations_leak(asup__kernel *k, asup__region *r);
 
+/* ---- the driving thread ---- */
+
+/* The runtime the calling thread drives now (NULL: none). Thread-local, so
+ * reading it never races; its address names the thread. */
+extern _Thread_local asup__kernel *asup__tls_kernel __attribute__((tls_model("initial-exec")));
+
+/* The calling thread takes or gives up driving k (the rt layer calls these
+ * around every run, step and lab step). */
+void asup__kernel_enter(asup__kernel *k);
+void asup__kernel_leave(asup__kernel *k);
+
+/* 0 if the calling thread may touch an object of runtime k: it drives k, or
+ * it drives no runtime while no other thread drives k. -EXDEV otherwise. */
+static inline int asup__k_here(const asup__kernel *k)
+{
+	const asup__kernel *cur = asup__tls_kernel;
+
+	if (cur)
+		return cur == k ? 0 : -EXDEV;
+	return atomic_load_explicit(&((asup__kernel *)k)->driver, memory_order_acquire) ? -EXDEV
+											: 0;
+}
+
 /* ---- the cx ---- */
 
-/* The running task of cx, or NULL if cx is not the running task's. */
+/* The running task of cx, or NULL if cx is not the running task's. The
+ * thread test comes first and reads only this thread's state and cx->k
+ * (written once, when the record's chunk was made), so a cx used from a
+ * foreign thread is refused without reading what the driving thread writes. */
 static inline asup__ktask *asup__cx_self(asup_cx *cx)
 {
-	if (!cx || cx->magic != ASUP__CX_MAGIC || cx->k->sched->current != &cx->kt->t)
+	if (!cx || cx->k != asup__tls_kernel || !cx->k || cx->magic != ASUP__CX_MAGIC ||
+	    cx->k->sched->current != &cx->kt->t)
 		return NULL;
 	return cx->kt;
 }

@@ -75,8 +75,13 @@ int asup__rec_grow(asup__kernel *k)
 		return -ENOMEM;
 	}
 	memset(c, 0, sizeof(*c));
-	for (int i = 0; i < ASUP__REC_CHUNK; i++)
+	for (int i = 0; i < ASUP__REC_CHUNK; i++) {
 		c->recs[i].t.gen = gen;
+		/* Written once per (re)vival: the thread check of asup__cx_self
+		 * reads them from any thread. */
+		c->recs[i].cx.k = k;
+		c->recs[i].cx.kt = &c->recs[i];
+	}
 	c->next = k->chunks;
 	k->chunks = c;
 	push_free(k, c);

@@ -94,6 +94,22 @@ void asup__kernel_destroy(asup__kernel *k)
 	asup__arena_destroy(&k->obligations);
 }
 
+/* ---- the driving thread ------------------------------------------------ */
+
+_Thread_local asup__kernel *asup__tls_kernel __attribute__((tls_model("initial-exec")));
+
+void asup__kernel_enter(asup__kernel *k)
+{
+	asup__tls_kernel = k;
+	atomic_store_explicit(&k->driver, (uintptr_t)&asup__tls_kernel, memory_order_release);
+}
+
+void asup__kernel_leave(asup__kernel *k)
+{
+	atomic_store_explicit(&k->driver, 0, memory_order_release);
+	asup__tls_kernel = NULL;
+}
+
 /* ---- records ----------------------------------------------------------- */
 
 /* A singly linked free stack: popping and pushing touch only the record
@@ -165,8 +181,6 @@ static int budget_limited(const asup_budget *b)
 static void init_cx_state(asup__kernel *k, asup__ktask *kt, const asup__spawn_req *req)
 {
 	kt->cx.magic = ASUP__CX_MAGIC;
-	kt->cx.k = k;
-	kt->cx.kt = kt;
 	kt->cx.deadline = ASUP_TIME_MAX;
 	kt->cx.scope_deadline = ASUP_TIME_MAX;
 	kt->scope_cancelled = 0;
@@ -421,15 +435,23 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
 
 /* ---- handles ----------------------------------------------------------- */
 
+/* The runtime test comes before anything of the record is read but its
+ * kernel (written once): a handle of a runtime another thread drives is
+ * refused without racing with that thread, and one of another runtime
+ * changes nothing there. */
 int asup__handle_resolve(const asup_task *h, asup__ktask **out)
 {
 	asup__ktask *kt;
+	int rc;
 
 	if (!h || !h->_rec)
 		return -EINVAL;
 	if (h->_flags & H_CONSUMED)
 		return -ASUP_EJOINED;
 	kt = h->_rec;
+	rc = asup__k_here(kt->cx.k);
+	if (rc < 0)
+		return rc;
 	if (kt->t.gen != h->_gen || !kt->in_use || kt->released || kt->consumed)
 		return -ESRCH;
 	*out = kt;

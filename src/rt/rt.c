@@ -202,11 +202,13 @@ int asup__rt_enter(asup_rt *rt)
 		return -ASUP_ERUNNING;
 	asup__fiber_init_thread(&rt->sched.loop, "loop");
 	asup__fiber_set_current(&rt->sched.loop);
+	asup__kernel_enter(&rt->kernel);
 	return 0;
 }
 
 void asup__rt_leave(asup_rt *rt)
 {
+	asup__kernel_leave(&rt->kernel);
 	asup__fiber_set_current(NULL);
 	atomic_store(&rt->running, 0);
 }

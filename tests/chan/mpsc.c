@@ -110,7 +110,7 @@ static int64_t fifo_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_chan_stats_get(shared, &st), 0);
 	CHECK_EQ(st.reserved, 1); /* only A's: the cancelled one holds nothing */
 	CHECK_EQ(asup_permit_abort(&a), 0); /* room back: handed to B */
-	CHECK_EQ(asup_permit_abort(&a), -EINVAL);
+	CHECK_EQ(asup_permit_abort(&a), -ASUP_EALREADY);
 	CHECK_EQ(asup_join(cx, &b, &o), 0);
 	CHECK_EQ(got_slot, 2);
 	CHECK_EQ(asup_chan_stats_get(shared, &st), 0);
@@ -279,7 +279,7 @@ static int64_t bad_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_permit_abort(&empty), -EINVAL);
 	CHECK_EQ(asup_chan_reserve(cx, ch, &p), 0);
 	CHECK_EQ(asup_permit_send(&p, &v), 0);
-	CHECK_EQ(asup_permit_send(&p, &v), -EINVAL); /* used */
+	CHECK_EQ(asup_permit_send(&p, &v), -ASUP_EALREADY); /* used */
 	CHECK_EQ(asup_chan_send(cx, NULL, &v), -EINVAL);
 	CHECK_EQ(asup_chan_recv(cx, ch, NULL), -EINVAL);
 	CHECK_EQ(asup_chan_send(NULL, ch, &v), -ASUP_ENOTASK);

@@ -315,7 +315,7 @@ static int64_t leak_root(asup_cx *cx, void *arg)
 		CHECK_EQ(o.value, -EPIPE); /* the receiver sees closed */
 		CHECK_EQ(stats(os).sender, ASUP_ONESHOT_SENDER_CLOSED);
 		/* The permit the task left behind is settled for good. */
-		CHECK_EQ(asup_oneshot_permit_send(&kept, &v), -EPIPE);
+		CHECK_EQ(asup_oneshot_permit_send(&kept, &v), -ASUP_EALREADY);
 		CHECK_EQ(asup_oneshot_permit_abort(&kept), -ASUP_EALREADY);
 	}
 	return 0;

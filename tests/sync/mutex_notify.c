@@ -459,8 +459,8 @@ static int64_t semaphore_misuse(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_semaphore_acquire(cx, &sem, 1, &p), 0);
 	copy = p;
 	CHECK_EQ(asup_semaphore_permit_release(&p), 0);
-	CHECK_EQ(asup_semaphore_permit_release(&p), -EINVAL);
-	CHECK_EQ(asup_semaphore_permit_release(&copy), -ESRCH);
+	CHECK_EQ(asup_semaphore_permit_release(&p), -ASUP_EALREADY);
+	CHECK_EQ(asup_semaphore_permit_release(&copy), -ASUP_EALREADY);
 	CHECK_EQ(asup_semaphore_available(&sem), 2); /* given back once */
 	/* add_permits raises the total; close wakes waiters with -EPIPE */
 	CHECK_EQ(asup_semaphore_add_permits(&sem, 1), 0);
