@@ -8,9 +8,9 @@
  *                hands nothing over: re-poll, and if the arm does not take
  *                an element, pass the wake on (asup__chan_recv_pass_on).
  *   reserve arm  enqueue (a place in the FIFO of reservers, kept until the
- *                select returns); a wake hands a slot over or reports a
- *                close: asup__chan_reserve_woken says which, exactly once per
- *                wake. A slot the select does not use goes back with
+ *                select returns); a wake's result hands a slot over (1) or
+ *                reports a close (-EPIPE): asup__chan_reserve_woken reads
+ *                it, exactly once per wake. A slot the select does not use goes back with
  *                asup__chan_room_give_back, which hands it to the next
  *                reserver.
  * Every function runs on the runtime's thread and never suspends.
@@ -42,9 +42,11 @@ int asup__chan_reserve_poll(const asup_chan *ch);
 int asup__chan_room_take(asup_chan *ch);
 /* Queues w (its task set by the caller) at the tail of the reservers. */
 void asup__chan_reserve_enqueue(asup_chan *ch, asup__waiter *w);
-/* For a reserve waiter a wake dequeued: 1 if a slot was handed to it (now
- * the caller's), -EPIPE if it was woken by a close. Call once per wake. */
-int asup__chan_reserve_woken(asup_chan *ch);
+/* For a reserve waiter a wake dequeued, from its result: 1 if a slot was
+ * handed to it (now the caller's), -EPIPE if it was woken by a close or the
+ * channel closed since the hand-off (the slot went back). Call once per
+ * wake. */
+int asup__chan_reserve_woken(asup_chan *ch, int result);
 /* Gives a slot the caller holds back (to the next reserver, if any). */
 void asup__chan_room_give_back(asup_chan *ch);
 /* Turns a slot the caller holds into a live permit, an obligation of self.

@@ -4,17 +4,15 @@
  *
  * Room accounting: len (queued) + reserved (permits, and slots being handed to
  * a woken reserver) <= cap. When room frees while reservers wait, the room is
- * handed to the head waiter at once (reserved grows on its behalf, `handed`
- * counts such slots), so a newcomer can never overtake it: strict FIFO. A
- * waiter dequeued by that wake that was cancelled in the meantime passes the
- * slot on to the next one; a waiter whose wait failed was not dequeued and
- * holds nothing.
+ * granted to the head waiter at once (reserved grows on its behalf, its
+ * waiter's result is 1), so a newcomer can never overtake it: strict FIFO.
+ * The hand-off is asup_wait_grant's (ext.h): a granted reserver cancelled
+ * before it ran passes the slot on; one whose wait failed holds nothing.
  *
- * The senders queue is woken only by a hand-off (room_freed: `handed` grows
- * first) and by a close (which zeroes `handed` and wakes everyone; nothing is
- * handed after a close), so a dequeued reserver tells the two apart by
- * `handed`. asup_select queues its own waiters here through chan_internal.h,
- * under the same rules.
+ * A close wakes every reserver with -EPIPE. A reserver granted a slot before
+ * a close gives it back when it runs and reports the close as well, so
+ * nothing is granted on a closed channel. asup_select queues its own waiters
+ * here through chan_internal.h, under the same rules.
  *
  * send_evict_oldest replaces the oldest queued element instead of waiting:
  * it changes what is queued, never how much room is reserved, so permits and
@@ -42,8 +40,7 @@ struct asup_chan {
 	uint8_t rx_closed;    /* receiver gone, queue discarded */
 	size_t elem, cap;
 	size_t head, len;     /* ring of queued elements */
-	size_t reserved;      /* permits + slots handed to woken reservers */
-	size_t handed;        /* slots handed, not yet picked up */
+	size_t reserved;      /* permits + slots granted to woken reservers */
 	asup_waitq senders;   /* reservers waiting for room, FIFO */
 	asup_waitq receivers; /* receivers waiting for an element */
 	asup__kernel *k;
@@ -96,8 +93,7 @@ static void room_freed(asup_chan *ch)
 {
 	if (!ch->rx_closed && !ch->closed && !asup_waitq_is_empty(&ch->senders)) {
 		ch->reserved++;
-		ch->handed++;
-		asup_waitq_wake_one(&ch->senders);
+		asup_waiter_wake(asup_waitq_head(&ch->senders), 1);
 	}
 }
 
@@ -109,13 +105,22 @@ static void release_slot(void *ctx)
 	room_freed(ch);
 }
 
-/* A reserver a wake dequeued: was it handed a slot, or woken by a close? */
-static int picked_up(asup_chan *ch)
+/* A reserver's wake result: 1, a slot that is now the caller's, unless the
+ * channel closed since the hand-off (the slot goes back); or the close. */
+static int picked_up(asup_chan *ch, int result)
 {
-	if (!ch->handed)
-		return -EPIPE; /* woken by a close, not by room */
-	ch->handed--;
-	return 1;
+	if (result > 0 && (ch->closed || ch->rx_closed)) {
+		release_slot(ch);
+		return -EPIPE;
+	}
+	return result;
+}
+
+/* asup_wait_grant's return: a granted slot the reserver cannot use. */
+static void slot_back(void *ctx, asup_waiter *w)
+{
+	if (asup_waiter_result(w) > 0)
+		release_slot(ctx);
 }
 
 /* 1 if a newcomer may take room now, -EPIPE, or 0 (it must queue). */
@@ -129,6 +134,7 @@ static int room_poll(const asup_chan *ch)
 /* Takes one unit of room for the caller, waiting in FIFO order. */
 static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 {
+	asup_waiter w;
 	int rc = room_poll(ch);
 
 	if (rc < 0)
@@ -139,18 +145,9 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	}
 	if (!wait)
 		return -EAGAIN;
-	rc = asup_waitq_wait(cx, &ch->senders);
-	if (rc < 0)
-		return rc; /* not dequeued: holds nothing */
-	rc = picked_up(ch); /* the slot handed to us is ours ... */
-	if (rc < 0)
-		return rc;
-	if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
-		/* ... unless we were cancelled meanwhile: pass it on */
-		release_slot(ch);
-		return -ECANCELED;
-	}
-	return 0;
+	asup_waiter_init(cx, &w);
+	rc = asup_wait_grant(cx, &ch->senders, &w, slot_back, ch);
+	return rc < 0 ? rc : picked_up(ch, rc) < 0 ? -EPIPE : 0;
 }
 
 /* Queues an element into a reserved slot (the reservation ends). */
@@ -398,9 +395,7 @@ ASUP_API int asup_chan_close(asup_chan *ch)
 	if (rc < 0)
 		return rc;
 	ch->closed = 1;
-	ch->reserved -= ch->handed; /* slots handed to nobody now */
-	ch->handed = 0;
-	asup_waitq_wake_all(&ch->senders);
+	asup_waitq_wake_all_with(&ch->senders, -EPIPE);
 	asup_waitq_wake_all(&ch->receivers);
 	return 0;
 }
@@ -413,9 +408,7 @@ ASUP_API int asup_chan_close_recv(asup_chan *ch)
 		return rc;
 	ch->rx_closed = 1;
 	ch->len = 0;
-	ch->reserved -= ch->handed;
-	ch->handed = 0;
-	asup_waitq_wake_all(&ch->senders);
+	asup_waitq_wake_all_with(&ch->senders, -EPIPE);
 	asup_waitq_wake_all(&ch->receivers);
 	return 0;
 }
@@ -459,7 +452,7 @@ int asup__chan_recv_take(asup_chan *ch, void *elem)
 
 void asup__chan_recv_enqueue(asup_chan *ch, asup__waiter *w)
 {
-	w->woken = 0;
+	w->result = ASUP__WAIT_PENDING;
 	asup__list_push_back((asup__list *)(void *)&ch->receivers, &w->link);
 }
 
@@ -481,13 +474,13 @@ int asup__chan_room_take(asup_chan *ch)
 
 void asup__chan_reserve_enqueue(asup_chan *ch, asup__waiter *w)
 {
-	w->woken = 0;
+	w->result = ASUP__WAIT_PENDING;
 	asup__list_push_back((asup__list *)(void *)&ch->senders, &w->link);
 }
 
-int asup__chan_reserve_woken(asup_chan *ch)
+int asup__chan_reserve_woken(asup_chan *ch, int result)
 {
-	return picked_up(ch);
+	return picked_up(ch, result);
 }
 
 void asup__chan_room_give_back(asup_chan *ch)

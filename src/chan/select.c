@@ -35,7 +35,7 @@
 #include <string.h>
 
 struct arm_state {
-	asup__waiter w;  /* linked while queued and not w.woken */
+	asup__waiter w;  /* linked while queued and its result PENDING */
 	asup_time until; /* sleep arms: this call's absolute deadline */
 	uint8_t queued;  /* w was linked (a wake may have dequeued it since) */
 	uint8_t holds;   /* reserve: a slot handed to this arm is ours */
@@ -170,9 +170,7 @@ static int validate(asup_cx *cx, asup__ktask *self, asup_select_arm *arms, size_
 			a->result = rc;
 			return rc;
 		}
-		asup__list_init(&st->w.link);
-		st->w.task = &self->t;
-		st->w.woken = 0;
+		asup__waiter_init(&st->w, &self->t);
 		st->queued = st->holds = 0;
 		st->until = ASUP_TIME_MAX;
 		if (a->kind == ASUP_SELECT_SLEEP_UNTIL) {
@@ -240,7 +238,7 @@ static void enqueue(asup_select_arm *arms, size_t n)
 		struct arm_state *st = ST(a);
 		asup__ktask *kt;
 
-		if (st->queued && !st->w.woken)
+		if (st->queued && st->w.result == ASUP__WAIT_PENDING)
 			continue;
 		switch (a->kind) {
 		case ASUP_SELECT_RECV:
@@ -253,7 +251,7 @@ static void enqueue(asup_select_arm *arms, size_t n)
 			/* Resolves: it was not ready, so the handle is good. */
 			if (asup__handle_resolve(a->_in.join.task, &kt) < 0)
 				continue;
-			st->w.woken = 0;
+			st->w.result = ASUP__WAIT_PENDING;
 			asup__list_push_back(&kt->joiners, &st->w.link);
 			break;
 		default:
@@ -269,9 +267,10 @@ static void collect(asup_select_arm *arms, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct arm_state *st = ST(&arms[i]);
-		if (arms[i].kind == ASUP_SELECT_RESERVE && st->queued && st->w.woken) {
+		if (arms[i].kind == ASUP_SELECT_RESERVE && st->queued &&
+		    st->w.result != ASUP__WAIT_PENDING) {
 			st->queued = 0;
-			st->holds = asup__chan_reserve_woken(arms[i]._in.reserve.ch) > 0;
+			st->holds = asup__chan_reserve_woken(arms[i]._in.reserve.ch, st->w.result) > 0;
 		}
 	}
 }
@@ -334,7 +333,8 @@ static int finish(asup_cx *cx, asup_select_arm *arms, size_t n, size_t w)
 		if (a->kind == ASUP_SELECT_RESERVE && st->holds) {
 			st->holds = 0;
 			asup__chan_room_give_back(a->_in.reserve.ch);
-		} else if (a->kind == ASUP_SELECT_RECV && st->w.woken) {
+		} else if (a->kind == ASUP_SELECT_RECV &&
+			   st->w.result != ASUP__WAIT_PENDING) {
 			asup__chan_recv_pass_on(a->_in.recv.ch);
 		}
 	}

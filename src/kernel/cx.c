@@ -147,6 +147,14 @@ int asup__cx_waitq_wait(asup_cx *cx, asup__list *q)
 	return after_park(cx, kt, asup__waitq_wait(cx->k->sched, &kt->t, q, when, code));
 }
 
+int asup__cx_wait(asup_cx *cx, asup__waiter *w)
+{
+	asup__ktask *kt = cx->kt;
+	int code = 0;
+	asup_time when = park_deadline(cx, kt, ASUP_TIME_MAX, &code);
+	return after_park(cx, kt, asup__waiter_park(cx->k->sched, w, when, code));
+}
+
 ASUP_API int asup_checkpoint(asup_cx *cx)
 {
 	return asup__cx_checkpoint(cx);

@@ -479,6 +479,9 @@ asup_time asup__cx_effective_deadline(asup_cx *cx);
  * a Deadline cancellation. */
 int asup__cx_park(asup_cx *cx, asup_time until, int until_code);
 int asup__cx_waitq_wait(asup_cx *cx, asup__list *q);
+/* Parks until w (the caller's, queued) is woken: 0, w->result set; or the
+ * park's checkpoint error, w dequeued with its result PENDING. */
+int asup__cx_wait(asup_cx *cx, asup__waiter *w);
 
 static inline asup__ktask *asup__ktask_of(asup__task *t)
 {

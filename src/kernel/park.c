@@ -74,3 +74,117 @@ ASUP_API int asup_waitq_is_empty(const asup_waitq *q)
 {
 	return q ? asup__list_empty((const asup__list *)(const void *)q) : -EINVAL;
 }
+
+/* ---- waiters ----------------------------------------------------------- */
+
+_Static_assert(sizeof(asup_waiter) == sizeof(asup__waiter), "asup_waiter layout");
+_Static_assert(_Alignof(asup_waiter) >= _Alignof(asup__waiter), "asup_waiter alignment");
+_Static_assert(ASUP_WAIT_PENDING == ASUP__WAIT_PENDING, "one pending value");
+
+static asup__waiter *W(asup_waiter *w)
+{
+	return (asup__waiter *)(void *)w;
+}
+
+static asup__list *Q(asup_waitq *q)
+{
+	return (asup__list *)(void *)q;
+}
+
+ASUP_API int asup_waiter_init(asup_cx *cx, asup_waiter *w)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!w)
+		return -EINVAL;
+	asup__waiter_init(W(w), kt ? &kt->t : NULL);
+	return kt ? 0 : -ASUP_ENOTASK;
+}
+
+ASUP_API int asup_waitq_push(asup_waitq *q, asup_waiter *w)
+{
+	if (!q || !w || !W(w)->task)
+		return -EINVAL;
+	if (asup__waiter_queued(W(w)) || W(w)->result != ASUP__WAIT_PENDING)
+		return -EBUSY;
+	asup__list_push_back(Q(q), &W(w)->link);
+	return 0;
+}
+
+ASUP_API asup_waiter *asup_waitq_head(const asup_waitq *q)
+{
+	const asup__list *l = (const asup__list *)(const void *)q;
+
+	if (!q || asup__list_empty(l))
+		return NULL;
+	return (asup_waiter *)(void *)asup__container_of(l->next, asup__waiter, link);
+}
+
+ASUP_API int asup_waiter_wake(asup_waiter *w, int result)
+{
+	if (!w || !W(w)->task || result == ASUP_WAIT_PENDING)
+		return -EINVAL;
+	return asup__waiter_wake(W(w), result);
+}
+
+ASUP_API int asup_waitq_wake_all_with(asup_waitq *q, int result)
+{
+	if (!q || result == ASUP_WAIT_PENDING)
+		return -EINVAL;
+	return asup__waitq_wake_all_with(Q(q), result);
+}
+
+ASUP_API int asup_waiter_result(const asup_waiter *w)
+{
+	return w ? ((const asup__waiter *)(const void *)w)->result : -EINVAL;
+}
+
+ASUP_API int asup_waiter_wait(asup_cx *cx, asup_waiter *w)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	int rc;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!w)
+		return -EINVAL;
+	if (W(w)->task != &kt->t)
+		return -ASUP_ENOTASK;
+	if (W(w)->result != ASUP__WAIT_PENDING)
+		return W(w)->result;
+	if (!asup__waiter_queued(W(w)))
+		return -EINVAL;
+	rc = asup__cx_checkpoint(cx);
+	if (rc == 0)
+		rc = asup__cx_wait(cx, W(w));
+	if (W(w)->result != ASUP__WAIT_PENDING)
+		return W(w)->result;
+	if (asup__waiter_queued(W(w)))
+		asup__list_remove(&W(w)->link); /* the checkpoint refused the wait */
+	return rc;
+}
+
+ASUP_API int asup_wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w,
+			     asup_wait_return_fn *back_fn, void *obj)
+{
+	int rc;
+
+	if (!back_fn)
+		return -EINVAL;
+	rc = asup_waitq_push(q, w);
+	if (rc < 0)
+		return rc == -EBUSY ? -EINVAL : rc;
+	rc = asup_waiter_wait(cx, w);
+	if (W(w)->result == ASUP__WAIT_PENDING) {
+		back_fn(obj, w); /* left unwoken: the head may have changed */
+		return rc;
+	}
+	if (rc < 0)
+		return rc; /* refused by the waker: nothing was handed */
+	/* Granted before we ran; a cancel since then passes it on. */
+	if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
+		back_fn(obj, w);
+		return -ECANCELED;
+	}
+	return rc;
+}

@@ -475,7 +475,8 @@ ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void 
 	until = asup_time_add(asup__sched_now(k->sched), delay);
 	while (kp->pstate != ASUP__P_COMPLETED && asup__sched_now(k->sched) < until) {
 		/* Wait for the primary or the delay, whichever comes first. */
-		asup__waiter w = {{0, 0}, &self->t, 0};
+		asup__waiter w;
+		asup__waiter_init(&w, &self->t);
 		asup__list_push_back(&kp->joiners, &w.link);
 		rc = asup__cx_park(cx, until, 0);
 		asup__list_remove(&w.link);

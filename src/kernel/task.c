@@ -613,8 +613,7 @@ int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		w[i].task = &self->t;
-		w[i].woken = 0;
+		asup__waiter_init(&w[i], &self->t);
 		asup__list_push_back(&recs[i]->joiners, &w[i].link);
 	}
 	if (!interruptible)

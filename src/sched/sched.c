@@ -803,55 +803,6 @@ int asup__sched_has_ready(const asup__sched *s)
 	return 0;
 }
 
-/* ---- wait queues ------------------------------------------------------- */
-
-/* The waiter lives on the parked task's stack and is unlinked before return;
- * GCC cannot see that and warns about the queue keeping its address. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,
-		     int deadline_code)
-{
-	asup__waiter w;
-	int rc;
-
-	w.task = self;
-	w.woken = 0;
-	asup__list_push_back(q, &w.link);
-	for (;;) {
-		rc = asup__sched_park(s, self, deadline, deadline_code);
-		if (w.woken)
-			return 0; /* a wake that dequeued us wins over everything */
-		if (rc != 0) {
-			asup__list_remove(&w.link);
-			return rc;
-		}
-		/* A stale unpark token: not our wake-up, park again. */
-	}
-}
-
-int asup__waitq_wake_one(asup__list *q)
-{
-	asup__list *n = asup__list_pop_front(q);
-	asup__waiter *w;
-
-	if (!n)
-		return 0;
-	w = asup__container_of(n, asup__waiter, link);
-	w->woken = 1;
-	asup__sched_unpark(w->task->sched, w->task);
-	return 1;
-}
-
-int asup__waitq_wake_all(asup__list *q)
-{
-	int n = 0;
-	while (asup__waitq_wake_one(q))
-		n++;
-	return n;
-}
-
 /* ---- invariants -------------------------------------------------------- */
 
 static int check_lane(const asup__prio_lane *l, int lane, uint32_t worker)

@@ -282,16 +282,6 @@ static inline void asup__trace(asup__sched *s, uint32_t type, uint64_t task, uin
 /* 0 if every invariant holds, -EINVAL otherwise. */
 int asup__sched_check(const asup__sched *s);
 
-/* Wait queues (the public struct is asup_waitq in asupersync/ext.h). */
-typedef struct asup__waiter {
-	asup__list link;
-	asup__task *task;
-	int woken;
-} asup__waiter;
-
-int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,
-		     int deadline_code);
-int asup__waitq_wake_one(asup__list *q);
-int asup__waitq_wake_all(asup__list *q);
+#include "wait.h"
 
 #endif

@@ -1,0 +1,79 @@
+/*
+ * The wait primitive every blocking call is built on: a waiter in the
+ * waiting task's frame, queued on one or more FIFO queues, and woken by a
+ * wake that sets its result.
+ *
+ * Waiter states (w->result, w->link):
+ *
+ *   PENDING, unlinked --push--> PENDING, queued --wake(r)--> r, unlinked
+ *                                      |
+ *                                      +--park error--> PENDING, unlinked
+ *
+ * The waker decides why the waiter woke (0 or a positive grant, or a
+ * negative code such as a close) and the waiter reads it from the result:
+ * no side counter says it. A result, once set, is final; a wake on a waiter
+ * whose result is set does nothing (a task queued on several queues is woken
+ * by the first of them).
+ *
+ * Invariants: a linked waiter's result is PENDING; a waiter is unlinked when
+ * its wait returns (its storage is the caller's frame).
+ */
+#ifndef ASUP_SCHED_WAIT_H
+#define ASUP_SCHED_WAIT_H
+
+#include "sched.h"
+
+/* The result of a waiter nothing has woken yet (never a wake's result). */
+#define ASUP__WAIT_PENDING (-2147483647 - 1)
+
+/* Layout shared with the public asup_waiter (asupersync/ext.h). */
+typedef struct asup__waiter {
+	asup__list link;   /* on a queue while PENDING and queued, else a self-loop */
+	asup__task *task;  /* the waiting task; set at init, read by the waker */
+	int result;        /* written once by the waker; read by the waiter */
+} asup__waiter;
+
+/* A primitive that needs more per waiter (a count, a record) embeds the
+ * waiter in its own struct and finds it back with container_of. */
+static inline void asup__waiter_init(asup__waiter *w, asup__task *t)
+{
+	asup__list_init(&w->link);
+	w->task = t;
+	w->result = ASUP__WAIT_PENDING;
+}
+
+static inline int asup__waiter_queued(const asup__waiter *w)
+{
+	return w->link.next != &w->link;
+}
+
+/* Sets w's result, dequeues it and unparks its task. 1 if it did, 0 if w
+ * was woken already (nothing changes). */
+int asup__waiter_wake(asup__waiter *w, int result);
+/* Wakes the head of q with `result`; 1 if there was one, else 0. */
+int asup__waitq_wake_one_with(asup__list *q, int result);
+/* Wakes every waiter of q with `result`; returns how many. */
+int asup__waitq_wake_all_with(asup__list *q, int result);
+static inline int asup__waitq_wake_one(asup__list *q)
+{
+	return asup__waitq_wake_one_with(q, 0);
+}
+static inline int asup__waitq_wake_all(asup__list *q)
+{
+	return asup__waitq_wake_all_with(q, 0);
+}
+
+/*
+ * Parks the running task until w is woken (0: read w->result) or the park
+ * ends otherwise (its deadline, an interrupt: that code, and w is dequeued
+ * with its result still PENDING). A wake wins over a park error that raced
+ * with it. w may be queued on several queues only through its own link;
+ * multi-queue waiters use one waiter per queue and poll each.
+ */
+int asup__waiter_park(asup__sched *s, asup__waiter *w, asup_time deadline, int deadline_code);
+/* Pushes a waiter for self at the tail of q and parks: 0 when woken, else
+ * the park's error (dequeued). */
+int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,
+		     int deadline_code);
+
+#endif
