@@ -482,6 +482,11 @@ int asup__cx_waitq_wait(asup_cx *cx, asup__list *q);
 /* Parks until w (the caller's, queued) is woken: 0, w->result set; or the
  * park's checkpoint error, w dequeued with its result PENDING. */
 int asup__cx_wait(asup_cx *cx, asup__waiter *w);
+/* The task a public waiter (asupersync/ext.h) belongs to. */
+static inline asup__ktask *asup__waiter_ktask(const void *w)
+{
+	return asup__container_of(((const asup__waiter *)w)->task, asup__ktask, t);
+}
 
 static inline asup__ktask *asup__ktask_of(asup__task *t)
 {

@@ -9,10 +9,11 @@
  *   EMPTY   --set-->         READY
  *   RUNNING --init ok-->     READY (every waiter woken; they copy the value)
  *   RUNNING --init fails, or its task ends inside it-->
- *           HANDED (the head waiter woken: its turn to initialize), or EMPTY
- *           when nobody waits
+ *           HANDED (the head waiter woken with result TURN: its turn to
+ *           initialize), or EMPTY when nobody waits
  *   HANDED  --the woken waiter runs--> RUNNING (its own init), or, cancelled
- *           meanwhile, it hands on in turn
+ *           meanwhile, it hands on in turn (asup_wait_grant's return)
+ * Waiters woken by a success have result 0: copy the value.
  * Handing the turn to one waiter (rather than waking all of them) keeps the
  * retries in arrival order and lets nobody overtake.
  *
@@ -29,6 +30,10 @@
 #define ONCE_MAGIC 0x6f6e6365u /* "once" */
 
 enum { EMPTY = 0, RUNNING, HANDED, READY };
+
+/* A waiter's result: the value is there, or its turn to initialize. */
+#define WOKE_READY 0
+#define WOKE_TURN 1
 
 struct once {
 	asup_waitq waiters;       /* callers waiting for the running initializer */
@@ -56,11 +61,20 @@ static int valid(const asup_once *c)
 /* The initializer gave up (failed, or ended): the next waiter gets the turn. */
 static void hand_on(struct once *x)
 {
+	asup_waiter *w = asup_waitq_head(&x->waiters);
+
 	x->initializer = NULL;
-	if (asup_waitq_wake_one(&x->waiters))
-		x->state = HANDED;
-	else
-		x->state = EMPTY;
+	x->state = w ? HANDED : EMPTY;
+	if (w)
+		asup_waiter_wake(w, WOKE_TURN);
+}
+
+/* asup_wait_grant's return: a waiter given the turn, cancelled before it
+ * ran, passes the turn on. */
+static void turn_back(void *obj, asup_waiter *w)
+{
+	if (asup_waiter_result(w) == WOKE_TURN)
+		hand_on(obj);
 }
 
 static void initializer_ended(asup__exit_hook *h, int panicked)
@@ -106,7 +120,7 @@ static int run_init(asup_cx *cx, struct once *x, asup__ktask *self, asup_once_in
 	memcpy(x->value, out, x->size);
 	x->initializer = NULL;
 	x->state = READY;
-	asup_waitq_wake_all(&x->waiters);
+	asup_waitq_wake_all_with(&x->waiters, WOKE_READY);
 	return 1;
 }
 
@@ -114,6 +128,7 @@ ASUP_API int asup_once_get_or_init(asup_cx *cx, asup_once *c, asup_once_init_fn 
 				   void *out)
 {
 	asup__ktask *self = asup__cx_self(cx);
+	asup_waiter w;
 	struct once *x;
 	int rc;
 
@@ -137,18 +152,13 @@ ASUP_API int asup_once_get_or_init(asup_cx *cx, asup_once *c, asup_once_init_fn 
 		}
 		if (x->state == EMPTY)
 			return run_init(cx, x, self, init, arg, out);
-		rc = asup_waitq_wait(cx, &x->waiters);
+		asup_waiter_init(cx, &w);
+		rc = asup_wait_grant(cx, &x->waiters, &w, turn_back, x);
 		if (rc < 0)
-			return rc; /* not dequeued: no effect on anybody */
-		if (x->state == HANDED) {
-			/* Our turn to initialize, unless cancelled since the wake. */
-			if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
-				hand_on(x);
-				return -ECANCELED;
-			}
+			return rc; /* no effect on anybody: a turn was passed on */
+		if (rc == WOKE_TURN)
 			return run_init(cx, x, self, init, arg, out);
-		}
-		/* READY (woken by the success): loop to copy the value. */
+		/* WOKE_READY: loop to copy the value. */
 	}
 }
 

@@ -12,10 +12,12 @@
  *   free        --read-->  read-held (nreaders > 0)  --last read unlock--> free
  *   free        --write--> write-held (writer set)   --write unlock-->     free
  *   write-held  --the writer ends-->                 poisoned (queue emptied)
- * Hand-off (grant): ownership is given to the queue's head before it runs:
- * one writer when nothing is held, or, while no writer holds, every reader at
- * the head up to the first writer. A granted waiter that was cancelled before
- * it ran releases what it was given, which re-runs grant.
+ * Hand-off (grant): ownership is given to the queue's head before it runs
+ * (its waiter's result 0): one writer when nothing is held, or, while no
+ * writer holds, every reader at the head up to the first writer. A granted
+ * waiter that was cancelled before it ran releases what it was given, which
+ * re-runs grant (asup_wait_grant's return); a poisoning wakes every waiter
+ * with -ASUP_EPOISONED.
  *
  * Invariants (asup__rwlock_check): writer => nreaders == 0; the queue holds
  * nwait_r readers and nwait_w writers; a reader at the head => a writer
@@ -30,9 +32,6 @@
 #include <string.h>
 
 #define RW_MAGIC 0x72776c6bu /* "rwlk" */
-#define W_WAITING 0
-#define W_GRANTED 1
-#define W_POISONED 2
 
 /* One read hold. Free inline slot: rw == NULL. Reserved by a queued reader:
  * rw set, owner NULL. Held: owner set, hook on the owner's held list. */
@@ -44,7 +43,7 @@ struct rd_hold {
 };
 
 struct rwlock {
-	asup__list waiters;     /* FIFO of struct rw_waiter */
+	asup_waitq waiters;     /* FIFO of struct rw_waiter */
 	asup__exit_hook whook;  /* on the writer's held list while it holds */
 	asup__ktask *writer;    /* the holder, or the writer it was handed to */
 	asup__kernel *k;        /* set at first use: the runtime it belongs to */
@@ -60,12 +59,15 @@ _Static_assert(sizeof(struct rwlock) <= sizeof(asup_rwlock), "asup_rwlock is too
 
 /* A waiter lives on the waiting task's stack while it is queued. */
 struct rw_waiter {
-	asup__list link;
-	asup_waker w;
+	asup_waiter w;          /* result 0 once granted, or the poisoning */
 	asup__ktask *task;
 	struct rd_hold *rec;    /* a reader's reserved record; NULL for a writer */
-	uint8_t state;          /* W_*: written by grant / poisoning */
 };
+
+static struct rw_waiter *RWW(asup_waiter *w)
+{
+	return asup__container_of(w, struct rw_waiter, w);
+}
 
 int asup__rwlock_check(const asup_rwlock *rw);
 
@@ -142,9 +144,9 @@ static void take_write(struct rwlock *x, asup__ktask *t)
 	asup__task_hold(t, &x->whook);
 }
 
-static void dequeue(struct rwlock *x, struct rw_waiter *w)
+/* A waiter leaves the queue (a wake dequeues it, or its wait failed). */
+static void uncount(struct rwlock *x, struct rw_waiter *w)
 {
-	asup__list_remove(&w->link);
 	if (w->rec)
 		x->nwait_r--;
 	else
@@ -154,17 +156,18 @@ static void dequeue(struct rwlock *x, struct rw_waiter *w)
 /* Gives the lock to the head of the queue while it can have it. */
 static void grant(struct rwlock *x)
 {
-	while (!asup__list_empty(&x->waiters) && !x->writer) {
-		struct rw_waiter *w = asup__container_of(x->waiters.next, struct rw_waiter, link);
+	asup_waiter *h;
+
+	while ((h = asup_waitq_head(&x->waiters)) && !x->writer) {
+		struct rw_waiter *w = RWW(h);
 		if (!w->rec && x->nreaders)
 			break; /* a writer waits for the readers: new readers queue */
-		dequeue(x, w);
+		uncount(x, w);
 		if (w->rec)
 			take_read(x, w->task, w->rec);
 		else
 			take_write(x, w->task);
-		w->state = W_GRANTED;
-		asup_unpark(w->w);
+		asup_waiter_wake(h, 0);
 	}
 }
 
@@ -202,12 +205,8 @@ static void writer_ended(asup__exit_hook *h, int panicked)
 	(void)panicked; /* returning while holding it is a bug as well */
 	x->writer = NULL;
 	x->poisoned = 1;
-	while (!asup__list_empty(&x->waiters)) {
-		struct rw_waiter *w = asup__container_of(x->waiters.next, struct rw_waiter, link);
-		dequeue(x, w);
-		w->state = W_POISONED;
-		asup_unpark(w->w);
-	}
+	x->nwait_r = x->nwait_w = 0;
+	asup_waitq_wake_all_with(&x->waiters, -ASUP_EPOISONED);
 }
 
 /* ---- entry points ---- */
@@ -219,7 +218,7 @@ ASUP_API void asup_rwlock_init(asup_rwlock *rw)
 		return;
 	x = RW(rw);
 	memset(rw, 0, sizeof(*rw));
-	asup__list_init(&x->waiters);
+	asup_waitq_init(&x->waiters);
 	asup__list_init(&x->whook.link);
 	x->whook.on_exit = writer_ended;
 	x->magic = RW_MAGIC;
@@ -245,42 +244,44 @@ static int enter(asup_cx *cx, asup_rwlock *rw, asup__ktask **self, int taking)
 	return 0;
 }
 
+/* asup_wait_grant's return: what was granted to a waiter cancelled before
+ * it ran goes back (and on); a waiter that left unwoken may have been a
+ * writer at the head holding the readers behind it. */
+static void turn_back(void *obj, asup_waiter *h)
+{
+	struct rw_waiter *w = RWW(h);
+	struct rwlock *x = obj;
+
+	if (asup_waiter_result(h) >= 0) {
+		if (w->rec)
+			release_read(x, w->rec);
+		else
+			release_write(x);
+		return;
+	}
+	uncount(x, w);
+	grant(x);
+}
+
 /* Queues w at the tail and waits for a grant; on error nothing is held and
  * a reader's reserved record is returned. */
 static int wait_turn(asup_cx *cx, struct rwlock *x, struct rw_waiter *w)
 {
 	int rc;
 
-	w->w = asup_waker_current(cx);
+	asup_waiter_init(cx, &w->w);
 	w->task = cx->kt;
-	w->state = W_WAITING;
-	asup__list_push_back(&x->waiters, &w->link);
 	if (w->rec)
 		x->nwait_r++;
 	else
 		x->nwait_w++;
-	for (;;) {
-		rc = asup_park(cx);
-		if (w->state == W_GRANTED) {
-			if (!(asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0))
-				return 0;
-			/* Handed to us, but cancelled since: pass it on. */
-			if (w->rec)
-				release_read(x, w->rec);
-			else
-				release_write(x);
-			return -ECANCELED;
-		}
-		if (w->state == W_POISONED || rc < 0)
-			break;
-	}
-	if (w->state == W_WAITING) {
-		dequeue(x, w);
-		grant(x); /* a writer leaving the head may free the readers behind */
-	}
-	if (w->rec)
+	rc = asup_wait_grant(cx, &x->waiters, &w->w, turn_back, x);
+	if (rc >= 0)
+		return 0;
+	/* Not granted (a grant cancelled since was released with its record). */
+	if (w->rec && asup_waiter_result(&w->w) < 0)
 		rec_put(x, w->rec);
-	return w->state == W_POISONED ? -ASUP_EPOISONED : rc;
+	return rc;
 }
 
 static int lock(asup_cx *cx, asup_rwlock *rw, int write, int wait)
@@ -298,11 +299,11 @@ static int lock(asup_cx *cx, asup_rwlock *rw, int write, int wait)
 	if (x->poisoned)
 		return -ASUP_EPOISONED;
 	w.rec = NULL;
-	if (write && !x->writer && !x->nreaders && asup__list_empty(&x->waiters)) {
+	if (write && !x->writer && !x->nreaders && asup_waitq_is_empty(&x->waiters)) {
 		take_write(x, self);
 		return 0;
 	}
-	if (!write && !x->writer && asup__list_empty(&x->waiters)) {
+	if (!write && !x->writer && asup_waitq_is_empty(&x->waiters)) {
 		/* Free or read-held with nobody waiting: no writer to prefer. */
 		if (!(w.rec = rec_get(x)))
 			return -ENOMEM;
@@ -397,12 +398,14 @@ int asup__rwlock_check(const asup_rwlock *rw)
 {
 	const struct rwlock *x = (const struct rwlock *)(const void *)rw;
 	uint32_t nr = 0, nw = 0, held = 0, reserved = 0;
+	const asup__list *q = (const asup__list *)(const void *)&x->waiters;
 	const asup__list *n;
 
 	if (!rw || x->magic != RW_MAGIC)
 		return -EINVAL;
-	for (n = x->waiters.next; n != &x->waiters; n = n->next) {
-		if (asup__container_of(n, struct rw_waiter, link)->rec)
+
+	for (n = q->next; n != q; n = n->next) {
+		if (((const struct rw_waiter *)(const void *)n)->rec)
 			nr++;
 		else
 			nw++;
@@ -415,11 +418,10 @@ int asup__rwlock_check(const asup_rwlock *rw)
 		return -EINVAL;
 	if (held > x->nreaders || reserved > x->nwait_r)
 		return -EINVAL;
-	if (x->poisoned && !asup__list_empty(&x->waiters))
+	if (x->poisoned && !asup_waitq_is_empty(&x->waiters))
 		return -EINVAL;
-	if (!asup__list_empty(&x->waiters)) {
-		const struct rw_waiter *h =
-		    asup__container_of(x->waiters.next, struct rw_waiter, link);
+	if (!asup_waitq_is_empty(&x->waiters)) {
+		const struct rw_waiter *h = (const struct rw_waiter *)(const void *)q->next;
 		if (h->rec ? !x->writer : !(x->writer || x->nreaders))
 			return -EINVAL;
 	}

@@ -12,7 +12,9 @@
  *   released:  commit, the permits go back by hand (a commit runs no hook);
  *   leaked / auto-aborted at the holder's end: the hook gives them back.
  * Strict FIFO: only the head waiter may take permits (grant); a granted
- * waiter cancelled before it ran, and a head that leaves, re-run grant.
+ * waiter cancelled before it ran gives them back and a head that leaves
+ * re-runs grant (asup_wait_grant's return). A close wakes every waiter with
+ * -EPIPE.
  *
  * Invariants: avail <= total; no waiter's n fits in avail while it is the
  * head (grant ran after every change); a waiter is granted at most once.
@@ -31,14 +33,12 @@
 
 /* A waiter lives on the waiting task's stack while it is queued. */
 struct sem_waiter {
-	asup__list link;
-	asup_waker w;
+	asup_waiter w;         /* result 0 once granted its n permits */
 	size_t n;
-	int granted;           /* written by grant, read by the waiter */
 };
 
 struct sem {
-	asup__list waiters;    /* FIFO of struct sem_waiter */
+	asup_waitq waiters;    /* FIFO of struct sem_waiter */
 	size_t avail;
 	size_t total;          /* permits in existence (available + granted +
 	                          held): bigger asks fail; never past SIZE_MAX */
@@ -75,14 +75,14 @@ static void permit_clear(asup_semaphore_permit *p)
 /* Grants permits to waiters from the head while they fit (strict FIFO). */
 static void grant(struct sem *x)
 {
-	while (!asup__list_empty(&x->waiters)) {
-		struct sem_waiter *w = asup__container_of(x->waiters.next, struct sem_waiter, link);
+	asup_waiter *h;
+
+	while ((h = asup_waitq_head(&x->waiters))) {
+		struct sem_waiter *w = asup__container_of(h, struct sem_waiter, w);
 		if (w->n > x->avail)
 			break;
 		x->avail -= w->n;
-		w->granted = 1;
-		asup__list_remove(&w->link);
-		asup_unpark(w->w);
+		asup_waiter_wake(h, 0);
 	}
 }
 
@@ -108,9 +108,22 @@ ASUP_API void asup_semaphore_init(asup_semaphore *s, size_t permits)
 	if (!s)
 		return;
 	memset(s, 0, sizeof(*s));
-	asup__list_init(&S(s)->waiters);
+	asup_waitq_init(&S(s)->waiters);
 	S(s)->avail = S(s)->total = permits;
 	S(s)->magic = SEM_MAGIC;
+}
+
+/* asup_wait_grant's return: permits granted to a waiter cancelled before
+ * it ran go on; a waiter that left unwoken may have been a big head that
+ * kept smaller ones out. */
+static void permits_back(void *obj, asup_waiter *h)
+{
+	struct sem_waiter *w = asup__container_of(h, struct sem_waiter, w);
+
+	if (asup_waiter_result(h) >= 0)
+		give(obj, w->n);
+	else
+		grant(obj);
 }
 
 /* Waits at the tail until granted n permits; 0, or an error holding none. */
@@ -119,26 +132,10 @@ static int wait_grant(asup_cx *cx, struct sem *x, size_t n)
 	struct sem_waiter w;
 	int rc;
 
-	w.w = asup_waker_current(cx);
+	asup_waiter_init(cx, &w.w);
 	w.n = n;
-	w.granted = 0;
-	asup__list_push_back(&x->waiters, &w.link);
-	for (;;) {
-		rc = asup_park(cx);
-		if (w.granted) {
-			/* Granted before we ran; a cancel since then passes it on. */
-			if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
-				give(x, n);
-				return -ECANCELED;
-			}
-			return 0;
-		}
-		if (x->closed || rc < 0) {
-			asup__list_remove(&w.link);
-			grant(x); /* a big head leaving may let smaller ones in */
-			return x->closed ? -EPIPE : rc;
-		}
-	}
+	rc = asup_wait_grant(cx, &x->waiters, &w.w, permits_back, x);
+	return rc < 0 ? rc : 0;
 }
 
 /* Takes n permits (waiting if allowed), then makes them an obligation. */
@@ -164,7 +161,7 @@ static int acquire(asup_cx *cx, asup_semaphore *s, size_t n, asup_semaphore_perm
 		return rc;
 	if (x->closed)
 		return -EPIPE;
-	if (!(asup__list_empty(&x->waiters) && x->avail >= n) && !wait)
+	if (!(asup_waitq_is_empty(&x->waiters) && x->avail >= n) && !wait)
 		return -EAGAIN;
 	/* Allocate before queueing: an allocation failure then costs nobody
 	 * a turn. */
@@ -174,7 +171,7 @@ static int acquire(asup_cx *cx, asup_semaphore *s, size_t n, asup_semaphore_perm
 	h->s = x;
 	h->n = n;
 	h->k = cx->k;
-	if (asup__list_empty(&x->waiters) && x->avail >= n) {
+	if (asup_waitq_is_empty(&x->waiters) && x->avail >= n) {
 		x->avail -= n;
 	} else if ((rc = wait_grant(cx, x, n)) < 0) {
 		asup__free_mem(&cx->k->alloc, h, sizeof(*h));
@@ -265,11 +262,7 @@ ASUP_API int asup_semaphore_close(asup_semaphore *s)
 	if (rc < 0)
 		return rc;
 	x->closed = 1;
-	while (!asup__list_empty(&x->waiters)) {
-		struct sem_waiter *w = asup__container_of(x->waiters.next, struct sem_waiter, link);
-		asup__list_remove(&w->link);
-		asup_unpark(w->w);
-	}
+	asup_waitq_wake_all_with(&x->waiters, -EPIPE);
 	return 0;
 }
 

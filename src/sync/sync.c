@@ -2,11 +2,12 @@
  * Mutex and notify (asupersync/sync.h) on the wait queues of ext.h. The
  * semaphore, rwlock, barrier and once cell have their own files.
  *
- * Mutex states: free (owner NULL, handed 0) -> held (owner set, the lock's
- * exit hook on the owner's `held` list) -> handed (owner NULL, handed 1, the
- * head waiter woken) -> held by it ... A task that ends while holding it
- * poisons it: its exit hook runs on the runtime thread, clears the owner and
- * wakes every waiter (they see no hand-off and report the poison).
+ * Mutex states: free (owner NULL) -> held (owner set, the lock's exit hook
+ * on the owner's `held` list) -> held by the head waiter, granted it before
+ * it runs (asup_wait_grant: a grantee cancelled before it ran unlocks, which
+ * grants the next one) ... A task that ends while holding it poisons it: its
+ * exit hook runs on the runtime thread, clears the owner and wakes every
+ * waiter with -ASUP_EPOISONED.
  */
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
@@ -23,7 +24,6 @@ struct mutex {
 	asup__ktask *owner;
 	asup__kernel *k;        /* bound at first use (bind.h) */
 	uint32_t magic;
-	uint8_t handed;         /* released to the woken head waiter */
 	uint8_t poisoned;
 };
 
@@ -48,14 +48,29 @@ static void acquire(struct mutex *x, asup__ktask *self)
 	asup__task_hold(self, &x->hook);
 }
 
-/* Hands the lock to the head waiter, or leaves it free. */
+/* Grants the lock to the head waiter before it runs, or leaves it free. */
 static void hand_on(struct mutex *x)
 {
+	asup_waiter *w = asup_waitq_head(&x->waiters);
+
 	x->owner = NULL;
-	if (!asup_waitq_is_empty(&x->waiters)) {
-		x->handed = 1;
-		asup_waitq_wake_one(&x->waiters);
+	if (w) {
+		acquire(x, asup__waiter_ktask(w));
+		asup_waiter_wake(w, 0);
 	}
+}
+
+static void unlock(struct mutex *x)
+{
+	asup__task_unhold(&x->hook);
+	hand_on(x);
+}
+
+/* asup_wait_grant's return: a grantee cancelled before it ran. */
+static void lock_back(void *obj, asup_waiter *w)
+{
+	if (asup_waiter_result(w) >= 0)
+		unlock(obj);
 }
 
 static void owner_ended(asup__exit_hook *h, int panicked)
@@ -63,9 +78,8 @@ static void owner_ended(asup__exit_hook *h, int panicked)
 	struct mutex *x = asup__container_of(h, struct mutex, hook);
 	(void)panicked; /* ending while holding it is a bug either way */
 	x->owner = NULL;
-	x->handed = 0;
 	x->poisoned = 1;
-	asup_waitq_wake_all(&x->waiters);
+	asup_waitq_wake_all_with(&x->waiters, -ASUP_EPOISONED);
 }
 
 ASUP_API void asup_mutex_init(asup_mutex *m)
@@ -93,6 +107,7 @@ static int check(asup_cx *cx, asup_mutex *m, asup__ktask **self)
 
 ASUP_API int asup_mutex_lock(asup_cx *cx, asup_mutex *m)
 {
+	asup_waiter w;
 	asup__ktask *self;
 	struct mutex *x;
 	int rc = check(cx, m, &self);
@@ -107,22 +122,13 @@ ASUP_API int asup_mutex_lock(asup_cx *cx, asup_mutex *m)
 		return rc;
 	if (x->poisoned)
 		return -ASUP_EPOISONED;
-	if (!x->owner && !x->handed && asup_waitq_is_empty(&x->waiters)) {
+	if (!x->owner && asup_waitq_is_empty(&x->waiters)) {
 		acquire(x, self);
 		return 0;
 	}
-	rc = asup_waitq_wait(cx, &x->waiters);
-	if (rc < 0)
-		return rc; /* not dequeued: nothing acquired, order of the rest kept */
-	if (!x->handed)
-		return -ASUP_EPOISONED; /* woken by the poisoning */
-	x->handed = 0;
-	if (asup_cx_is_cancel_requested(cx) && asup_checkpoint(cx) < 0) {
-		hand_on(x); /* picked, but cancelled meanwhile: pass it on */
-		return -ECANCELED;
-	}
-	acquire(x, self);
-	return 0;
+	asup_waiter_init(cx, &w);
+	rc = asup_wait_grant(cx, &x->waiters, &w, lock_back, x);
+	return rc < 0 ? rc : 0; /* granted: acquired on our behalf */
 }
 
 ASUP_API int asup_mutex_try_lock(asup_cx *cx, asup_mutex *m)
@@ -136,7 +142,7 @@ ASUP_API int asup_mutex_try_lock(asup_cx *cx, asup_mutex *m)
 	x = M(m);
 	if (x->poisoned)
 		return -ASUP_EPOISONED;
-	if (x->owner || x->handed || !asup_waitq_is_empty(&x->waiters))
+	if (x->owner || !asup_waitq_is_empty(&x->waiters))
 		return -EBUSY;
 	acquire(x, self);
 	return 0;
@@ -153,8 +159,7 @@ ASUP_API int asup_mutex_unlock(asup_cx *cx, asup_mutex *m)
 	x = M(m);
 	if (x->owner != self)
 		return -EPERM;
-	asup__task_unhold(&x->hook);
-	hand_on(x);
+	unlock(x);
 	return 0;
 }
 
@@ -175,7 +180,7 @@ ASUP_API int asup_mutex_is_locked(const asup_mutex *m)
 		return -EINVAL;
 	if (asup__sync_here(&x->k) < 0)
 		return -EXDEV;
-	return x->owner != NULL || x->handed;
+	return x->owner != NULL;
 }
 
 /* ---- notify ------------------------------------------------------------ */
