@@ -67,6 +67,19 @@ ASUP_API int asup_waitq_wake_all(asup_waitq *q);
 ASUP_API int asup_waitq_is_empty(const asup_waitq *q);
 
 /*
+ * The checkpoint-poll-wait loop of every receive: a checkpoint first (a
+ * cancel wins over a ready result, which stays for the next caller), then
+ * poll(obj, arg) until it returns anything but -EAGAIN, waiting on q between
+ * polls. A wake of q means "poll again": it hands nothing over, so a
+ * cancelled wait loses nothing. Returns what poll returned, or the wait's
+ * checkpoint error; -EINVAL for a NULL q or poll. poll runs on the runtime
+ * thread and must not suspend.
+ */
+typedef int asup_wait_poll_fn(void *obj, void *arg);
+ASUP_API ASUP_NODISCARD int asup_wait_until(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll,
+					    void *obj, void *arg);
+
+/*
  * Waiters: the wait primitive every blocking call of the library is built
  * on. A waiter lives in the waiting task's frame; a waker sets its result
  * (the waker's word on why it woke: 0 or a positive grant, or a negative

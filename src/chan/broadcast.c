@@ -24,7 +24,10 @@
 #include "asupersync/broadcast.h"
 #include "asupersync/ext.h"
 #include "asupersync/region.h"
+#include "cursor.h"
 #include "permit.h"
+
+#include <stddef.h>
 
 #include <limits.h>
 #include <string.h>
@@ -46,6 +49,9 @@ struct asup_broadcast {
 	asup_waitq rxq; /* receivers waiting for a message or the close */
 	_Alignas(16) unsigned char buf[];
 };
+
+static const struct asup__cursor_kind RX = {RX_LIVE, RX_DEAD, BCAST_MAGIC,
+					    offsetof(struct asup_broadcast, nrx)};
 
 static int valid(const asup_broadcast *b)
 {
@@ -208,54 +214,18 @@ ASUP_API int asup_broadcast_subscribe(asup_broadcast *b, asup_broadcast_rx *rx)
 		return -EINVAL;
 	if (b->closed)
 		return -EPIPE; /* it would never see a message */
-	if (b->nrx == UINT32_MAX)
-		return -EINVAL;
-	b->nrx++;
-	rx->_b = b;
-	rx->_k = b->k;
-	rx->_region = b->region;
-	rx->_next = b->tail;
-	rx->_self = rx;
-	rx->_magic = RX_LIVE;
-	rx->_busy = 0;
-	return 0;
+	return asup__cursor_open(ASUP__CURSOR(rx), &RX, b, b->k, b->region, b->tail);
 }
 
-/* The broadcast of a subscribed cursor, or why there is none. */
+/* The broadcast of a subscribed cursor, or why there is none (cursor.h). */
 static int rx_get(asup_broadcast_rx *rx, asup_broadcast **out)
 {
-	if (!rx || rx->_self != rx)
-		return -EINVAL; /* never subscribed, or a copy */
-	if (rx->_magic == RX_DEAD)
-		return -EPIPE;
-	if (rx->_magic != RX_LIVE)
-		return -EINVAL;
-	if (asup__k_here(rx->_k) < 0)
-		return -EXDEV; /* another runtime's cursor: nothing read */
-	if (!asup__chan_alive(rx->_k, rx->_region))
-		return -ASUP_ECLOSED; /* the ring's memory went with its region */
-	if (!valid(rx->_b))
-		return -EINVAL;
-	*out = rx->_b;
-	return 0;
+	return asup__cursor_get(ASUP__CURSOR(rx), &RX, (void **)out);
 }
 
 ASUP_API int asup_broadcast_unsubscribe(asup_broadcast_rx *rx)
 {
-	asup_broadcast *b;
-	int rc = rx_get(rx, &b);
-
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY;
-	if (rc == -ASUP_ECLOSED)
-		rx->_magic = RX_DEAD;
-	if (rc < 0)
-		return rc;
-	if (rx->_busy)
-		return -EBUSY;
-	b->nrx--;
-	rx->_magic = RX_DEAD;
-	return 0;
+	return asup__cursor_close(ASUP__CURSOR(rx), &RX);
 }
 
 /* One attempt for rx: a message, a lag report, the end, or -EAGAIN. */
@@ -275,8 +245,21 @@ static int take(asup_broadcast *b, asup_broadcast_rx *rx, void *elem, uint64_t *
 	return b->closed ? -EPIPE : -EAGAIN;
 }
 
+struct recv_args {
+	void *elem;
+	uint64_t *missed;
+};
+
+static int take_poll(void *c, void *arg)
+{
+	struct recv_args *a = arg;
+	asup_broadcast_rx *rx = c;
+	return take(rx->_b, rx, a->elem, a->missed);
+}
+
 ASUP_API int asup_broadcast_recv(asup_cx *cx, asup_broadcast_rx *rx, void *elem, uint64_t *missed)
 {
+	struct recv_args a = {elem, missed};
 	asup_broadcast *b;
 	int rc;
 
@@ -287,18 +270,8 @@ ASUP_API int asup_broadcast_recv(asup_cx *cx, asup_broadcast_rx *rx, void *elem,
 		return rc;
 	if (!elem)
 		return -EINVAL;
-	if (rx->_busy)
-		return -EBUSY;
 	/* Cancellation wins over a ready message: the cursor stays. */
-	rc = asup_checkpoint(cx);
-	while (rc == 0 && (rc = take(b, rx, elem, missed)) == -EAGAIN) {
-		rx->_busy = 1;
-		b->waiting++;
-		rc = asup_waitq_wait(cx, &b->rxq); /* on error: no longer queued */
-		b->waiting--;
-		rx->_busy = 0;
-	}
-	return rc;
+	return asup__cursor_wait(cx, ASUP__CURSOR(rx), &b->rxq, take_poll, &a, &b->waiting);
 }
 
 ASUP_API int asup_broadcast_try_recv(asup_broadcast_rx *rx, void *elem, uint64_t *missed)

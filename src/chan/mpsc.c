@@ -322,6 +322,11 @@ static int pop(asup_chan *ch, void *elem)
 	return 0;
 }
 
+static int pop_poll(void *ch, void *elem)
+{
+	return pop(ch, elem);
+}
+
 ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 {
 	int rc;
@@ -334,10 +339,7 @@ ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 	if (rc < 0)
 		return rc;
 	/* Cancellation wins over ready data: the queue stays as it is. */
-	rc = asup_checkpoint(cx);
-	while (rc == 0 && (rc = pop(ch, elem)) == -EAGAIN)
-		rc = asup_waitq_wait(cx, &ch->receivers);
-	return rc;
+	return asup__wait_poll(cx, &ch->receivers, pop_poll, ch, elem, NULL);
 }
 
 ASUP_API int asup_chan_try_recv(asup_chan *ch, void *elem)

@@ -281,10 +281,13 @@ static int take(asup_oneshot *os, void *elem)
 	return os->tx == TX_CLOSED ? -EPIPE : -EAGAIN;
 }
 
+static int take_poll(void *os, void *elem)
+{
+	return take(os, elem);
+}
+
 ASUP_API int asup_oneshot_recv(asup_cx *cx, asup_oneshot *os, void *elem)
 {
-	int rc;
-
 	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
 	if (foreign(os))
@@ -292,13 +295,7 @@ ASUP_API int asup_oneshot_recv(asup_cx *cx, asup_oneshot *os, void *elem)
 	if (!valid(os) || !elem)
 		return -EINVAL;
 	/* Cancellation wins over a ready value: the value stays. */
-	rc = asup_checkpoint(cx);
-	while (rc == 0 && (rc = take(os, elem)) == -EAGAIN) {
-		os->waiting++;
-		rc = asup_waitq_wait(cx, &os->rxq); /* on error: no longer queued */
-		os->waiting--;
-	}
-	return rc;
+	return asup__wait_poll(cx, &os->rxq, take_poll, os, elem, &os->waiting);
 }
 
 ASUP_API int asup_oneshot_try_recv(asup_oneshot *os, void *elem)

@@ -22,7 +22,10 @@
 #include "asupersync/ext.h"
 #include "asupersync/region.h"
 #include "asupersync/watch.h"
+#include "cursor.h"
 #include "permit.h"
+
+#include <stddef.h>
 
 #include <string.h>
 
@@ -43,6 +46,9 @@ struct asup_watch {
 	asup_waitq rxq; /* receivers waiting for a change or the close */
 	_Alignas(16) unsigned char val[];
 };
+
+static const struct asup__cursor_kind RX = {RX_LIVE, RX_DEAD, WATCH_MAGIC,
+					    offsetof(struct asup_watch, nrx)};
 
 static int valid(const asup_watch *w)
 {
@@ -164,54 +170,20 @@ ASUP_API int asup_watch_subscribe(asup_watch *w, asup_watch_rx *rx)
 {
 	if (foreign(w))
 		return -EXDEV;
-	if (!valid(w) || !rx || w->nrx == UINT32_MAX)
+	if (!valid(w) || !rx)
 		return -EINVAL;
-	w->nrx++;
-	rx->_w = w;
-	rx->_k = w->k;
-	rx->_region = w->region;
-	rx->_seen = w->version;
-	rx->_self = rx;
-	rx->_magic = RX_LIVE;
-	rx->_busy = 0;
-	return 0;
+	return asup__cursor_open(ASUP__CURSOR(rx), &RX, w, w->k, w->region, w->version);
 }
 
-/* The watch of a subscribed receiver, or why there is none. */
+/* The watch of a subscribed receiver, or why there is none (cursor.h). */
 static int rx_get(asup_watch_rx *rx, asup_watch **out)
 {
-	if (!rx || rx->_self != rx)
-		return -EINVAL; /* never subscribed, or a copy */
-	if (rx->_magic == RX_DEAD)
-		return -EPIPE;
-	if (rx->_magic != RX_LIVE)
-		return -EINVAL;
-	if (asup__k_here(rx->_k) < 0)
-		return -EXDEV; /* another runtime's cursor: nothing read */
-	if (!asup__chan_alive(rx->_k, rx->_region))
-		return -ASUP_ECLOSED; /* the value went with its region */
-	if (!valid(rx->_w))
-		return -EINVAL;
-	*out = rx->_w;
-	return 0;
+	return asup__cursor_get(ASUP__CURSOR(rx), &RX, (void **)out);
 }
 
 ASUP_API int asup_watch_unsubscribe(asup_watch_rx *rx)
 {
-	asup_watch *w;
-	int rc = rx_get(rx, &w);
-
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY;
-	if (rc == -ASUP_ECLOSED)
-		rx->_magic = RX_DEAD;
-	if (rc < 0)
-		return rc;
-	if (rx->_busy)
-		return -EBUSY;
-	w->nrx--;
-	rx->_magic = RX_DEAD;
-	return 0;
+	return asup__cursor_close(ASUP__CURSOR(rx), &RX);
 }
 
 /* One look: 0 (an unseen version, now seen), -EPIPE, or -EAGAIN. */
@@ -224,6 +196,13 @@ static int look(asup_watch *w, asup_watch_rx *rx)
 	return w->closed ? -EPIPE : -EAGAIN;
 }
 
+static int look_poll(void *c, void *arg)
+{
+	asup_watch_rx *rx = c;
+	(void)arg;
+	return look(rx->_w, rx);
+}
+
 ASUP_API int asup_watch_changed(asup_cx *cx, asup_watch_rx *rx)
 {
 	asup_watch *w;
@@ -234,18 +213,8 @@ ASUP_API int asup_watch_changed(asup_cx *cx, asup_watch_rx *rx)
 	rc = rx_get(rx, &w);
 	if (rc < 0)
 		return rc;
-	if (rx->_busy)
-		return -EBUSY;
 	/* Cancellation wins over an unseen version: `seen` stays. */
-	rc = asup_checkpoint(cx);
-	while (rc == 0 && (rc = look(w, rx)) == -EAGAIN) {
-		rx->_busy = 1;
-		w->waiting++;
-		rc = asup_waitq_wait(cx, &w->rxq); /* on error: no longer queued */
-		w->waiting--;
-		rx->_busy = 0;
-	}
-	return rc;
+	return asup__cursor_wait(cx, ASUP__CURSOR(rx), &w->rxq, look_poll, NULL, &w->waiting);
 }
 
 ASUP_API int asup_watch_borrow_and_update(asup_watch_rx *rx, void *elem, uint64_t *version)

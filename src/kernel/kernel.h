@@ -41,6 +41,7 @@
 
 #include "asupersync/cancel.h"
 #include "asupersync/cx.h"
+#include "asupersync/ext.h"
 #include "asupersync/obligation.h"
 #include "asupersync/region.h"
 #include "asupersync/task.h"
@@ -482,6 +483,10 @@ int asup__cx_waitq_wait(asup_cx *cx, asup__list *q);
 /* Parks until w (the caller's, queued) is woken: 0, w->result set; or the
  * park's checkpoint error, w dequeued with its result PENDING. */
 int asup__cx_wait(asup_cx *cx, asup__waiter *w);
+/* asup_wait_until's loop; *waiting (if not NULL) counts the callers parked
+ * in it, for a primitive's stats. */
+int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj, void *arg,
+		    uint32_t *waiting);
 /* The task a public waiter (asupersync/ext.h) belongs to. */
 static inline asup__ktask *asup__waiter_ktask(const void *w)
 {

@@ -60,6 +60,29 @@ ASUP_API int asup_waitq_wait(asup_cx *cx, asup_waitq *q)
 	return rc < 0 ? rc : asup__cx_waitq_wait(cx, (asup__list *)(void *)q);
 }
 
+int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj, void *arg,
+		    uint32_t *waiting)
+{
+	int rc = asup__cx_checkpoint(cx);
+
+	while (rc == 0 && (rc = poll(obj, arg)) == -EAGAIN) {
+		if (waiting)
+			(*waiting)++;
+		rc = asup_waitq_wait(cx, q); /* on error: no longer queued */
+		if (waiting)
+			(*waiting)--;
+	}
+	return rc;
+}
+
+ASUP_API int asup_wait_until(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
+			     void *arg)
+{
+	if (!q || !poll)
+		return asup__cx_self(cx) ? -EINVAL : -ASUP_ENOTASK;
+	return asup__wait_poll(cx, q, poll, obj, arg, NULL);
+}
+
 ASUP_API int asup_waitq_wake_one(asup_waitq *q)
 {
 	return q ? asup__waitq_wake_one((asup__list *)(void *)q) : -EINVAL;
