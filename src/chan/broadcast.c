@@ -73,23 +73,18 @@ static unsigned char *slot(asup_broadcast *b, uint64_t n)
 ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
                                  asup_broadcast **out)
 {
-	asup_rref ref;
+	uint64_t region;
 	asup_broadcast *b;
-	int rc;
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*b), elem_size, capacity, (void **)&b,
+				 &region);
 
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!out || elem_size == 0 || capacity == 0 || elem_size > (SIZE_MAX / 4) / capacity)
-		return -EINVAL;
-	rc = asup_region_alloc(cx, sizeof(*b) + elem_size * capacity, &ref);
 	if (rc < 0)
 		return rc;
-	b = ref.ptr;
 	b->magic = BCAST_MAGIC;
 	b->nsenders = 1;
 	b->elem = elem_size;
 	b->cap = capacity;
-	b->region = ref.region;
+	b->region = region;
 	b->k = cx->k;
 	asup_waitq_init(&b->rxq);
 	*out = b;

@@ -30,9 +30,6 @@
 #include <string.h>
 
 #define CHAN_MAGIC 0x6368616eu /* "chan" */
-#define P_EMPTY 0
-#define P_LIVE 1
-#define P_USED 2
 
 struct asup_chan {
 	uint32_t magic;
@@ -65,23 +62,18 @@ static int usable(const asup_chan *ch)
 
 ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out)
 {
-	asup_rref ref;
+	uint64_t region;
 	asup_chan *ch;
-	int rc;
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*ch), elem_size, capacity, (void **)&ch,
+				 &region);
 
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!out || elem_size == 0 || capacity == 0 || elem_size > (SIZE_MAX / 4) / capacity)
-		return -EINVAL;
-	rc = asup_region_alloc(cx, sizeof(*ch) + elem_size * capacity, &ref);
 	if (rc < 0)
 		return rc;
-	ch = ref.ptr;
 	ch->magic = CHAN_MAGIC;
 	ch->elem = elem_size;
 	ch->cap = capacity;
 	ch->k = cx->k;
-	ch->region = ref.region;
+	ch->region = region;
 	asup_waitq_init(&ch->senders);
 	asup_waitq_init(&ch->receivers);
 	*out = ch;
@@ -180,7 +172,7 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	p->_ch = ch;
 	p->_k = ch->k;
 	p->_region = ch->region;
-	p->_state = P_LIVE;
+	p->_state = ASUP__PERMIT_LIVE;
 	return 0;
 }
 

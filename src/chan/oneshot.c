@@ -84,21 +84,15 @@ static int foreign(const asup_oneshot *os)
 
 ASUP_API int asup_oneshot_open(asup_cx *cx, size_t elem_size, asup_oneshot **out)
 {
-	asup_rref ref;
+	uint64_t region;
 	asup_oneshot *os;
-	int rc;
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*os), elem_size, 1, (void **)&os, &region);
 
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!out || elem_size == 0 || elem_size > SIZE_MAX / 4)
-		return -EINVAL;
-	rc = asup_region_alloc(cx, sizeof(*os) + elem_size, &ref);
 	if (rc < 0)
 		return rc;
-	os = ref.ptr;
 	os->magic = ONESHOT_MAGIC;
 	os->elem = elem_size;
-	os->region = ref.region;
+	os->region = region;
 	os->k = cx->k;
 	asup_waitq_init(&os->rxq);
 	*out = os;

@@ -13,11 +13,36 @@
 #ifndef ASUP_CHAN_PERMIT_H
 #define ASUP_CHAN_PERMIT_H
 
+#include "asupersync/region.h"
 #include "../kernel/kernel.h"
 
 #define ASUP__PERMIT_EMPTY 0u
 #define ASUP__PERMIT_LIVE  1u
 #define ASUP__PERMIT_USED  2u
+
+/*
+ * The one open of the region-owned channels: -ASUP_ENOTASK outside a task;
+ * -EINVAL unless args_ok, elem and n are non-zero and elem * n is at most
+ * SIZE_MAX / 4; else hdr + elem * n bytes of cx's current region (the errors
+ * of asup_region_alloc), *mem, and that region's id in *region.
+ */
+static inline int asup__chan_open(asup_cx *cx, int args_ok, size_t hdr, size_t elem, size_t n,
+                                  void **mem, uint64_t *region)
+{
+	asup_rref ref;
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!args_ok || elem == 0 || n == 0 || elem > (SIZE_MAX / 4) / n)
+		return -EINVAL;
+	rc = asup_region_alloc(cx, hdr + elem * n, &ref);
+	if (rc < 0)
+		return rc;
+	*mem = ref.ptr;
+	*region = ref.region;
+	return 0;
+}
 
 /* 1 while the region holding a channel exists (its memory is valid). */
 static inline int asup__chan_alive(const void *k, uint64_t region)

@@ -64,21 +64,15 @@ static int foreign(const asup_watch *w)
 
 ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out)
 {
-	asup_rref ref;
+	uint64_t region;
 	asup_watch *w;
-	int rc;
+	int rc = asup__chan_open(cx, out && initial, sizeof(*w), elem_size, 1, (void **)&w, &region);
 
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!out || !initial || elem_size == 0 || elem_size > SIZE_MAX / 4)
-		return -EINVAL;
-	rc = asup_region_alloc(cx, sizeof(*w) + elem_size, &ref);
 	if (rc < 0)
 		return rc;
-	w = ref.ptr;
 	w->magic = WATCH_MAGIC;
 	w->elem = elem_size;
-	w->region = ref.region;
+	w->region = region;
 	w->k = cx->k;
 	memcpy(w->val, initial, elem_size);
 	asup_waitq_init(&w->rxq);
