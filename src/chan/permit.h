@@ -51,6 +51,26 @@ static inline int asup__chan_alive(const void *k, uint64_t region)
 }
 
 /*
+ * The permit state machine of every two-phase primitive (the mpsc, oneshot
+ * and broadcast send permits, the semaphore's permits): takes a LIVE permit
+ * of object obj for its one resolution. 0 and the permit is USED (the caller
+ * resolves its obligation); -ASUP_EALREADY if it was USED; -EINVAL if it was
+ * never reserved (zeroed); -EXDEV for a permit of a runtime the calling
+ * thread does not drive (it stays LIVE).
+ */
+static inline int asup__permit_take(uint32_t *state, const void *obj, void *k)
+{
+	if (*state == ASUP__PERMIT_USED)
+		return -ASUP_EALREADY;
+	if (*state != ASUP__PERMIT_LIVE || !obj || !k)
+		return -EINVAL;
+	if (asup__k_here((asup__kernel *)k) < 0)
+		return -EXDEV; /* another runtime's permit: it stays live */
+	*state = ASUP__PERMIT_USED;
+	return 0;
+}
+
+/*
  * Claims a permit for resolution: 0 and the permit is USED, its obligation
  * still pending (the caller commits or aborts it). -EXDEV for a permit of a
  * runtime the calling thread does not drive (nothing changes). Otherwise the
@@ -66,14 +86,10 @@ static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp
                                      uint64_t obligation)
 {
 	asup__kernel *k = kp;
+	int rc = asup__permit_take(state, chan, k);
 
-	if (*state == ASUP__PERMIT_USED)
-		return -ASUP_EALREADY;
-	if (*state != ASUP__PERMIT_LIVE || !chan || !k)
-		return -EINVAL;
-	if (asup__k_here(k) < 0)
-		return -EXDEV; /* another runtime's permit: it stays live */
-	*state = ASUP__PERMIT_USED;
+	if (rc < 0)
+		return rc;
 	if (!asup__chan_alive(k, region)) {
 		/* Without its hook: the hook would give room back to the
 		 * channel, whose memory went with its region. */

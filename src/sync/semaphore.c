@@ -22,14 +22,12 @@
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
 #include "../kernel/kernel.h"
+#include "../chan/permit.h"
 #include "bind.h"
 
 #include <string.h>
 
 #define SEM_MAGIC 0x73656d61u /* "sema" */
-#define P_EMPTY 0
-#define P_LIVE 0x7065726du /* "perm" */
-#define P_USED 2
 
 /* A waiter lives on the waiting task's stack while it is queued. */
 struct sem_waiter {
@@ -69,7 +67,7 @@ static int sem_ok(const asup_semaphore *s)
 static void permit_clear(asup_semaphore_permit *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->_state = P_EMPTY;
+	p->_state = ASUP__PERMIT_EMPTY;
 }
 
 /* Grants permits to waiters from the head while they fit (strict FIFO). */
@@ -187,7 +185,7 @@ static int acquire(asup_cx *cx, asup_semaphore *s, size_t n, asup_semaphore_perm
 	p->_hold = h;
 	p->_k = cx->k;
 	p->_n = n;
-	p->_state = P_LIVE;
+	p->_state = ASUP__PERMIT_LIVE;
 	return 0;
 }
 
@@ -210,14 +208,10 @@ ASUP_API int asup_semaphore_permit_release(asup_semaphore_permit *p)
 
 	if (!p)
 		return -EINVAL;
-	if (p->_state == P_USED)
-		return -ASUP_EALREADY;
-	if (p->_state != P_LIVE || !p->_k)
-		return -EINVAL;
+	rc = asup__permit_take(&p->_state, p->_hold, p->_k);
+	if (rc < 0)
+		return rc;
 	k = p->_k;
-	if (asup__k_here(k) < 0)
-		return -EXDEV;
-	p->_state = P_USED;
 	/* Resolve first: if the holder ended, the hook already gave the permits
 	 * back and freed the hold, and the stale id says so. */
 	rc = asup__obligation_resolve(k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
@@ -229,7 +223,7 @@ ASUP_API int asup_semaphore_permit_release(asup_semaphore_permit *p)
 
 ASUP_API size_t asup_semaphore_permit_count(const asup_semaphore_permit *p)
 {
-	return p && p->_state == P_LIVE && asup__k_here(p->_k) == 0 ? p->_n : 0;
+	return p && p->_state == ASUP__PERMIT_LIVE && asup__k_here(p->_k) == 0 ? p->_n : 0;
 }
 
 ASUP_API int asup_semaphore_add_permits(asup_semaphore *s, size_t n)
