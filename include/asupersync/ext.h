@@ -1,8 +1,8 @@
 /*
  * asupersync/ext.h - the blocking layer, for people who write primitives.
  *
- * Every blocking primitive of the library (join, sleep, and the channels and
- * locks built later) is built on these three things, and so can yours:
+ * Every blocking primitive of the library (join, sleep, the channels and
+ * locks) is built on these things, and so can yours:
  *
  *   park/unpark  a task suspends until something unparks it. An unpark that
  *                arrives while the task is running is remembered: its next
