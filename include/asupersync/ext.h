@@ -14,10 +14,10 @@
  *                returned 0 to was dequeued by a wake: hand it whatever the
  *                wake stood for. A task that got an error was not, and is no
  *                longer queued: hand it nothing.
- *
- *   waiters     the one wait primitive (below): a waker sets the waiter's
- *               result, and asup_wait_grant carries the cancel-safe
- *               hand-off that every lock and channel of the library uses.
+ *   waiters      the one wait primitive (below): a waker sets the waiter's
+ *                result, asup_wait_grant carries the cancel-safe hand-off
+ *                every lock of the library uses, and asup_wait_until the
+ *                checkpoint-poll-wait loop of every receive.
  *
  * All of these must be used on the thread that runs the runtime. Parks are
  * checkpoints: they return -ECANCELED / -ETIMEDOUT like any suspending call.
