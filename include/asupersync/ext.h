@@ -158,7 +158,9 @@ typedef void asup_wait_return_fn(void *obj, asup_waiter *w);
  *   -ECANCELED   cancelled before a wake, or granted and cancelled before
  *                it ran: back_fn got the grant (above), nothing held;
  *   -ETIMEDOUT   a deadline passed first: back_fn saw w leave;
- *   -EINVAL      NULL q, w or back_fn, or w queued or woken already.
+ *   -EINVAL      NULL q, w or back_fn, w queued or woken already, or w
+ *                another task's;
+ *   -ASUP_ENOTASK  cx is not a running task's.
  * A cancelled grant request has no effect on anybody: the grant moves on.
  */
 ASUP_API ASUP_NODISCARD int asup_wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w,

@@ -85,7 +85,7 @@ static void room_freed(asup_chan *ch)
 {
 	if (!ch->rx_closed && !ch->closed && !asup_waitq_is_empty(&ch->senders)) {
 		ch->reserved++;
-		asup_waiter_wake(asup_waitq_head(&ch->senders), 1);
+		asup__grant(asup__waitq_head(&ch->senders), 1);
 	}
 }
 
@@ -137,8 +137,8 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	}
 	if (!wait)
 		return -EAGAIN;
-	asup_waiter_init(cx, &w);
-	rc = asup_wait_grant(cx, &ch->senders, &w, slot_back, ch);
+	asup__waiter_init_task(&w, cx->kt);
+	rc = asup__wait_grant(cx, &ch->senders, &w, slot_back, ch);
 	return rc < 0 ? rc : picked_up(ch, rc) < 0 ? -EPIPE : 0;
 }
 

@@ -484,9 +484,41 @@ int asup__cx_waitq_wait(asup_cx *cx, asup__list *q);
  * park's checkpoint error, w dequeued with its result PENDING. */
 int asup__cx_wait(asup_cx *cx, asup__waiter *w);
 /* asup_wait_until's loop; *waiting (if not NULL) counts the callers parked
- * in it, for a primitive's stats. */
-int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj, void *arg,
-		    uint32_t *waiting);
+ * in it, for a primitive's stats. Inline, so that a receive's poll is
+ * inlined into it: this is the hot path of every channel. */
+static inline int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
+				  void *arg, uint32_t *waiting)
+{
+	int rc = asup__cx_checkpoint(cx);
+
+	while (rc == 0 && (rc = poll(obj, arg)) == -EAGAIN) {
+		if (waiting)
+			(*waiting)++;
+		rc = asup_waitq_wait(cx, q); /* on error: no longer queued */
+		if (waiting)
+			(*waiting)--;
+	}
+	return rc;
+}
+/* asup_waitq_head and asup_waiter_wake without the argument checks, for
+ * the library's own primitives (their queues and results are valid). */
+static inline asup_waiter *asup__waitq_head(asup_waitq *q)
+{
+	asup__list *l = (asup__list *)(void *)q;
+	return asup__list_empty(l) ? NULL : (asup_waiter *)(void *)l->next;
+}
+static inline void asup__grant(asup_waiter *w, int result)
+{
+	(void)asup__waiter_wake((asup__waiter *)(void *)w, result);
+}
+/* For the library's own primitives: asup_waiter_init for the running task
+ * kt, and asup_wait_grant without the argument checks. */
+static inline void asup__waiter_init_task(asup_waiter *w, asup__ktask *kt)
+{
+	asup__waiter_init((asup__waiter *)(void *)w, &kt->t);
+}
+int asup__wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w, asup_wait_return_fn *back_fn,
+		     void *obj);
 /* The task a public waiter (asupersync/ext.h) belongs to. */
 static inline asup__ktask *asup__waiter_ktask(const void *w)
 {

@@ -60,21 +60,6 @@ ASUP_API int asup_waitq_wait(asup_cx *cx, asup_waitq *q)
 	return rc < 0 ? rc : asup__cx_waitq_wait(cx, (asup__list *)(void *)q);
 }
 
-int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj, void *arg,
-		    uint32_t *waiting)
-{
-	int rc = asup__cx_checkpoint(cx);
-
-	while (rc == 0 && (rc = poll(obj, arg)) == -EAGAIN) {
-		if (waiting)
-			(*waiting)++;
-		rc = asup_waitq_wait(cx, q); /* on error: no longer queued */
-		if (waiting)
-			(*waiting)--;
-	}
-	return rc;
-}
-
 ASUP_API int asup_wait_until(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
 			     void *arg)
 {
@@ -162,10 +147,23 @@ ASUP_API int asup_waiter_result(const asup_waiter *w)
 	return w ? ((const asup__waiter *)(const void *)w)->result : -EINVAL;
 }
 
+/* The wait of a queued, unwoken waiter of the calling task. */
+static int wait_queued(asup_cx *cx, asup__waiter *w)
+{
+	int rc = asup__cx_checkpoint(cx);
+
+	if (rc == 0)
+		rc = asup__cx_wait(cx, w);
+	if (w->result != ASUP__WAIT_PENDING)
+		return w->result;
+	if (asup__waiter_queued(w))
+		asup__list_remove(&w->link); /* the checkpoint refused the wait */
+	return rc;
+}
+
 ASUP_API int asup_waiter_wait(asup_cx *cx, asup_waiter *w)
 {
 	asup__ktask *kt = asup__cx_self(cx);
-	int rc;
 
 	if (!kt)
 		return -ASUP_ENOTASK;
@@ -177,27 +175,29 @@ ASUP_API int asup_waiter_wait(asup_cx *cx, asup_waiter *w)
 		return W(w)->result;
 	if (!asup__waiter_queued(W(w)))
 		return -EINVAL;
-	rc = asup__cx_checkpoint(cx);
-	if (rc == 0)
-		rc = asup__cx_wait(cx, W(w));
-	if (W(w)->result != ASUP__WAIT_PENDING)
-		return W(w)->result;
-	if (asup__waiter_queued(W(w)))
-		asup__list_remove(&W(w)->link); /* the checkpoint refused the wait */
-	return rc;
+	return wait_queued(cx, W(w));
 }
 
 ASUP_API int asup_wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w,
 			     asup_wait_return_fn *back_fn, void *obj)
 {
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!q || !w || !back_fn || W(w)->task != &kt->t || asup__waiter_queued(W(w)) ||
+	    W(w)->result != ASUP__WAIT_PENDING)
+		return -EINVAL;
+	return asup__wait_grant(cx, q, w, back_fn, obj);
+}
+
+int asup__wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w, asup_wait_return_fn *back_fn,
+		     void *obj)
+{
 	int rc;
 
-	if (!back_fn)
-		return -EINVAL;
-	rc = asup_waitq_push(q, w);
-	if (rc < 0)
-		return rc == -EBUSY ? -EINVAL : rc;
-	rc = asup_waiter_wait(cx, w);
+	asup__list_push_back(Q(q), &W(w)->link);
+	rc = wait_queued(cx, W(w));
 	if (W(w)->result == ASUP__WAIT_PENDING) {
 		back_fn(obj, w); /* left unwoken: the head may have changed */
 		return rc;

@@ -15,16 +15,6 @@
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
 
-int asup__waiter_wake(asup__waiter *w, int result)
-{
-	if (w->result != ASUP__WAIT_PENDING)
-		return 0;
-	asup__list_remove(&w->link);
-	w->result = result;
-	asup__sched_unpark(w->task->sched, w->task);
-	return 1;
-}
-
 int asup__waitq_wake_one_with(asup__list *q, int result)
 {
 	if (asup__list_empty(q))

@@ -48,8 +48,16 @@ static inline int asup__waiter_queued(const asup__waiter *w)
 }
 
 /* Sets w's result, dequeues it and unparks its task. 1 if it did, 0 if w
- * was woken already (nothing changes). */
-int asup__waiter_wake(asup__waiter *w, int result);
+ * was woken already (nothing changes). Inline: it is every hand-off's. */
+static inline int asup__waiter_wake(asup__waiter *w, int result)
+{
+	if (w->result != ASUP__WAIT_PENDING)
+		return 0;
+	asup__list_remove(&w->link);
+	w->result = result;
+	asup__sched_unpark(w->task->sched, w->task);
+	return 1;
+}
 /* Wakes the head of q with `result`; 1 if there was one, else 0. */
 int asup__waitq_wake_one_with(asup__list *q, int result);
 /* Wakes every waiter of q with `result`; returns how many. */

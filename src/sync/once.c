@@ -61,12 +61,12 @@ static int valid(const asup_once *c)
 /* The initializer gave up (failed, or ended): the next waiter gets the turn. */
 static void hand_on(struct once *x)
 {
-	asup_waiter *w = asup_waitq_head(&x->waiters);
+	asup_waiter *w = asup__waitq_head(&x->waiters);
 
 	x->initializer = NULL;
 	x->state = w ? HANDED : EMPTY;
 	if (w)
-		asup_waiter_wake(w, WOKE_TURN);
+		asup__grant(w, WOKE_TURN);
 }
 
 /* asup_wait_grant's return: a waiter given the turn, cancelled before it
@@ -152,8 +152,8 @@ ASUP_API int asup_once_get_or_init(asup_cx *cx, asup_once *c, asup_once_init_fn 
 		}
 		if (x->state == EMPTY)
 			return run_init(cx, x, self, init, arg, out);
-		asup_waiter_init(cx, &w);
-		rc = asup_wait_grant(cx, &x->waiters, &w, turn_back, x);
+		asup__waiter_init_task(&w, cx->kt);
+		rc = asup__wait_grant(cx, &x->waiters, &w, turn_back, x);
 		if (rc < 0)
 			return rc; /* no effect on anybody: a turn was passed on */
 		if (rc == WOKE_TURN)

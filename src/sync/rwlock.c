@@ -158,7 +158,7 @@ static void grant(struct rwlock *x)
 {
 	asup_waiter *h;
 
-	while ((h = asup_waitq_head(&x->waiters)) && !x->writer) {
+	while ((h = asup__waitq_head(&x->waiters)) && !x->writer) {
 		struct rw_waiter *w = RWW(h);
 		if (!w->rec && x->nreaders)
 			break; /* a writer waits for the readers: new readers queue */
@@ -167,7 +167,7 @@ static void grant(struct rwlock *x)
 			take_read(x, w->task, w->rec);
 		else
 			take_write(x, w->task);
-		asup_waiter_wake(h, 0);
+		asup__grant(h, 0);
 	}
 }
 
@@ -269,13 +269,13 @@ static int wait_turn(asup_cx *cx, struct rwlock *x, struct rw_waiter *w)
 {
 	int rc;
 
-	asup_waiter_init(cx, &w->w);
+	asup__waiter_init_task(&w->w, cx->kt);
 	w->task = cx->kt;
 	if (w->rec)
 		x->nwait_r++;
 	else
 		x->nwait_w++;
-	rc = asup_wait_grant(cx, &x->waiters, &w->w, turn_back, x);
+	rc = asup__wait_grant(cx, &x->waiters, &w->w, turn_back, x);
 	if (rc >= 0)
 		return 0;
 	/* Not granted (a grant cancelled since was released with its record). */

@@ -75,12 +75,12 @@ static void grant(struct sem *x)
 {
 	asup_waiter *h;
 
-	while ((h = asup_waitq_head(&x->waiters))) {
+	while ((h = asup__waitq_head(&x->waiters))) {
 		struct sem_waiter *w = asup__container_of(h, struct sem_waiter, w);
 		if (w->n > x->avail)
 			break;
 		x->avail -= w->n;
-		asup_waiter_wake(h, 0);
+		asup__grant(h, 0);
 	}
 }
 
@@ -130,9 +130,9 @@ static int wait_grant(asup_cx *cx, struct sem *x, size_t n)
 	struct sem_waiter w;
 	int rc;
 
-	asup_waiter_init(cx, &w.w);
+	asup__waiter_init_task(&w.w, cx->kt);
 	w.n = n;
-	rc = asup_wait_grant(cx, &x->waiters, &w.w, permits_back, x);
+	rc = asup__wait_grant(cx, &x->waiters, &w.w, permits_back, x);
 	return rc < 0 ? rc : 0;
 }
 

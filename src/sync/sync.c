@@ -51,12 +51,12 @@ static void acquire(struct mutex *x, asup__ktask *self)
 /* Grants the lock to the head waiter before it runs, or leaves it free. */
 static void hand_on(struct mutex *x)
 {
-	asup_waiter *w = asup_waitq_head(&x->waiters);
+	asup_waiter *w = asup__waitq_head(&x->waiters);
 
 	x->owner = NULL;
 	if (w) {
 		acquire(x, asup__waiter_ktask(w));
-		asup_waiter_wake(w, 0);
+		asup__grant(w, 0);
 	}
 }
 
@@ -126,8 +126,8 @@ ASUP_API int asup_mutex_lock(asup_cx *cx, asup_mutex *m)
 		acquire(x, self);
 		return 0;
 	}
-	asup_waiter_init(cx, &w);
-	rc = asup_wait_grant(cx, &x->waiters, &w, lock_back, x);
+	asup__waiter_init_task(&w, cx->kt);
+	rc = asup__wait_grant(cx, &x->waiters, &w, lock_back, x);
 	return rc < 0 ? rc : 0; /* granted: acquired on our behalf */
 }
 
