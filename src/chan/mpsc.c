@@ -382,29 +382,32 @@ ASUP_API int asup_chan_send_evict_oldest(asup_chan *ch, const void *elem, void *
 	return 1;
 }
 
-ASUP_API int asup_chan_close(asup_chan *ch)
+/* Either side's close: reservers are refused (-EPIPE), receivers re-poll. */
+static int close_side(asup_chan *ch, int recv_side)
 {
 	int rc = usable(ch);
 
 	if (rc < 0)
 		return rc;
-	ch->closed = 1;
+	if (recv_side) {
+		ch->rx_closed = 1;
+		ch->len = 0; /* the queue is discarded */
+	} else {
+		ch->closed = 1;
+	}
 	asup_waitq_wake_all_with(&ch->senders, -EPIPE);
 	asup_waitq_wake_all(&ch->receivers);
 	return 0;
 }
 
+ASUP_API int asup_chan_close(asup_chan *ch)
+{
+	return close_side(ch, 0);
+}
+
 ASUP_API int asup_chan_close_recv(asup_chan *ch)
 {
-	int rc = usable(ch);
-
-	if (rc < 0)
-		return rc;
-	ch->rx_closed = 1;
-	ch->len = 0;
-	asup_waitq_wake_all_with(&ch->senders, -EPIPE);
-	asup_waitq_wake_all(&ch->receivers);
-	return 0;
+	return close_side(ch, 1);
 }
 
 ASUP_API int asup_chan_stats_get(const asup_chan *ch, asup_chan_stats *out)
