@@ -134,9 +134,10 @@ ASUP_API int asup_waitq_wake_all_with(asup_waitq *q, int result);
 ASUP_API int asup_waiter_result(const asup_waiter *w);
 /*
  * Parks until w is woken and returns its result, or returns a checkpoint
- * error (-ECANCELED, -ETIMEDOUT) with w dequeued and unwoken. A w already
- * woken returns its result at once. -EINVAL for a NULL w or one neither
- * queued nor woken; -ASUP_ENOTASK for a cx that is not w's task.
+ * error (-ECANCELED, -ETIMEDOUT, or asup_park's others) with w dequeued and
+ * unwoken. A w already woken returns its result at once. -EINVAL for a NULL
+ * w, one neither queued nor woken, or another task's; -ASUP_ENOTASK outside
+ * a task.
  */
 ASUP_API ASUP_NODISCARD int asup_waiter_wait(asup_cx *cx, asup_waiter *w);
 
@@ -155,12 +156,14 @@ typedef void asup_wait_return_fn(void *obj, asup_waiter *w);
  * q and waits for a grant. Returns
  *   >= 0         the grant (the waker's result), now the caller's;
  *   < 0 result   the waker's refusal (a close, a poisoning): nothing held;
- *   -ECANCELED   cancelled before a wake, or granted and cancelled before
- *                it ran: back_fn got the grant (above), nothing held;
- *   -ETIMEDOUT   a deadline passed first: back_fn saw w leave;
+ *   -ECANCELED   cancelled before a wake (back_fn saw w leave), or granted
+ *                and cancelled before it ran (back_fn got the grant):
+ *                nothing held either way;
+ *   -ETIMEDOUT   a deadline passed first (or another error of the wait,
+ *                as asup_park's): back_fn saw w leave, nothing held;
  *   -EINVAL      NULL q, w or back_fn, w queued or woken already, or w
  *                another task's;
- *   -ASUP_ENOTASK  cx is not a running task's.
+ *   -ASUP_ENOTASK  outside a task.
  * A cancelled grant request has no effect on anybody: the grant moves on.
  */
 ASUP_API ASUP_NODISCARD int asup_wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w,

@@ -170,7 +170,7 @@ ASUP_API int asup_waiter_wait(asup_cx *cx, asup_waiter *w)
 	if (!w)
 		return -EINVAL;
 	if (W(w)->task != &kt->t)
-		return -ASUP_ENOTASK;
+		return -EINVAL; /* another task's, or its init failed */
 	if (W(w)->result != ASUP__WAIT_PENDING)
 		return W(w)->result;
 	if (!asup__waiter_queued(W(w)))

@@ -76,9 +76,13 @@ static void push_back_fn(void *obj, asup_waiter *w)
 	room(s);
 }
 
+static int left_unwoken; /* pop_back_fn calls for a waiter that left */
+
 static void pop_back_fn(void *obj, asup_waiter *w)
 {
 	struct ustack *s = obj;
+	if (asup_waiter_result(w) == ASUP_WAIT_PENDING)
+		left_unwoken++;
 	if (asup_waiter_result(w) >= 0) {
 		s->lent--; /* the item goes back, to the next popper if any */
 		put(s, ((struct pop_waiter *)(void *)w)->item);
@@ -448,10 +452,45 @@ static int64_t misuse_outer(asup_cx *cx, void *arg)
 	CHECK_RC(asup_waiter_init(NULL, &w), -ASUP_ENOTASK);
 	CHECK_RC(asup_waitq_push(NULL, &w), -EINVAL);
 	CHECK_RC(asup_waitq_push(&st.pushers, &w), -EINVAL); /* no task */
+	CHECK_RC(asup_waiter_wait(cx, &w), -EINVAL);
 	return 0;
 }
 
 TEST(waiter_calls_refuse_misuse_with_clear_codes_and_a_result_is_final)
 {
 	run_as_root(ASUP_MODE_REAL, 0, misuse_outer);
+}
+
+/* ---- a deadline instead of a cancel ---- */
+
+static int64_t pop_in_scope(asup_cx *cx, void *arg)
+{
+	return ustack_pop(cx, &st, arg);
+}
+
+static int64_t timeout_root(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	int v = -1;
+	(void)arg;
+	ustack_init(&st);
+	left_unwoken = 0;
+	CHECK_EQ(asup_spawn(cx, popper, (void *)(intptr_t)1, NULL, &h), 0);
+	CHECK_EQ(asup_yield(cx), 0); /* popper 1 waits first */
+	/* We queue behind it; the scope's deadline takes us out unwoken. */
+	CHECK_RC(asup_timeout(cx, 1000, pop_in_scope, &v), -ETIMEDOUT);
+	CHECK_EQ(left_unwoken, 1);
+	CHECK_EQ(v, -1);
+	/* The one ahead keeps its place and gets the next item. */
+	nlog = 0;
+	CHECK_EQ(ustack_push(cx, &st, 42), 0);
+	join_kind(cx, &h, ASUP_OUTCOME_OK);
+	CHECK_EQ(got[1], 42);
+	check_idle();
+	return 0;
+}
+
+TEST(user_stack_pop_past_its_deadline_times_out_unwoken_and_keeps_the_queue)
+{
+	run_as_root(ASUP_MODE_DETERMINISTIC, 1, timeout_root);
 }
