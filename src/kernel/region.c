@@ -352,12 +352,12 @@ static int cancel_one(asup__kernel *k, asup__region *r, asup__reason *reason)
 	return n;
 }
 
-/* The region after r in a pre-order walk of top's subtree (NULL at the end).
- * Uses only the parent and sibling links, so a walk needs no stack whatever
- * the depth. */
-static asup__region *walk_next(asup__region *top, asup__region *r)
+/* The region after r in a pre-order walk of top's subtree (NULL at the end),
+ * past r's own subtree when skip is set. Uses only the parent and sibling
+ * links, so a walk needs no stack whatever the depth. */
+static asup__region *walk_next(asup__region *top, asup__region *r, int skip)
 {
-	if (!asup__list_empty(&r->children))
+	if (!skip && !asup__list_empty(&r->children))
 		return asup__container_of(r->children.next, asup__region, sibling);
 	while (r != top) {
 		if (r->sibling.next != &r->parent->children)
@@ -375,10 +375,11 @@ static asup__region *walk_next(asup__region *top, asup__region *r)
 static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
 		       asup__reason *base)
 {
-	asup__region *r = reason ? top : walk_next(top, top);
-	int n = 0;
+	asup__region *r = reason ? top : walk_next(top, top, 0);
+	int n = 0, skip;
 
 	while (r) {
+		skip = 0;
 		if (r == top) {
 			n += cancel_one(k, r, reason);
 		} else {
@@ -387,11 +388,23 @@ static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
 			asup__reason *cr = asup__reason_new(&k->alloc, ASUP_CANCEL_PARENT_CANCELLED,
 							    p->id, ASUP_ID_NONE, base->timestamp,
 							    NULL, cause, k->chain_depth);
-			/* Without memory the child shares its parent's reason. */
-			n += cancel_one(k, r, cr ? cr : cause);
+			asup__reason *why = cr ? cr : cause; /* without memory: the parent's */
+
+			/* A region cancelled before by a reason this one does not
+			 * beat keeps it, and so does everything below it (that
+			 * walk reached them all; a closing region admits nothing
+			 * new but cleanup work): skip the subtree. A body
+			 * cancelled with a stronger reason than its region's
+			 * re-cancels its child region, so without this a deep
+			 * chain would be walked once per level. */
+			if (r->reason && r->state != ASUP__R_OPEN &&
+			    !asup__reason_beats(why, r->reason))
+				skip = 1;
+			else
+				n += cancel_one(k, r, why);
 			asup__reason_unref(&k->alloc, cr);
 		}
-		r = walk_next(top, r);
+		r = walk_next(top, r, skip);
 	}
 	return n;
 }
@@ -409,7 +422,7 @@ static void advance_idle(asup__kernel *k, asup__region *top)
 	while (r) {
 		int leaf = asup__list_empty(&r->children);
 
-		next = walk_next(top, r);
+		next = walk_next(top, r, 0);
 		if (leaf && r->ntasks == 0)
 			asup__region_advance(k, r);
 		r = next;
@@ -421,6 +434,13 @@ int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason)
 	int n;
 
 	if (r->state == ASUP__R_CLOSED)
+		return 0;
+	/* Cancelled before by a reason this one does not beat: that walk reached
+	 * the whole subtree, and a closing region admits no new region and no
+	 * task but cleanup work, so a second walk would change nothing. Skipping
+	 * it keeps the unwinding of a deep chain of cancelled region bodies (each
+	 * cancelling its child region again) linear instead of quadratic. */
+	if (r->reason && r->state != ASUP__R_OPEN && !asup__reason_beats(reason, r->reason))
 		return 0;
 	n = cancel_tree(k, r, reason, reason);
 	advance_idle(k, r);
