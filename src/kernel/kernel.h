@@ -99,6 +99,9 @@ struct asup__region {
 	struct asup__hblock *heap;  /* region heap blocks, freed at CLOSED */
 	uint64_t heap_bytes;
 	uint64_t fin_task;          /* id of the finalizer task in flight */
+	uint32_t cancel_walk;       /* the last cancel walk that reached it
+	                               (kernel.cancel_walk): the advance after
+	                               a walk visits only what it reached */
 	asup__list failed;          /* its tasks that ended Err or Panicked and
 	                               are not joined yet (ktask.fail_link):
 	                               reported when it closes */
@@ -268,6 +271,7 @@ struct asup__kernel {
 	/* The blocking pool (runtime layer); NULL submit = run jobs inline. */
 	int (*blocking_submit)(void *ctx, struct asup_blocking *job);
 	void *blocking_ctx;
+	uint32_t cancel_walk;       /* numbers the cancel walks (region.c) */
 	/* Where reports go (asupersync/report.h); NULL = nowhere. */
 	asup_report_fn report;
 	void *report_ud;
@@ -309,6 +313,11 @@ void asup__region_report_unjoined(asup__kernel *k, asup__region *r);
  * ParentCancelled with chained causes; every live task is cancel-requested.
  * Returns the number of tasks affected. */
 int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason);
+/* The same without the count, skipping every subtree already cancelled by a
+ * reason this one does not beat (the cancel would change nothing there). A
+ * region body that ends cancelled re-cancels its region with it: with the
+ * skip a deep chain of such bodies unwinds in linear time. */
+void asup__region_cancel_quick(asup__kernel *k, asup__region *r, asup__reason *reason);
 /* The same for everything below r, leaving r itself open (the runtime's
  * cancel from outside, which keeps the root region usable). */
 int asup__region_cancel_below(asup__kernel *k, asup__region *r, asup__reason *reason);

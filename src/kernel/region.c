@@ -339,6 +339,7 @@ static int cancel_one(asup__kernel *k, asup__region *r, asup__reason *reason)
 	int n = 0;
 
 	asup__region_begin_close(k, r, reason); /* sets or strengthens the reason */
+	r->cancel_walk = k->cancel_walk;
 	why = r->reason ? r->reason : reason;
 	cleanup = asup_cancel_kind_cleanup_budget(why->kind);
 	asup__k_event(k, ASUP_EV_REGION_CANCEL, NULL, r, why->kind, why->depth);
@@ -371,13 +372,16 @@ static asup__region *walk_next(asup__region *top, asup__region *r, int skip)
  * top is skipped, its children get ParentCancelled causes from top's own
  * reason or, without one, from base), each descendant ParentCancelled with its
  * parent's reason as cause. Iterative: a cancel of a 100,000-deep tree uses no
- * more stack than one of a single region. */
+ * more stack than one of a single region. With prune, subtrees the cancel
+ * cannot change are skipped (see below) and the count leaves their tasks out. */
 static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
-		       asup__reason *base)
+		       asup__reason *base, int prune)
 {
 	asup__region *r = reason ? top : walk_next(top, top, 0);
 	int n = 0, skip;
 
+	k->cancel_walk++;
+	top->cancel_walk = k->cancel_walk;
 	while (r) {
 		skip = 0;
 		if (r == top) {
@@ -397,7 +401,7 @@ static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
 			 * cancelled with a stronger reason than its region's
 			 * re-cancels its child region, so without this a deep
 			 * chain would be walked once per level. */
-			if (r->reason && r->state != ASUP__R_OPEN &&
+			if (prune && r->reason && r->state != ASUP__R_OPEN &&
 			    !asup__reason_beats(why, r->reason))
 				skip = 1;
 			else
@@ -409,8 +413,9 @@ static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
 	return n;
 }
 
-/* Advances every region of top's subtree that has nothing left to wait for,
- * so that finalizers can start. Only regions without children need it: a
+/* Advances every region the last cancel walk reached in top's subtree that
+ * has nothing left to wait for, so that finalizers can start (a subtree the
+ * walk skipped did not change). Only regions without children need it: a
  * region whose last child closes is advanced by that close. The next region
  * is found before the current one is advanced: the advance may close it and
  * ancestors up to (not beyond) the one whose sibling is next, as that
@@ -420,10 +425,11 @@ static void advance_idle(asup__kernel *k, asup__region *top)
 	asup__region *r = top, *next;
 
 	while (r) {
+		int skip = r->cancel_walk != k->cancel_walk;
 		int leaf = asup__list_empty(&r->children);
 
-		next = walk_next(top, r, 0);
-		if (leaf && r->ntasks == 0)
+		next = walk_next(top, r, skip);
+		if (!skip && leaf && r->ntasks == 0)
 			asup__region_advance(k, r);
 		r = next;
 	}
@@ -435,16 +441,17 @@ int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason)
 
 	if (r->state == ASUP__R_CLOSED)
 		return 0;
-	/* Cancelled before by a reason this one does not beat: that walk reached
-	 * the whole subtree, and a closing region admits no new region and no
-	 * task but cleanup work, so a second walk would change nothing. Skipping
-	 * it keeps the unwinding of a deep chain of cancelled region bodies (each
-	 * cancelling its child region again) linear instead of quadratic. */
-	if (r->reason && r->state != ASUP__R_OPEN && !asup__reason_beats(reason, r->reason))
-		return 0;
-	n = cancel_tree(k, r, reason, reason);
+	n = cancel_tree(k, r, reason, reason, 0);
 	advance_idle(k, r);
 	return n;
+}
+
+void asup__region_cancel_quick(asup__kernel *k, asup__region *r, asup__reason *reason)
+{
+	if (r->state == ASUP__R_CLOSED)
+		return;
+	cancel_tree(k, r, reason, reason, 1);
+	advance_idle(k, r);
 }
 
 int asup__region_cancel_below(asup__kernel *k, asup__region *r, asup__reason *reason)
@@ -461,7 +468,7 @@ int asup__region_cancel_below(asup__kernel *k, asup__region *r, asup__reason *re
 			n++;
 		}
 	}
-	n += cancel_tree(k, r, NULL, reason);
+	n += cancel_tree(k, r, NULL, reason, 1);
 	if (!asup__list_empty(&r->children))
 		advance_idle(k, r);
 	return n;

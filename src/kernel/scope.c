@@ -55,7 +55,7 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 		/* Cancelling begins the close; without memory for a reason the
 		 * region still closes, its tasks are waited for. */
 		if (why)
-			asup__region_cancel(k, child, why);
+			asup__region_cancel_quick(k, child, why);
 		else
 			asup__region_begin_close(k, child, NULL);
 	}

@@ -2,6 +2,9 @@
  * outside (asup_rt_cancel) that makes a deadlocked runtime usable again. */
 #include "testrt.h"
 
+#include <stdatomic.h>
+#include <time.h>
+
 /* Text written to a memory stream; freed by the caller. */
 typedef struct membuf {
 	char *text;
@@ -159,6 +162,77 @@ TEST(dump_lists_nested_regions_and_each_task_with_its_wait_target)
 	must_contain(s.text, "'root' running/running cancel=none waits on nothing\n");
 	must_contain(s.text, "asupersync dump end: 3 regions\n");
 	free(s.text);
+	test_rt_done(rt);
+}
+
+typedef struct waits {
+	_Atomic int release;
+	asup_chan *full;
+	char *text;
+} waits;
+
+static int64_t blocks(asup_blocking *b, void *arg)
+{
+	waits *w = arg;
+	struct timespec ts = {0, 1000000};
+
+	(void)b;
+	while (!atomic_load(&w->release))
+		nanosleep(&ts, NULL);
+	return 0;
+}
+
+static int64_t sender(asup_cx *cx, void *arg)
+{
+	waits *w = arg;
+	int v = 1, rc;
+
+	CHECK_EQ(asup_chan_send(cx, w->full, &v), 0); /* fills it */
+	rc = asup_chan_send(cx, w->full, &v);         /* waits for room */
+	return rc == -EPIPE ? 0 : rc;
+}
+
+static int64_t blocking_scene(asup_cx *cx, void *arg)
+{
+	waits *w = arg;
+	asup_spawn_opts o;
+	asup_task hb, hs;
+	asup_outcome out;
+	membuf mb;
+
+	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &w->full), 0);
+	named(&o, "offloaded");
+	CHECK_EQ(asup_spawn_blocking(cx, blocks, w, &o, &hb), 0);
+	named(&o, "sender");
+	CHECK_EQ(asup_spawn(cx, sender, w, &o, &hs), 0);
+	/* both run until they park: the job is handed to the pool, the channel
+	 * is full */
+	CHECK_EQ(asup_yield(cx), 0);
+	CHECK_EQ(asup_yield(cx), 0);
+	mb_open(&mb);
+	CHECK_EQ(asup_cx_dump(cx, mb.f), 0);
+	mb_close(&mb);
+	w->text = mb.text;
+	atomic_store(&w->release, 1);
+	CHECK_EQ(asup_chan_close(w->full), 0);
+	CHECK_EQ(asup_join(cx, &hb, &out), 0);
+	CHECK_EQ(asup_join(cx, &hs, &out), 0);
+	CHECK_EQ(out.value, 0);
+	return 0;
+}
+
+TEST(dump_names_a_blocking_call_and_a_channel_sender)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_REAL, 0);
+	waits w;
+	asup_outcome o;
+
+	memset(&w, 0, sizeof w);
+	CHECK_EQ(asup_rt_run(rt, blocking_scene, &w, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	must_contain(w.text, "'offloaded' parked/running cancel=none waits on blocking call\n");
+	must_contain(w.text, "'sender' parked/running cancel=none waits on channel send\n");
+	free(w.text);
 	test_rt_done(rt);
 }
 
