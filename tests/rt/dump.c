@@ -387,3 +387,27 @@ TEST(rt_cancel_refuses_bad_calls_and_says_when_a_task_still_cannot_finish)
 	CHECK_EQ(asup_rt_cancel(rt, ASUP_CANCEL_USER, NULL), -EDEADLK);
 	CHECK_EQ(asup_rt_destroy(rt), 0); /* the masked task is discarded */
 }
+
+static asup_rt *dump_rt;
+
+static int64_t dumps_the_wrong_way(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	CHECK_EQ(asup_rt_dump(dump_rt, stderr), -ASUP_ERUNNING); /* use asup_cx_dump */
+	CHECK_EQ(asup_cx_dump(NULL, stderr), -ASUP_ENOTASK);
+	CHECK_EQ(asup_rt_cancel(dump_rt, ASUP_CANCEL_USER, NULL), -ASUP_EINTASK);
+	return asup_cx_dump(cx, NULL);
+}
+
+TEST(dump_refuses_a_running_runtime_a_foreign_cx_and_a_null_file)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 1);
+	asup_outcome o;
+
+	dump_rt = rt;
+	CHECK_EQ(asup_rt_dump(NULL, stderr), -EINVAL);
+	CHECK_EQ(asup_rt_dump(rt, NULL), -EINVAL);
+	CHECK_EQ(asup_rt_run(rt, dumps_the_wrong_way, NULL, &o), 0);
+	CHECK_EQ(o.value, -EINVAL);
+	test_rt_done(rt);
+}
