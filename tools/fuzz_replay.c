@@ -11,7 +11,9 @@
  * `asup-lab replay` does: the scenario named in it (else lock_order_fixed)
  * runs while the lab dispatches the recorded task at each step. Anything
  * other than "rejected as corrupt, with a reason" or "accepted and
- * consistent" aborts, and so does every ASan/UBSan finding.
+ * consistent" aborts, and so does every ASan/UBSan finding. The suite runs
+ * this target's logic too (tests/lab/fuzz_replay.c includes this file and
+ * feeds it recordings of the corpus and mutations of them).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -64,15 +64,20 @@ ASUP_API int asup_cx_handles_get(asup_cx *cx, asup_cx_handles *out);
  * task of a runtime shares that runtime's timer). */
 ASUP_API int asup_cx_has_timer(asup_cx *cx);
 
-/* The task's budget (what its checkpoints enforce). */
+/* The task's budget (what its checkpoints enforce); its deadline is the
+ * effective one (see asup_cx_deadline: inside a region body it includes the
+ * region's budget deadline). */
 ASUP_API asup_budget asup_cx_budget(asup_cx *cx);
 /* Charges cost to the budget; 0, or -ECANCELED when it is exhausted (the
  * task is then cancel-requested with kind COST_BUDGET). */
 ASUP_API int asup_cx_consume_cost(asup_cx *cx, uint64_t cost);
 
-/* 1 if a cancel was requested (reads the flag; not a checkpoint). */
+/* 1 if a cancel was requested (reads the flag; not a checkpoint): of the
+ * task, or, inside a region body, of that region or of a region around it
+ * whose body the task also runs (see asup_region). */
 ASUP_API int asup_cx_is_cancel_requested(asup_cx *cx);
-/* The current reason: 0 and *out, or -EAGAIN if none was requested. */
+/* The current reason: 0 and *out, or -EAGAIN if none was requested. The
+ * task's own reason if it has one, else the cancelled body region's. */
 ASUP_API int asup_cx_cancel_reason(asup_cx *cx, asup_cancel_reason *out);
 /* Up to n links of the cause chain, outermost first; returns the count. */
 ASUP_API int asup_cx_cancel_chain(asup_cx *cx, asup_cancel_reason *out, int n);

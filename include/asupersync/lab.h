@@ -76,7 +76,10 @@ typedef struct asup_lab_config {
 	asup_cancel_kind inject_kind; /* kind of the injected cancel (default USER) */
 	int inject_root;            /* inject into the root region instead of the task */
 	size_t stack_size;          /* per task (0 = the runtime default) */
-	asup_leak_response leak_response; /* beside the oracle (default SILENT) */
+	asup_leak_response leak_response; /* beside the oracle (default SILENT);
+	                               PANIC never aborts a lab's process: the
+	                               first leak ends the run (-ASUP_EORACLE,
+	                               an obligation_leak violation) */
 } asup_lab_config;
 
 typedef struct asup_lab asup_lab;
@@ -151,7 +154,9 @@ ASUP_API size_t asup_lab_events(const asup_lab *lab, asup_event *out, size_t n);
 /* Exports the kept events. -EIO on write errors. */
 ASUP_API int asup_lab_export_jsonl(const asup_lab *lab, FILE *f);
 /* Chrome trace-event JSON for Perfetto; virtual_time: timestamps from the
- * virtual clock instead of event order. */
+ * virtual clock instead of event order. Each task is a thread of its own
+ * (tid: its index + 1, named "T<index>.<generation> <name>"), so Perfetto
+ * shows one track per task. 0, -EIO, -ENOMEM, -EINVAL. */
 ASUP_API int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time);
 
 /* ---- recording and replay ---- */

@@ -14,6 +14,25 @@
  *   Cancelled  the region is cancelled with that reason, then closes.
  * The body's outcome is returned unchanged.
  *
+ * The body runs inside its region's cancel scope. It runs on the caller's
+ * own fiber, yet while it runs its checkpoints (every suspending call and
+ * asup_checkpoint) also see:
+ *   - a cancel of its region, or of any region between it and the task's own
+ *     region whose body the task is running (nested bodies nest): a
+ *     suspended call is woken and every unmasked checkpoint returns
+ *     -ECANCELED until the body returns;
+ *   - the region's budget deadline: once it passed, the outermost region
+ *     whose deadline passed is cancelled with kind DEADLINE (inner ones get
+ *     PARENT_CANCELLED with it as cause), and the above applies; a suspended
+ *     body is woken at the deadline.
+ * A body that returns -ECANCELED then ends Cancelled with the task's own
+ * reason if it has one, else its region's (DEADLINE for a deadline).
+ * Masks (asup_cx_masked) defer all of it. The cancel stops at the region's
+ * edge: once asup_region* returned, the caller's checkpoints see only its
+ * own cancel state and the regions whose bodies it still runs. A body's own
+ * asup_scope_cancel cancels its region, so its own next checkpoint returns
+ * -ECANCELED too.
+ *
  * Ownership: body, finalizer functions and their arguments are borrowed until
  * the region closes. A panic inside a body (asup_panic) is caught at the
  * region: C cleanup between the panic and the region does not run; register
@@ -61,8 +80,10 @@ ASUP_API uint64_t asup_scope_region_id(asup_cx *cx);
 ASUP_API asup_budget asup_scope_budget(asup_cx *cx);
 /* Sets the limits of the current scope's region. */
 ASUP_API int asup_scope_set_limits(asup_cx *cx, const asup_region_limits *limits);
-/* Requests cancellation of the current scope's region and everything in it
- * (the calling task too, if it was spawned there). */
+/* Requests cancellation of the current scope's region and everything in it:
+ * its tasks (the calling task too, if it was spawned there), its child
+ * regions, and the body running in it (whose checkpoints then return
+ * -ECANCELED; see above). */
 ASUP_API int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *msg);
 
 /*

@@ -57,7 +57,10 @@ typedef struct asup_rt_config {
 	                                 time to the next timer when all are blocked */
 	int overflow_report;          /* report stack overflows by task name */
 	uint64_t max_steps;           /* deterministic: asup_rt_run gives up after
-	                                 this many dispatches (0 = no limit) */
+	                                 this many dispatches (0 = no limit), also
+	                                 when tasks only yield to each other; under
+	                                 a limit every dispatch returns to the run
+	                                 loop (no direct task-to-task switch) */
 	uint32_t cancel_chain_depth;  /* cause-chain depth limit (1 .. 1024) */
 	uint32_t blocking_threads;    /* real mode: most threads of the blocking
 	                                 pool (0 .. 1024; 0 = run blocking work

@@ -173,7 +173,11 @@ ASUP_API asup_policy_action asup_policy_on_child(asup_policy p, const asup_outco
 ASUP_API int asup_cancel_reason_strengthen(asup_cancel_reason *self,
 					   const asup_cancel_reason *other);
 
-/* Lets every other ready task run first. A checkpoint. */
+/* Lets every other ready task run first. A checkpoint. The task goes behind
+ * every task of its priority that was ready when it yielded, in both modes
+ * (the deterministic mode's seeded placement orders only the tasks that
+ * become ready later); higher priorities, cancelled tasks and due timers
+ * still come first. */
 ASUP_API int asup_yield(asup_cx *cx);
 /* A checkpoint that does not suspend: 0, -ECANCELED or -ETIMEDOUT. */
 ASUP_API int asup_checkpoint(asup_cx *cx);

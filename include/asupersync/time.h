@@ -35,7 +35,10 @@ ASUP_API int asup_sleep(asup_cx *cx, uint64_t ns);
 ASUP_API int64_t asup_timeout(asup_cx *cx, uint64_t ns, asup_task_fn fn, void *arg);
 ASUP_API int64_t asup_timeout_at(asup_cx *cx, asup_time deadline, asup_task_fn fn, void *arg);
 
-/* The effective deadline of the running task (ASUP_TIME_MAX if none). */
+/* The effective deadline of the running task (ASUP_TIME_MAX if none): the
+ * minimum of its own budget's deadline, the open asup_timeout scopes and the
+ * budget deadlines of the regions whose bodies it is running. Once a region
+ * call returned, that region's deadline no longer counts. */
 ASUP_API asup_time asup_cx_deadline(asup_cx *cx);
 
 #ifdef __cplusplus

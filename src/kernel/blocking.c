@@ -24,7 +24,7 @@ static int64_t blocking_body(asup_cx *cx, void *arg)
 
 	job->task = self;
 	job->has_timer = !!(self->caps & ASUP_CAP_TIME);
-	atomic_store(&job->cancelled, self->cancel_requested);
+	atomic_store(&job->cancelled, self->cancel_requested | self->scope_cancelled);
 	self->bjob = job;
 	if (k->blocking_submit && k->blocking_submit(k->blocking_ctx, job) == 0) {
 		while (!job->drained) {

@@ -7,6 +7,14 @@
  * state; if a cancel is requested and not masked, acknowledge it (the record
  * moves to Cancelling and the cleanup budget replaces the task's budget) and
  * return -ECANCELED; if an asup_timeout deadline passed, -ETIMEDOUT.
+ *
+ * Inside a region body (which runs on the caller's own fiber) the checkpoint
+ * also sees the body's cancel scope: once the deadline of a region whose body
+ * runs passed, that region is cancelled with DEADLINE; while any region
+ * between the current scope and the task's own region is cancelled, an
+ * unmasked checkpoint returns -ECANCELED. That cancel belongs to the regions,
+ * not to the task: it is not acknowledged, moves no protocol state, and ends
+ * at the region's edge (scope.c).
  */
 #include "kernel.h"
 
@@ -52,7 +60,7 @@ static void acknowledge(asup__ktask *kt)
 static int checkpoint_rule(asup_cx *cx, asup__ktask *kt)
 {
 	asup_time now = 0;
-	int need_now = cx->deadline != ASUP_TIME_MAX || kt->budget.deadline != ASUP_TIME_MAX;
+	int need_now = (cx->deadline & cx->scope_deadline & kt->budget.deadline) != ASUP_TIME_MAX;
 
 	if (need_now)
 		now = asup__sched_now(cx->k->sched);
@@ -72,6 +80,8 @@ static int checkpoint_rule(asup_cx *cx, asup__ktask *kt)
 		if (kt->budget.cost_quota == 0)
 			fold_exhaustion(cx, kt, ASUP_CANCEL_COST_BUDGET);
 	}
+	if (cx->scope_deadline <= now)
+		asup__scope_expire(cx, kt, now);
 	if (kt->cancel_requested && !kt->t.masked) {
 		acknowledge(kt);
 		asup__k_event(cx->k, ASUP_EV_CANCEL_ACK, kt, NULL,
@@ -79,6 +89,8 @@ static int checkpoint_rule(asup_cx *cx, asup__ktask *kt)
 			      kt->t.masked);
 		return -ECANCELED;
 	}
+	if (kt->scope_cancelled && !kt->t.masked)
+		return -ECANCELED;
 	if (cx->deadline != ASUP_TIME_MAX && now >= cx->deadline)
 		return -ETIMEDOUT;
 	return 0;
@@ -105,6 +117,12 @@ static asup_time park_deadline(asup_cx *cx, asup__ktask *kt, asup_time until, in
 	}
 	if (!kt->t.masked && !kt->cancel_requested && kt->budget.deadline < when) {
 		when = kt->budget.deadline;
+		*code = WAKE_BUDGET_DEADLINE;
+	}
+	/* A region body's deadline wakes it the same way; the checkpoint that
+	 * follows cancels the region. */
+	if (!kt->t.masked && !kt->scope_cancelled && cx->scope_deadline < when) {
+		when = cx->scope_deadline;
 		*code = WAKE_BUDGET_DEADLINE;
 	}
 	return when;
@@ -262,10 +280,27 @@ ASUP_API int asup_cx_handles_get(asup_cx *cx, asup_cx_handles *out)
 
 /* ---- budget and cancel state ------------------------------------------- */
 
+asup_time asup__cx_effective_deadline(asup_cx *cx)
+{
+	asup_time d = cx->kt->budget.deadline;
+
+	if (cx->deadline < d)
+		d = cx->deadline;
+	if (cx->scope_deadline < d)
+		d = cx->scope_deadline;
+	return d;
+}
+
 ASUP_API asup_budget asup_cx_budget(asup_cx *cx)
 {
 	asup__ktask *kt = asup__cx_self(cx);
-	return kt ? kt->budget : asup_budget_zero();
+	asup_budget b;
+
+	if (!kt)
+		return asup_budget_zero();
+	b = kt->budget;
+	b.deadline = asup__cx_effective_deadline(cx);
+	return b;
 }
 
 ASUP_API int asup_cx_consume_cost(asup_cx *cx, uint64_t cost)
@@ -285,7 +320,17 @@ ASUP_API int asup_cx_consume_cost(asup_cx *cx, uint64_t cost)
 ASUP_API int asup_cx_is_cancel_requested(asup_cx *cx)
 {
 	asup__ktask *kt = asup__cx_self(cx);
-	return kt ? kt->cancel_requested : 0;
+	return kt ? (kt->cancel_requested | kt->scope_cancelled) : 0;
+}
+
+/* The reason a checkpoint of cx would report: the task's own, else that of
+ * the innermost cancelled region whose body runs (a cancel reaches inner
+ * regions as ParentCancelled, so the current scope carries it). */
+static const asup__reason *cx_reason(asup_cx *cx, asup__ktask *kt)
+{
+	if (kt->cancel_requested)
+		return kt->cx_reason;
+	return kt->scope_cancelled ? cx->scope->reason : NULL;
 }
 
 ASUP_API int asup_cx_cancel_reason(asup_cx *cx, asup_cancel_reason *out)
@@ -296,9 +341,9 @@ ASUP_API int asup_cx_cancel_reason(asup_cx *cx, asup_cancel_reason *out)
 		return -ASUP_ENOTASK;
 	if (!out)
 		return -EINVAL;
-	if (!kt->cancel_requested || !kt->cx_reason)
+	if (!cx_reason(cx, kt))
 		return -EAGAIN;
-	asup__reason_export(kt->cx_reason, out);
+	asup__reason_export(cx_reason(cx, kt), out);
 	return 0;
 }
 
@@ -312,7 +357,7 @@ ASUP_API int asup_cx_cancel_chain(asup_cx *cx, asup_cancel_reason *out, int n)
 		return -ASUP_ENOTASK;
 	if (!out || n < 0)
 		return -EINVAL;
-	for (r = kt->cancel_requested ? kt->cx_reason : NULL; r && i < n; r = r->cause)
+	for (r = cx_reason(cx, kt); r && i < n; r = r->cause)
 		asup__reason_export(r, &out[i++]);
 	return i;
 }

@@ -99,6 +99,10 @@ struct asup__region {
 	struct asup__hblock *heap;  /* region heap blocks, freed at CLOSED */
 	uint64_t heap_bytes;
 	uint64_t fin_task;          /* id of the finalizer task in flight */
+	asup__ktask *body_task;     /* the task whose body runs in it, while
+	                               body_running (scope.c writes); a cancel
+	                               of the region reaches it through
+	                               asup__scope_body_cancel */
 	uint32_t cancel_walk;       /* the last cancel walk that reached it
 	                               (kernel.cancel_walk): the advance after
 	                               a walk visits only what it reached */
@@ -114,6 +118,7 @@ struct asup__frame {
 	uint16_t masked;            /* mask depth to restore when caught */
 	asup__region *scope;        /* scope to restore when caught */
 	asup_time deadline;
+	asup_time scope_deadline;
 };
 
 struct asup_cx {
@@ -124,6 +129,10 @@ struct asup_cx {
 	asup__region *scope;        /* where asup_spawn and asup_defer go; its
 	                               budget is what spawned tasks get */
 	asup__frame *frame;         /* innermost panic catcher */
+	asup_time scope_deadline;   /* budget deadline of the innermost region
+	                               whose body runs on this task (region
+	                               budgets nest as the minimum);
+	                               ASUP_TIME_MAX outside every body */
 };
 
 struct asup__ktask {
@@ -152,6 +161,10 @@ struct asup__ktask {
 	uint8_t defused;            /* a cancelled join does not abort it */
 	/* cx state */
 	uint8_t cancel_requested;
+	uint8_t scope_cancelled;    /* a region whose body runs on this task,
+	                               between cx.scope and its owner, is
+	                               cancelled: checkpoints return -ECANCELED
+	                               (unless masked) until the body returns */
 	uint8_t budget_limited;     /* budget has a deadline or quotas */
 	uint8_t local;              /* spawn_local: pinned to its worker */
 	uint8_t traced;             /* the runtime records events: every
@@ -328,6 +341,16 @@ int asup__region_admits_task(const asup__region *r, int cleanup);
 /* Waits (uninterruptibly) until r is closed. */
 void asup__region_wait_closed(asup__kernel *k, asup__ktask *self, uint64_t id);
 
+/* ---- region bodies (scope.c) ---- */
+/* Region r, whose body runs on r->body_task, was cancelled: the body's
+ * checkpoints must see it and a park of the body must end. Called by the
+ * cancel propagation for every region it reaches. */
+void asup__scope_body_cancel(asup__kernel *k, asup__region *r);
+/* The checkpoint found the body deadline cx->scope_deadline passed: cancels
+ * the outermost region (of those whose bodies run on kt) whose deadline
+ * passed, with DEADLINE. */
+void asup__scope_expire(asup_cx *cx, asup__ktask *kt, asup_time now);
+
 /* ---- tasks (task.c) ---- */
 typedef struct asup__spawn_req {
 	asup_task_fn fn;
@@ -411,19 +434,27 @@ static inline asup__ktask *asup__cx_self(asup_cx *cx)
 int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt);
 
 /* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
- * Inline: every suspending call starts with it. */
+ * Inline: every suspending call starts with it. The fast path is one test of
+ * the flags and one of the deadlines (both are ASUP_TIME_MAX, all ones, only
+ * when neither a timeout scope nor a region body's deadline is open). */
 static inline int asup__cx_checkpoint(asup_cx *cx)
 {
 	asup__ktask *kt = asup__cx_self(cx);
 
 	if (!kt)
 		return -ASUP_ENOTASK;
-	if (__builtin_expect(kt->cancel_requested | kt->budget_limited | kt->traced, 0) ||
-	    cx->deadline != ASUP_TIME_MAX)
+	if (__builtin_expect(kt->cancel_requested | kt->scope_cancelled | kt->budget_limited |
+				     kt->traced,
+			     0) ||
+	    (cx->deadline & cx->scope_deadline) != ASUP_TIME_MAX)
 		return asup__cx_checkpoint_slow(cx, kt);
 	kt->checkpoints++;
 	return 0;
 }
+
+/* The minimum of the task's budget deadline, the asup_timeout scopes and
+ * the deadlines of the region bodies it is inside. */
+asup_time asup__cx_effective_deadline(asup_cx *cx);
 
 /* Parks the running task under its deadlines; maps a budget-deadline wake to
  * a Deadline cancellation. */

@@ -343,6 +343,8 @@ static int cancel_one(asup__kernel *k, asup__region *r, asup__reason *reason)
 	why = r->reason ? r->reason : reason;
 	cleanup = asup_cancel_kind_cleanup_budget(why->kind);
 	asup__k_event(k, ASUP_EV_REGION_CANCEL, NULL, r, why->kind, why->depth);
+	if (r->body_task)
+		asup__scope_body_cancel(k, r);
 	for (asup__list *l = r->tasks.next; l != &r->tasks; l = l->next) {
 		asup__ktask *kt = asup__container_of(l, asup__ktask, region_link);
 		if (kt->pstate != ASUP__P_COMPLETED) {

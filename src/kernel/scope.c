@@ -7,11 +7,20 @@
  * it. After the body, the region is closed according to the body's outcome
  * and the caller waits (uninterruptibly) until it is closed.
  *
+ * The body runs inside its region's cancel scope: the region records the
+ * task (body_task), so that a cancel reaching the region sets the task's
+ * scope_cancelled flag and interrupts its park; the cx carries the region's
+ * budget deadline (scope_deadline) for checkpoints and parks. Both are
+ * restored when the region call returns, so the cancel stops at the edge:
+ * the caller then sees only its own cancel state and the cancels of the
+ * bodies it is still inside.
+ *
  * Races drain their losers: every loser is aborted with RACE_LOST and joined
  * before the race returns, also when the racing task itself is cancelled.
  */
 #include "kernel.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 static void outcome_cancelled(asup__kernel *k, asup_outcome *out, asup__reason *r)
@@ -31,21 +40,68 @@ struct body_state {
 	int64_t value;
 };
 
+/* 1 if a region from r up to (not including) the task's own region is
+ * cancelled: the cancel scopes of the bodies that kt runs. */
+static int bodies_cancelled(const asup__ktask *kt, const asup__region *r)
+{
+	for (; r && r != kt->owner; r = r->parent)
+		if (r->reason)
+			return 1;
+	return 0;
+}
+
+void asup__scope_body_cancel(asup__kernel *k, asup__region *r)
+{
+	asup__ktask *kt = r->body_task;
+
+	kt->scope_cancelled = 1;
+	if (kt->bjob)
+		atomic_store(&kt->bjob->cancelled, 1);
+	asup__sched_interrupt(k->sched, &kt->t, -ECANCELED);
+}
+
+void asup__scope_expire(asup_cx *cx, asup__ktask *kt, asup_time now)
+{
+	asup__region *hit = NULL;
+	asup__reason *why;
+
+	/* Budgets nest as the minimum, so every region inside an expired one
+	 * expired too: cancelling the outermost reaches the others as
+	 * ParentCancelled, with the deadline as their cause. */
+	for (asup__region *r = cx->scope; r && r != kt->owner; r = r->parent)
+		if (r->budget.deadline <= now)
+			hit = r;
+	if (!hit || hit->reason)
+		return;
+	why = asup__reason_make(cx->k, ASUP_CANCEL_DEADLINE, hit, kt, NULL);
+	if (!why) {
+		/* Without memory for a reason the body is still stopped; its
+		 * region is cancelled when the body returns. */
+		kt->scope_cancelled = 1;
+		return;
+	}
+	asup__region_cancel(cx->k, hit, why);
+	asup__reason_unref(&cx->k->alloc, why);
+}
+
 /* Closes the child region as the body's outcome says, waits until it is
- * closed, and reports the outcome. */
+ * closed, and reports the outcome. A Cancelled body reports the task's own
+ * reason if it has one, else its region's. */
 static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 			asup_outcome_kind kind, int64_t value, asup_outcome *out)
 {
 	asup__reason *why = NULL;
+	asup_cancel_reason body_reason;
 	uint64_t id = child->id; /* the record is freed when the region closes */
 
 	child->body_running = 0;
+	child->body_task = NULL;
 	switch (kind) {
 	case ASUP_OUTCOME_OK:
 		asup__region_begin_close(k, child, NULL);
 		break;
 	case ASUP_OUTCOME_CANCELLED:
-		why = asup__reason_ref(self->cx_reason);
+		why = asup__reason_ref(self->cancel_requested ? self->cx_reason : child->reason);
 		break;
 	default:
 		why = asup__reason_make(k, ASUP_CANCEL_FAIL_FAST, child, self, NULL);
@@ -62,17 +118,31 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 	/* Either call may have closed and freed the region already. */
 	if ((child = asup__region_lookup(k, id)) != NULL)
 		asup__region_advance(k, child);
+	/* No reference is held across the wait: a run abandoned while this
+	 * task waits (a lab run that stops early, a runtime destroyed with the
+	 * task suspended) discards this frame, and the reference with it. */
+	asup__reason_export(why, &body_reason);
+	asup__reason_unref(&k->alloc, why);
 	asup__region_wait_closed(k, self, id);
 	if (out) {
 		memset(out, 0, sizeof(*out));
 		out->kind = kind;
 		out->value = value;
 		if (kind == ASUP_OUTCOME_CANCELLED)
-			asup__reason_export(why, &out->reason);
+			out->reason = body_reason;
 		if (kind == ASUP_OUTCOME_PANICKED && self->panic_msg)
 			memcpy(out->panic_msg, self->panic_msg, ASUP_PANIC_MSG_MAX);
 	}
-	asup__reason_unref(&k->alloc, why);
+}
+
+/* The cancel stops at the region's edge: the caller keeps the cancels of
+ * the bodies it is still inside and its own, nothing else (a sticky
+ * interrupt left by the inner scope would end its next park at once). */
+static void leave_scope(asup_cx *cx, asup__ktask *self)
+{
+	self->scope_cancelled = (uint8_t)bodies_cancelled(self, cx->scope);
+	if (!self->scope_cancelled && !self->cancel_requested)
+		self->t.interrupt = 0;
 }
 
 static int run_region(asup_cx *cx, asup_budget budget, asup_task_fn body, void *arg,
@@ -97,17 +167,22 @@ static int run_region(asup_cx *cx, asup_budget budget, asup_task_fn body, void *
 	/* A cancel may close the region's tasks before the body returns: the
 	 * body holds it open. */
 	child->body_running = 1;
+	child->body_task = self;
 	f.prev = cx->frame;
 	f.masked = self->t.masked;
 	f.scope = cx->scope;
 	f.deadline = cx->deadline;
+	f.scope_deadline = cx->scope_deadline;
 	caps = self->caps;
 	cx->scope = child;
 	cx->frame = &f;
+	/* The child's budget is already met with its parent's: its deadline
+	 * is the minimum over every body the task is inside. */
+	cx->scope_deadline = child->budget.deadline;
 	if (setjmp(f.jb) == 0) {
 		int64_t v = body(cx, arg);
 		st.value = v;
-		if (v == -ECANCELED && self->cancel_requested)
+		if (v == -ECANCELED && (self->cancel_requested || self->scope_cancelled))
 			st.kind = ASUP_OUTCOME_CANCELLED;
 		else
 			st.kind = v >= 0 ? ASUP_OUTCOME_OK : ASUP_OUTCOME_ERR;
@@ -118,10 +193,12 @@ static int run_region(asup_cx *cx, asup_budget budget, asup_task_fn body, void *
 	cx->frame = f.prev;
 	cx->scope = f.scope;
 	cx->deadline = f.deadline;
+	cx->scope_deadline = f.scope_deadline;
 	self->t.masked = f.masked;
 	self->caps = caps;
 
 	close_child(k, self, child, st.kind, st.value, out);
+	leave_scope(cx, self);
 	return 0;
 }
 

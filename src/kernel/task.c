@@ -178,6 +178,8 @@ static void init_cx_state(asup__kernel *k, asup__ktask *kt, const asup__spawn_re
 	kt->cx.k = k;
 	kt->cx.kt = kt;
 	kt->cx.deadline = ASUP_TIME_MAX;
+	kt->cx.scope_deadline = ASUP_TIME_MAX;
+	kt->scope_cancelled = 0;
 	kt->cx.scope = req->region;
 	kt->cx.frame = NULL;
 	kt->budget = req->budget;

@@ -146,6 +146,8 @@ static void lab_emit(void *ctx, uint32_t type, uint64_t task, uint64_t region, u
 	asup__digest_words(&lab->dg, type, worker, task, region, a, b, step);
 	if ((ORACLE_EVENTS >> type) & 1)
 		asup__oracle_event(&lab->oracle, e);
+	if (type == ASUP_EV_OBLIGATION_LEAK && lab->cfg.leak_response == ASUP_LEAK_PANIC)
+		lab->stop = 1; /* the lab's panic response: the run ends at the leak */
 }
 
 static int lab_checkpoint(void *ctx, asup__ktask *kt)
@@ -190,7 +192,12 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	if (cfg->stack_size)
 		rc.stack_size = cfg->stack_size;
 	rc.auto_advance = cfg->auto_advance;
-	rc.leak_response = cfg->leak_response;
+	/* PANIC would abort the process from inside the kernel; a lab reports
+	 * instead: the kernel marks the leak (SILENT), the obligation_leak
+	 * oracle names it, and lab_emit ends the run there (see lab.h). */
+	rc.leak_response =
+	    cfg->leak_response == ASUP_LEAK_PANIC ? ASUP_LEAK_SILENT : cfg->leak_response;
+	rc.leak_escalate_after = 0;
 	err = asup_rt_create(&rc, &lab->rt);
 	if (err < 0)
 		goto fail;

@@ -274,6 +274,7 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 	asup_task root;
 	void *alt;
 	size_t alt_len;
+	uint8_t direct;
 	int rc, installed = 0;
 
 	if (!rt || !fn)
@@ -292,7 +293,13 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 	}
 	if (rt->cfg.overflow_report)
 		installed = asup__altstack_ensure(&alt, &alt_len) == 1;
+	/* The loop counts the steps: under a limit every dispatch returns to
+	 * it, also between tasks that only yield to each other. */
+	direct = rt->sched.direct;
+	if (rt->cfg.max_steps)
+		rt->sched.direct = 0;
 	rc = drive(rt);
+	rt->sched.direct = direct;
 	if (installed)
 		asup__altstack_remove(alt, alt_len);
 	if (rc == -EDEADLK)

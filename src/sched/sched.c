@@ -29,6 +29,18 @@ static void lane_init(asup__prio_lane *l)
 		asup__list_init(&l->bucket[i]);
 }
 
+/* Inserts t before `at` in bucket p (the bucket's head: its very end). */
+static inline void lane_insert(asup__prio_lane *l, asup__task *t, uint8_t p, asup__list *at)
+{
+	t->qprio = p;
+	asup__list_insert_before(at, &t->lane_link);
+	l->count[p]++;
+	l->n++;
+	l->bitmap[p >> 6] |= 1ull << (p & 63);
+	if ((int)p > l->top)
+		l->top = p;
+}
+
 /*
  * FIFO within a priority. In deterministic mode a task entering a non-empty
  * bucket takes a seeded place among its last DET_WINDOW positions instead
@@ -42,7 +54,6 @@ static inline void lane_push(asup__sched *s, asup__prio_lane *l, asup__task *t, 
 {
 	asup__list *at = &l->bucket[p];
 
-	t->qprio = p;
 	if (s->deterministic && l->count[p]) {
 		/* The place is a hash of the seed and the number of entries so
 		 * far, not a draw from a shared generator: a replay that forces
@@ -55,12 +66,7 @@ static inline void lane_push(asup__sched *s, asup__prio_lane *l, asup__task *t, 
 		while (k--)
 			at = at->prev;
 	}
-	asup__list_insert_before(at, &t->lane_link);
-	l->count[p]++;
-	l->n++;
-	l->bitmap[p >> 6] |= 1ull << (p & 63);
-	if ((int)p > l->top)
-		l->top = p;
+	lane_insert(l, t, p, at);
 }
 
 static int lane_scan_top(const asup__prio_lane *l)
@@ -650,7 +656,7 @@ void asup__sched_yield(asup__sched *s, asup__task *self)
 		if (next->state != ASUP__T_NEW) {
 			self->state = ASUP__T_READY;
 			self->lane = ASUP__LANE_READY;
-			lane_push(s, l, self, self->priority);
+			lane_insert(l, self, self->priority, &l->bucket[self->priority]);
 			lane_remove(l, next);
 			next->lane = ASUP__LANE_NONE;
 			w->cancel_streak = 0;
@@ -661,8 +667,14 @@ void asup__sched_yield(asup__sched *s, asup__task *self)
 			return;
 		}
 	}
+	/* The very end of its bucket, in both modes: a yield promises that
+	 * every task ready now runs first, so the seeded placement (which may
+	 * put an entering task ahead of some of the last ones) is not for it.
+	 * Tasks that become ready later are placed as usual. */
+	l = &worker_of(s, self)->ready;
 	self->state = ASUP__T_READY;
-	enqueue_quiet(s, self, ASUP__LANE_READY);
+	self->lane = ASUP__LANE_READY;
+	lane_insert(l, self, self->priority, &l->bucket[self->priority]);
 	suspend(s, self);
 }
 

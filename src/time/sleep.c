@@ -20,7 +20,7 @@ ASUP_API asup_time asup_now(asup_cx *cx)
 
 ASUP_API asup_time asup_cx_deadline(asup_cx *cx)
 {
-	return asup__cx_self(cx) ? cx->deadline : ASUP_TIME_MAX;
+	return asup__cx_self(cx) ? asup__cx_effective_deadline(cx) : ASUP_TIME_MAX;
 }
 
 ASUP_API int asup_sleep_until(asup_cx *cx, asup_time t)

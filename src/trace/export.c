@@ -1,7 +1,7 @@
 /*
  * Exporters: JSON lines (one event per line, every field) and Chrome
- * trace-event JSON (Perfetto). Both read a plain array of events; neither
- * allocates more than a table of task names.
+ * trace-event JSON (Perfetto). Both read a plain array of events; the
+ * Chrome exporter allocates one table, from task ids to track ids.
  */
 #include "trace.h"
 
@@ -65,9 +65,139 @@ static double ts_of(const asup_event *e, int virtual_time)
 	return virtual_time ? (double)e->time / 1000.0 : (double)e->seq;
 }
 
-static uint64_t tid_of(uint64_t task)
+/*
+ * Track ids. Perfetto's JSON importer folds thread ids at or above 2^32
+ * onto one track, and a task id carries its generation in its high half, so
+ * a task id cannot be a tid. A task's track is its arena index + 1 (the
+ * number in its name, plus one; tid 0 is the regions' track), given to the
+ * first task seen at that index; a later task reusing the index (a newer
+ * generation) gets a fresh id past the largest index, so that every task
+ * keeps a track of its own. The generation stays in the thread's name
+ * ("T3.1"). The alternative, numbering tasks in order of appearance, would
+ * break the match between a track and the task's name.
+ */
+typedef struct tid_map {
+	uint64_t *key; /* a task id or an index; ASUP_ID_NONE marks a free slot */
+	uint64_t *val;
+	size_t cap, len; /* cap a power of two; len < cap / 2 */
+} tid_map;
+
+static size_t slot_of(const tid_map *m, uint64_t key)
 {
-	return task == ASUP_ID_NONE ? 0 : (uint64_t)(task & ((1ull << 53) - 1)) + 1;
+	uint64_t h = key * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h ^ (h >> 29)) & (m->cap - 1);
+
+	while (m->key[i] != ASUP_ID_NONE && m->key[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void map_free(tid_map *m)
+{
+	free(m->key);
+	free(m->val);
+	m->key = m->val = NULL;
+	m->cap = m->len = 0;
+}
+
+/* Doubles the table (or makes the first one). 0 or -ENOMEM. */
+static int map_grow(tid_map *m)
+{
+	tid_map n = {NULL, NULL, m->cap ? m->cap * 2 : 64, 0};
+
+	n.key = malloc(n.cap * sizeof(uint64_t));
+	n.val = malloc(n.cap * sizeof(uint64_t));
+	if (!n.key || !n.val) {
+		map_free(&n);
+		return -ENOMEM;
+	}
+	memset(n.key, 0xff, n.cap * sizeof(uint64_t)); /* every slot ASUP_ID_NONE */
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->key[i] != ASUP_ID_NONE) {
+			size_t j = slot_of(&n, m->key[i]);
+			n.key[j] = m->key[i];
+			n.val[j] = m->val[i];
+			n.len++;
+		}
+	}
+	map_free(m);
+	*m = n;
+	return 0;
+}
+
+/* The value of key, or ASUP_ID_NONE when absent. */
+static uint64_t map_get(const tid_map *m, uint64_t key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return ASUP_ID_NONE;
+	i = slot_of(m, key);
+	return m->key[i] == ASUP_ID_NONE ? ASUP_ID_NONE : m->val[i];
+}
+
+static int map_put(tid_map *m, uint64_t key, uint64_t val)
+{
+	size_t i;
+	int rc;
+
+	if ((m->len + 1) * 2 > m->cap && (rc = map_grow(m)) < 0)
+		return rc;
+	i = slot_of(m, key);
+	if (m->key[i] == ASUP_ID_NONE)
+		m->len++;
+	m->key[i] = key;
+	m->val[i] = val;
+	return 0;
+}
+
+typedef struct tracks {
+	tid_map task_tid;  /* task id -> tid */
+	tid_map index_use; /* arena index -> 1 once a task holds its track */
+} tracks;
+
+/* Gives every task in ev[0..n) its track (see above). 0 or -ENOMEM. */
+static int tracks_build(tracks *t, const asup_event *ev, size_t n)
+{
+	uint64_t max_index = 0, fresh;
+	int rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].task != ASUP_ID_NONE && (uint32_t)ev[i].task > max_index)
+			max_index = (uint32_t)ev[i].task;
+	fresh = max_index + 2;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint64_t task = ev[i].task, index = (uint32_t)task;
+
+		if (task == ASUP_ID_NONE || map_get(&t->task_tid, task) != ASUP_ID_NONE)
+			continue;
+		if (map_get(&t->index_use, index) == ASUP_ID_NONE) {
+			rc = map_put(&t->index_use, index, 1);
+			if (rc == 0)
+				rc = map_put(&t->task_tid, task, index + 1);
+		} else {
+			rc = map_put(&t->task_tid, task, fresh++);
+		}
+	}
+	return rc;
+}
+
+static void tracks_free(tracks *t)
+{
+	map_free(&t->task_tid);
+	map_free(&t->index_use);
+}
+
+/* The track of task (0, the regions' track, for none). */
+static uint64_t tid_of(const tracks *t, uint64_t task)
+{
+	uint64_t tid;
+
+	if (task == ASUP_ID_NONE)
+		return 0;
+	tid = map_get(&t->task_tid, task);
+	return tid == ASUP_ID_NONE ? 0 : tid;
 }
 
 static void emit_sep(FILE *f, int *first)
@@ -77,7 +207,8 @@ static void emit_sep(FILE *f, int *first)
 	*first = 0;
 }
 
-static void instant(FILE *f, int *first, const asup_event *e, double ts, const char *name)
+static void instant(FILE *f, int *first, const tracks *t, const asup_event *e, double ts,
+		    const char *name)
 {
 	char r[32];
 	asup__id_name('R', e->region, r, sizeof r);
@@ -86,10 +217,11 @@ static void instant(FILE *f, int *first, const asup_event *e, double ts, const c
 		"{\"name\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%" PRIu64
 		",\"ts\":%.3f,\"args\":{\"step\":%" PRIu64 ",\"region\":\"%s\",\"a\":%" PRIu64
 		",\"b\":%" PRIu64 "}}",
-		name, tid_of(e->task), ts, e->step, r, e->a, e->b);
+		name, tid_of(t, e->task), ts, e->step, r, e->a, e->b);
 }
 
-int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time)
+static void emit_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time,
+			const tracks *t)
 {
 	int first = 1;
 	uint64_t running = ASUP_ID_NONE; /* the task with an open slice */
@@ -123,7 +255,7 @@ int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 			fprintf(f,
 				"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%" PRIu64
 				",\"args\":{\"name\":\"",
-				tid_of(e->task));
+				tid_of(t, e->task));
 			json_str(f, buf);
 			fputs("\"}}", f);
 			break;
@@ -131,7 +263,7 @@ int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 			if (running != ASUP_ID_NONE) { /* a run whose end we did not see */
 				emit_sep(f, &first);
 				fprintf(f, "{\"ph\":\"E\",\"pid\":1,\"tid\":%" PRIu64 ",\"ts\":%.3f}",
-					tid_of(running), ts);
+					tid_of(t, running), ts);
 			}
 			running = e->task;
 			asup__id_name('T', e->task, buf, sizeof buf);
@@ -140,17 +272,17 @@ int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 				"{\"name\":\"%s\",\"cat\":\"task\",\"ph\":\"B\",\"pid\":1,\"tid\":%" PRIu64
 				",\"ts\":%.3f,\"args\":{\"step\":%" PRIu64 ",\"lane\":%" PRIu64
 				",\"worker\":%" PRIu64 ",\"vtime_ns\":%" PRIu64 "}}",
-				buf, tid_of(e->task), ts, e->step, e->a, e->b, e->time);
+				buf, tid_of(t, e->task), ts, e->step, e->a, e->b, e->time);
 			break;
 		case ASUP_EV_YIELD:
 		case ASUP_EV_PARK:
 		case ASUP_EV_COMPLETE:
 			if (type == ASUP_EV_COMPLETE)
-				instant(f, &first, e, ts, "complete");
+				instant(f, &first, t, e, ts, "complete");
 			if (running == e->task) {
 				emit_sep(f, &first);
 				fprintf(f, "{\"ph\":\"E\",\"pid\":1,\"tid\":%" PRIu64 ",\"ts\":%.3f}",
-					tid_of(e->task), ts);
+					tid_of(t, e->task), ts);
 				running = ASUP_ID_NONE;
 			}
 			break;
@@ -170,16 +302,28 @@ int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 		case ASUP_EV_TIMER_SCHEDULED:
 			break; /* too frequent to be useful on a timeline */
 		default:
-			instant(f, &first, e, ts, asup_event_type_name(type));
+			instant(f, &first, t, e, ts, asup_event_type_name(type));
 			break;
 		}
 	}
 	if (running != ASUP_ID_NONE) {
 		emit_sep(f, &first);
 		fprintf(f, "{\"ph\":\"E\",\"pid\":1,\"tid\":%" PRIu64 ",\"ts\":%.3f}",
-			tid_of(running), last_ts);
+			tid_of(t, running), last_ts);
 	}
 	fputs("\n]}\n", f);
-	fflush(f);
-	return ferror(f) ? -EIO : 0;
+}
+
+int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time)
+{
+	tracks t;
+	int rc = tracks_build(&t, ev, n);
+
+	if (rc == 0) {
+		emit_chrome(ev, n, f, virtual_time, &t);
+		fflush(f);
+		rc = ferror(f) ? -EIO : 0;
+	}
+	tracks_free(&t);
+	return rc;
 }

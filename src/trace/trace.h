@@ -106,7 +106,11 @@ int asup__export_jsonl(const asup_event *ev, size_t n, FILE *f);
  * (RESUME to the next suspension), regions are async spans from creation
  * to close, instant events mark cancels, wakes, obligations and user
  * events. Timestamps are step numbers (1 step = 1 us) unless virtual_time
- * is set (then virtual nanoseconds / 1000). 0, or -EIO.
+ * is set (then virtual nanoseconds / 1000). A task's track id is its
+ * arena index + 1 (a newer task at a reused index gets an id past the
+ * largest index), so every task has a track of its own and every id stays
+ * far below 2^32; the thread's name carries the full id ("T3.1").
+ * 0, -EIO, or -ENOMEM (the table of tracks).
  */
 int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time);
 

@@ -82,3 +82,26 @@ int asup_corpus_stop(asup_cx *cx, asup_task *h)
 	asup_task_abort(h);
 	return (int)asup_cx_masked(cx, join_masked, h);
 }
+
+int asup_corpus_shared(asup_cx *cx, size_t size, void *out)
+{
+	asup_rref ref;
+	int rc = asup_region_alloc(cx, size, &ref);
+
+	if (rc < 0)
+		return rc;
+	memcpy(out, &ref.ptr, sizeof(void *));
+	return 0;
+}
+
+int asup_corpus_bail(asup_cx *cx, int rc)
+{
+	(void)asup_scope_cancel(cx, ASUP_CANCEL_USER, "the root stopped early");
+	return rc;
+}
+
+int asup_corpus_cancelled(const asup_outcome *o)
+{
+	return o->kind == ASUP_OUTCOME_CANCELLED ||
+	       (o->kind == ASUP_OUTCOME_ERR && o->value == -ECANCELED);
+}

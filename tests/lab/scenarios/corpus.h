@@ -36,4 +36,25 @@ void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_conf
  * (consuming h). The join's result: 0, or a checkpoint error of the caller. */
 int asup_corpus_stop(asup_cx *cx, asup_task *h);
 
+/*
+ * The corpus's rule for state a root shares with the tasks it spawns: it
+ * lives in the region heap (or in a scope that outlives the region), never
+ * in the root's own frame. A cancel or an error can end that frame early,
+ * while the children run on until the region closes.
+ *
+ * asup_corpus_shared: `size` zeroed bytes in the current scope's region heap
+ * at *out (a pointer to the caller's pointer), freed once the region
+ * closed, after every task in it ended. 0, or the allocation's error.
+ */
+int asup_corpus_shared(asup_cx *cx, size_t size, void *out);
+
+/* A root's way out on an error or a cancel: cancels the current scope's
+ * region, so that every child stops at its next checkpoint instead of
+ * waiting for a partner that is gone, and returns rc. */
+int asup_corpus_bail(asup_cx *cx, int rc);
+
+/* 1 if o is how a cancelled task ends: Cancelled, or Err(-ECANCELED) passed
+ * up by the task itself. */
+int asup_corpus_cancelled(const asup_outcome *o);
+
 #endif
