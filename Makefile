@@ -56,13 +56,13 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/tour
 
-# Quiet by default (the summary, or everything when something failed);
-# V=1 lists every test case with its result.
+# Quiet by default (the summary and any skipped case, or everything when
+# something failed); V=1 lists every test case with its result.
 test: build
 	@tools/deps.sh test
 ifeq ($(V),)
 	@cd $(BUILD) && ctest -j $(JOBS) $(CTEST_FLAGS) > ctest.log 2>&1; rc=$$?; \
-	if [ $$rc -ne 0 ]; then cat ctest.log; else grep -E "tests passed|Total Test time" ctest.log; fi; \
+	if [ $$rc -ne 0 ]; then cat ctest.log; else grep -E "tests passed|Total Test time|did not run|\(Skipped\)" ctest.log; fi; \
 	exit $$rc
 else
 	cd $(BUILD) && ctest -j $(JOBS) $(CTEST_FLAGS)

@@ -4,11 +4,21 @@
  *   prog --list     prints the case names
  *   prog NAME       runs one case in this process (exit 0 = pass)
  *   prog            runs every case, each in a child process with a timeout,
- *                   and ends with "N passed, N failed"
+ *                   and ends with "N passed, N failed, N skipped"
  *
  * CTest runs each case on its own (the CMake file finds TEST(name) lines).
  * CHECK failures print file, line, the expression and, for the _EQ forms,
- * both values, then exit non-zero.
+ * both values, then exit non-zero; CHECK_RC prints error codes by name.
+ *
+ * SKIP("why") ends a case that cannot run here (a missing tool, an
+ * unsupported configuration) with exit status HARNESS_SKIP (77): CTest
+ * reports it as skipped (the CMake file sets SKIP_RETURN_CODE on every case)
+ * and the in-process runner counts it apart, so a skip never counts as a
+ * pass.
+ *
+ * SWEEP(n, fn) runs fn(seed) for seeds 1..n, or only for the seed in
+ * ASUP_SEED when that is set. A failing check inside the sweep prints the
+ * seed and the command line that replays it alone.
  */
 #ifndef ASUP_TEST_HARNESS_H
 #define ASUP_TEST_HARNESS_H
@@ -22,6 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <asupersync.h>
+
 typedef void (*harness_fn)(void);
 struct harness_case {
 	const char *name;
@@ -30,6 +42,23 @@ struct harness_case {
 
 static struct harness_case harness_cases[256];
 static int harness_ncases;
+
+#define HARNESS_SKIP 77
+
+/* The case running in this process and, inside SWEEP, its seed. */
+static const char *harness_prog = "prog";
+static const char *harness_case_name = "";
+static uint64_t harness_sweep_seed;
+static int harness_sweeping;
+
+/* Every failing check ends here: name the seed of a sweep, then exit 1. */
+static void __attribute__((noreturn, unused)) harness_fail(void)
+{
+	if (harness_sweeping)
+		fprintf(stderr, "failing seed: %" PRIu64 " (replay: ASUP_SEED=%" PRIu64 " %s %s)\n",
+			harness_sweep_seed, harness_sweep_seed, harness_prog, harness_case_name);
+	exit(1);
+}
 
 static void harness_register(const char *name, harness_fn fn)
 {
@@ -53,7 +82,7 @@ static void harness_register(const char *name, harness_fn fn)
 		if (!(cond)) {                                                \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
 				__LINE__, #cond);                             \
-			exit(1);                                              \
+			harness_fail();                                              \
 		}                                                             \
 	} while (0)
 
@@ -65,7 +94,7 @@ static void harness_register(const char *name, harness_fn fn)
 				"%s:%d: CHECK_EQ failed: %s == %s (%" PRId64  \
 				" vs %" PRId64 ")\n",                         \
 				__FILE__, __LINE__, #a, #b, va_, vb_);        \
-			exit(1);                                              \
+			harness_fail();                                              \
 		}                                                             \
 	} while (0)
 
@@ -77,9 +106,62 @@ static void harness_register(const char *name, harness_fn fn)
 				"%s:%d: CHECK_STR_EQ failed: \"%s\" vs \"%s\"\n", \
 				__FILE__, __LINE__, sa_ ? sa_ : "(null)",     \
 				sb_ ? sb_ : "(null)");                        \
-			exit(1);                                              \
+			harness_fail();                                              \
 		}                                                             \
 	} while (0)
+
+/* The name of a return code: 0 is OK, a count prints as itself. */
+static __attribute__((unused)) const char *harness_rc_name(int rc)
+{
+	return rc == 0 ? "OK" : rc > 0 ? "a count" : asup_err_name(rc);
+}
+
+/* Checks a return code; a mismatch prints both codes by name. */
+#define CHECK_RC(expr, expected)                                              \
+	do {                                                                  \
+		int ra_ = (int)(expr), rb_ = (int)(expected);                 \
+		if (ra_ != rb_) {                                             \
+			fprintf(stderr,                                       \
+				"%s:%d: CHECK_RC failed: %s returned %s (%d), " \
+				"expected %s (%d)\n",                         \
+				__FILE__, __LINE__, #expr, harness_rc_name(ra_), \
+				ra_, harness_rc_name(rb_), rb_);                \
+			harness_fail();                                       \
+		}                                                             \
+	} while (0)
+
+/* Ends the case as skipped (not passed): why it cannot run here. */
+#define SKIP(why)                                                             \
+	do {                                                                  \
+		printf("SKIP: %s\n", (why));                                  \
+		fflush(NULL);                                                 \
+		_exit(HARNESS_SKIP);                                          \
+	} while (0)
+
+/*
+ * Runs fn(seed) for seeds 1..n, or only for ASUP_SEED when it is set (the
+ * replay line a failure prints). fn checks with CHECK and friends; the first
+ * failure ends the case and names its seed. Returns the number of seeds run,
+ * so that a check over the whole sweep (every branch was reached) can be
+ * made only when the whole sweep ran.
+ */
+static uint64_t __attribute__((unused)) harness_sweep(uint64_t n, void (*fn)(uint64_t seed))
+{
+	const char *env = getenv("ASUP_SEED");
+	uint64_t first = 1, last = n;
+
+	if (env && *env)
+		first = last = strtoull(env, NULL, 0);
+	for (uint64_t s = first; s <= last; s++) {
+		harness_sweep_seed = s;
+		harness_sweeping = 1;
+		fn(s);
+		harness_sweeping = 0;
+	}
+	return last - first + 1;
+}
+
+#define SWEEP(seeds, fn) harness_sweep((uint64_t)(seeds), (fn))
 
 /* Non-zero when the case runs under valgrind (set by the CMake test). */
 static inline int harness_under_valgrind(void)
@@ -87,6 +169,7 @@ static inline int harness_under_valgrind(void)
 	return getenv("ASUP_UNDER_VALGRIND") != NULL;
 }
 
+/* Runs one case in a child: 0 passed, HARNESS_SKIP skipped, else failed. */
 static int harness_run_child(const struct harness_case *c)
 {
 	pid_t pid;
@@ -96,18 +179,21 @@ static int harness_run_child(const struct harness_case *c)
 	int st = 0;
 	if (pid == 0) {
 		alarm(120);
+		harness_case_name = c->name;
 		c->fn();
 		fflush(NULL);
 		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return 0;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		return 1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
+	int passed = 0, failed = 0, skipped = 0;
+
+	harness_prog = argv[0];
 
 	if (argc > 1 && strcmp(argv[1], "--list") == 0) {
 		for (int i = 0; i < harness_ncases; i++)
@@ -117,6 +203,7 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		for (int i = 0; i < harness_ncases; i++) {
 			if (strcmp(argv[1], harness_cases[i].name) == 0) {
+				harness_case_name = harness_cases[i].name;
 				harness_cases[i].fn();
 				return 0;
 			}
@@ -125,11 +212,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 0; i < harness_ncases; i++) {
-		int ok = harness_run_child(&harness_cases[i]);
-		printf("%-60s %s\n", harness_cases[i].name, ok ? "ok" : "FAILED");
-		ok ? passed++ : failed++;
+		int rc = harness_run_child(&harness_cases[i]);
+		printf("%-60s %s\n", harness_cases[i].name,
+		       rc == 0 ? "ok" : rc == HARNESS_SKIP ? "skipped" : "FAILED");
+		rc == 0 ? passed++ : rc == HARNESS_SKIP ? skipped++ : failed++;
 	}
-	printf("%d passed, %d failed\n", passed, failed);
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	return failed ? 1 : 0;
 }
 

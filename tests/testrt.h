@@ -28,6 +28,15 @@ static inline asup_rt *test_rt(asup_mode mode, uint64_t seed)
 	return test_rt_cfg(&cfg);
 }
 
+/* The runtime's counters: tests read obligation counts here, through the
+ * public API, rather than in the kernel's fields. */
+static inline asup_rt_stats test_stats(asup_rt *rt)
+{
+	asup_rt_stats st;
+	CHECK_EQ(asup_rt_stats_get(rt, &st), 0);
+	return st;
+}
+
 /* Checks the invariants of every layer, then destroys the runtime. */
 static inline void test_rt_done(asup_rt *rt)
 {

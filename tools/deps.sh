@@ -20,6 +20,18 @@ build)
 	want make make
 	;;
 test)
+	# Wanted: the install test builds a program through pkg-config (it
+	# skips that half, saying so, without it).
+	if ! command -v pkg-config >/dev/null 2>&1; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			echo "installing: pkg-config"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config >/dev/null 2>&1 ||
+				{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config >/dev/null; } ||
+				echo "tools/deps.sh: pkg-config could not be installed; the install test checks find_package only" >&2
+		else
+			echo "tools/deps.sh: pkg-config not installed; the install test checks find_package only (apt-get install pkg-config)" >&2
+		fi
+	fi
 	# Optional: the lab's cross-compiler digest test also builds with clang.
 	command -v clang >/dev/null 2>&1 && exit 0
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

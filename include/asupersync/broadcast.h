@@ -23,6 +23,19 @@
  * so the message is still there for the next receive (unless overwritten,
  * which the next receive reports as lag).
  *
+ * Permits: a permit its task never resolved is settled when the task ends:
+ * aborted quietly if a cancel had been requested of the task, otherwise
+ * leaked (the runtime's leak response applies: by default one line on
+ * stderr; ASUP_LEAK_PANIC ends the process). A permit is resolved once; a
+ * copy of a live permit is the same permit: the first resolution through
+ * either wins, every later one (and one after the runtime settled it)
+ * returns -ASUP_EALREADY and changes nothing; once the broadcast's region
+ * closed a live permit returns -ASUP_ECLOSED without reading its memory.
+ *
+ * Runtimes: every call on a broadcast, its cursors or its permits from a
+ * task of another runtime, or from a thread other than the one driving its
+ * runtime, returns -EXDEV and changes nothing.
+ *
  * Ownership: a broadcast is owned by the region it was opened in (region heap,
  * freed when the region closes). Receiver cursors (asup_broadcast_rx) live in
  * the caller's storage: asup_broadcast_subscribe initialises one (overwriting
@@ -66,7 +79,7 @@ typedef struct asup_broadcast_permit {
 /* Opens a broadcast with one sender in the current scope's region. -EINVAL
  * (zero element size or capacity, NULL out), -ENOMEM, -ASUP_ECLOSED,
  * -ASUP_ECAPACITY, -ASUP_ENOTASK. */
-ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
+ASUP_API ASUP_NODISCARD int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
                                  asup_broadcast **out);
 
 /* Sends *elem (copied) to every current receiver; never suspends. Returns
@@ -84,8 +97,9 @@ ASUP_API ASUP_NODISCARD int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *
 /* Sends through the permit, which is resolved by the call (except for
  * -EINVAL on a NULL elem). The receiver count, or -EPIPE (no receiver left,
  * or every sender closed: the message was not taken), -ASUP_EALREADY (already
- * resolved, by the caller or by the runtime when its holder ended),
- * -ASUP_ECLOSED (the broadcast's region closed), -EINVAL (zeroed permit). */
+ * resolved: through this object or a copy, or by the runtime when its
+ * holder ended), -ASUP_ECLOSED (the broadcast's region closed), -EXDEV
+ * (another runtime's permit, left live), -EINVAL (zeroed permit). */
 ASUP_API int asup_broadcast_permit_send(asup_broadcast_permit *p, const void *elem);
 /* Resolves the permit without sending. Errors as asup_broadcast_permit_send. */
 ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p);

@@ -11,9 +11,38 @@
  *
  * Cancellation never loses or duplicates an element: a cancelled reserve
  * holds nothing; a cancelled receive leaves the queue as it was (blocking
- * operations checkpoint first, so a cancel wins over ready data); a permit
- * its task never resolved is aborted when the task ends (and reported as a
- * leak unless the task was cancelled), which gives its room back.
+ * operations checkpoint first, so a cancel wins over ready data).
+ *
+ * A permit its task never resolved is settled when the task ends, and its
+ * room comes back either way: if a cancel had been requested of the task
+ * (asup_task_abort, a region or scope cancel, a deadline) it is aborted
+ * quietly; otherwise it leaked, and the runtime's leak response applies first
+ * (by default one line on stderr; ASUP_LEAK_PANIC ends the process). A permit
+ * reserved inside a region body that returns without resolving it leaks in
+ * that region the same way, before the region's memory is freed.
+ *
+ * A permit is resolved once (send or abort). Later uses change nothing and
+ * return -ASUP_EALREADY when it was resolved already (through this object or
+ * a copy of it, or by the runtime when its holder ended) and -ASUP_ECLOSED
+ * when the channel's region has closed (then the channel's memory is not
+ * read). A copy of a live permit is the same permit, not a second one: the
+ * first resolution through either wins, the other gets -ASUP_EALREADY.
+ * Any task of the channel's runtime may resolve a permit.
+ *
+ * Receivers: waiting receives are woken in the order they began to wait, one
+ * per element sent, and each takes the oldest element when it runs (so in
+ * real mode, at equal priority, the longest waiting gets the oldest element;
+ * in deterministic mode the seeded schedule may run receivers woken together
+ * in another order). A receive that finds an element queued takes it at once
+ * even while woken receivers have not run yet; a woken receiver that then
+ * finds the queue empty waits again, at the back. asup_chan_close_recv
+ * discards the queue and wakes every waiting receive with -EPIPE (nothing
+ * copied); asup_chan_close wakes them too: they take what is queued, in the
+ * same way, and get -EPIPE once it is empty.
+ *
+ * Runtimes: a channel belongs to the runtime it was opened in. Every call on
+ * it (and on its permits) from a task of another runtime, or from a thread
+ * other than the one driving its runtime, returns -EXDEV and changes nothing.
  *
  * Ownership: a channel is owned by the region it was opened in (its memory is
  * the region's, freed when the region closes); use it only from tasks of that
@@ -33,13 +62,16 @@ typedef struct asup_chan asup_chan;
 
 typedef struct asup_permit {
 	asup_chan *_ch;
+	void *_k;
+	uint64_t _region;
 	uint64_t _obligation;
 	uint32_t _state;
 } asup_permit;
 
-/* Opens a channel in the current scope's region. -EINVAL for a zero element
- * size or capacity, -ENOMEM, -ASUP_ECLOSED. */
-ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out);
+/* Opens a channel in the current scope's region (allocates there). -EINVAL
+ * for a zero element size or capacity, -ENOMEM, -ASUP_ECLOSED,
+ * -ASUP_ECAPACITY (the region's heap limit). */
+ASUP_API ASUP_NODISCARD int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out);
 
 /* Waits for room and returns a permit for one element. -ECANCELED (holding
  * nothing), -EPIPE once the channel is closed for sending or its receiver is
@@ -49,9 +81,10 @@ ASUP_API ASUP_NODISCARD int asup_chan_reserve(asup_cx *cx, asup_chan *ch, asup_p
 ASUP_API ASUP_NODISCARD int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p);
 /* Sends through the permit (consumed). -EPIPE if the receiver is gone: the
  * element was not taken (the caller still has it) and the room is released.
- * -EINVAL for a used or empty permit. */
+ * -ASUP_EALREADY (resolved already), -ASUP_ECLOSED (the channel's region
+ * closed), -EXDEV, -EINVAL (empty permit, NULL elem): nothing changes. */
 ASUP_API int asup_permit_send(asup_permit *p, const void *elem);
-/* Gives the permit's room back. -EINVAL for a used or empty permit. */
+/* Gives the permit's room back. The errors of asup_permit_send but -EPIPE. */
 ASUP_API int asup_permit_abort(asup_permit *p);
 
 /* Reserve and send in one call (nothing is reserved if it fails). */

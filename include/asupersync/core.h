@@ -58,6 +58,7 @@ extern "C" {
 	X(ASUP_ETIMEDOUT, ETIMEDOUT, "deadline passed")                       \
 	X(ASUP_EALREADY, EALREADY, "operation already done")                  \
 	X(ASUP_EPIPE, EPIPE, "closed: the other side is gone or it was closed") \
+	X(ASUP_EIO, EIO, "input/output error: a file could not be read or written") \
 	X(ASUP_ENOTASK, ASUP_ERRBASE + 1,                                     \
 	  "suspending call made outside the task that owns this cx")         \
 	X(ASUP_EJOINED, ASUP_ERRBASE + 2, "task already joined")             \

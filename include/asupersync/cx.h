@@ -56,7 +56,7 @@ ASUP_API uint32_t asup_cx_caps(asup_cx *cx);
  * and returns what fn returned. -EPERM if caps asks for a bit the task lacks
  * (widening is never allowed).
  */
-ASUP_API int64_t asup_cx_restricted(asup_cx *cx, uint32_t caps, asup_task_fn fn, void *arg);
+ASUP_API ASUP_NODISCARD int64_t asup_cx_restricted(asup_cx *cx, uint32_t caps, asup_task_fn fn, void *arg);
 /* Copies the task's handles into *out. -ASUP_ENOTASK, -EINVAL. */
 ASUP_API int asup_cx_handles_get(asup_cx *cx, asup_cx_handles *out);
 
@@ -81,21 +81,23 @@ ASUP_API int asup_cx_is_cancel_requested(asup_cx *cx);
 ASUP_API int asup_cx_cancel_reason(asup_cx *cx, asup_cancel_reason *out);
 /* Up to n links of the cause chain, outermost first; returns the count. */
 ASUP_API int asup_cx_cancel_chain(asup_cx *cx, asup_cancel_reason *out, int n);
-/* Requests cancellation of the calling task itself (overwrites the reason). */
-ASUP_API int asup_cx_cancel_self(asup_cx *cx, asup_cancel_kind kind, const char *msg);
+/* Requests cancellation of the calling task itself (overwrites the reason).
+ * 0, or -EINVAL (unknown kind), -ENOMEM (nothing requested), -ASUP_ENOTASK. */
+ASUP_API ASUP_NODISCARD int asup_cx_cancel_self(asup_cx *cx, asup_cancel_kind kind, const char *msg);
 
 /*
  * Runs fn(cx, arg) with cancellation masked: checkpoints inside return 0 even
  * if a cancel was requested (the reason is still recorded and seen after).
  * Masks nest up to 64 deep; -ASUP_EMASK beyond. Returns what fn returned.
  */
-ASUP_API int64_t asup_cx_masked(asup_cx *cx, asup_task_fn fn, void *arg);
+ASUP_API ASUP_NODISCARD int64_t asup_cx_masked(asup_cx *cx, asup_task_fn fn, void *arg);
 /* The current mask depth. */
 ASUP_API int asup_cx_mask_depth(asup_cx *cx);
 /* Number of checkpoints the task has passed. */
 ASUP_API uint64_t asup_cx_checkpoints(asup_cx *cx);
 
-/* The task's random stream (needs ASUP_CAP_RANDOM): 0 and *out, or -EPERM. */
+/* The task's random stream (needs ASUP_CAP_RANDOM): 0 and *out, or -EPERM,
+ * -EINVAL (NULL out), -ASUP_ENOTASK. */
 ASUP_API int asup_random_u64(asup_cx *cx, uint64_t *out);
 /* Uniform in [0, bound) by rejection sampling; -EINVAL for bound 0. */
 ASUP_API int asup_random_below(asup_cx *cx, uint64_t bound, uint64_t *out);

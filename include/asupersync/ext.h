@@ -38,9 +38,9 @@ typedef struct asup_waker {
 /* A waker for the calling task; a zeroed waker for a bad cx. */
 ASUP_API asup_waker asup_waker_current(asup_cx *cx);
 /* Suspends the calling task until unparked (0) or a checkpoint error. */
-ASUP_API int asup_park(asup_cx *cx);
+ASUP_API ASUP_NODISCARD int asup_park(asup_cx *cx);
 /* Like asup_park, but also returns 0 once the clock reaches t. */
-ASUP_API int asup_park_until(asup_cx *cx, asup_time t);
+ASUP_API ASUP_NODISCARD int asup_park_until(asup_cx *cx, asup_time t);
 /* 1 if the task was parked and is now scheduled; 0 if it was running (the
  * wake is remembered), already scheduled, or finished; -EINVAL for a zeroed
  * waker. */
@@ -54,7 +54,7 @@ typedef struct asup_waitq {
 ASUP_API void asup_waitq_init(asup_waitq *q);
 /* Parks the caller at the tail of q. 0 when dequeued by a wake; otherwise a
  * checkpoint error, and the caller is no longer in q. */
-ASUP_API int asup_waitq_wait(asup_cx *cx, asup_waitq *q);
+ASUP_API ASUP_NODISCARD int asup_waitq_wait(asup_cx *cx, asup_waitq *q);
 /* Wakes the head waiter; returns 1 if there was one, else 0. */
 ASUP_API int asup_waitq_wake_one(asup_waitq *q);
 /* Wakes every waiter; returns how many. */

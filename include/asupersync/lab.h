@@ -80,6 +80,14 @@ typedef struct asup_lab_config {
 	                               PANIC never aborts a lab's process: the
 	                               first leak ends the run (-ASUP_EORACLE,
 	                               an obligation_leak violation) */
+	asup_alloc_hooks alloc;     /* the lab's runtime and oracle tables allocate
+	                               through these (both NULL: malloc/free). A run
+	                               in which one fails gets an "out_of_memory"
+	                               violation saying how many failed; if the
+	                               oracle's own tables could not grow, its
+	                               shadow-based verdicts (leaks, protocol) are
+	                               not reported from then on, since they would
+	                               be false. */
 } asup_lab_config;
 
 typedef struct asup_lab asup_lab;
@@ -100,7 +108,7 @@ ASUP_API int asup_lab_destroy(asup_lab *lab);
  * -ASUP_ESTEPLIMIT; -ASUP_EDIVERGED (following a replay that no longer
  * matches); -EALREADY if this lab already ran its root; -EINVAL.
  */
-ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcome *out);
+ASUP_API ASUP_NODISCARD int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcome *out);
 
 /* Step-by-step driving: spawn into the root region, then step. */
 ASUP_API ASUP_NODISCARD int asup_lab_spawn(asup_lab *lab, asup_task_fn fn, void *arg,
@@ -110,10 +118,10 @@ ASUP_API ASUP_NODISCARD int asup_lab_spawn(asup_lab *lab, asup_task_fn fn, void 
  * -ASUP_ESTEPLIMIT once max_steps were taken, -ASUP_EORACLE after a
  * violation stopped the lab, -ASUP_EDIVERGED when a followed recording no
  * longer matches. */
-ASUP_API int asup_lab_step(asup_lab *lab);
+ASUP_API ASUP_NODISCARD int asup_lab_step(asup_lab *lab);
 /* Steps until nothing can run, the lab stops or max_steps (in all) were
  * taken; returns the number of steps taken now (or < 0). */
-ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab);
+ASUP_API ASUP_NODISCARD int64_t asup_lab_run_until_idle(asup_lab *lab);
 /* Runs the end-of-run oracles now (for step-by-step sessions; after
  * asup_lab_run it only returns the count); returns the number of violations. */
 ASUP_API int asup_lab_check(asup_lab *lab);
@@ -157,19 +165,19 @@ ASUP_API int asup_lab_export_jsonl(const asup_lab *lab, FILE *f);
  * virtual clock instead of event order. Each task is a thread of its own
  * (tid: its index + 1, named "T<index>.<generation> <name>"), so Perfetto
  * shows one track per task. 0, -EIO, -ENOMEM, -EINVAL. */
-ASUP_API int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time);
+ASUP_API ASUP_NODISCARD int asup_lab_export_chrome(const asup_lab *lab, FILE *f, int virtual_time);
 
 /* ---- recording and replay ---- */
 /* Saves the run's choices (schedule decisions, chaos, per-step digests) and
  * its config under a scenario name (up to 31 bytes). -EIO, -ENOMEM. */
-ASUP_API int asup_lab_save(const asup_lab *lab, const char *path, const char *name);
+ASUP_API ASUP_NODISCARD int asup_lab_save(const asup_lab *lab, const char *path, const char *name);
 
 typedef struct asup_lab_replay asup_lab_replay;
 /* Loads a recording. -ASUP_ECORRUPT for anything malformed (*why, if not
  * NULL, says what), -EIO, -ENOMEM, -EINVAL. */
-ASUP_API int asup_lab_replay_load(const char *path, asup_lab_replay **out, const char **why);
+ASUP_API ASUP_NODISCARD int asup_lab_replay_load(const char *path, asup_lab_replay **out, const char **why);
 /* The same from memory. */
-ASUP_API int asup_lab_replay_decode(const void *buf, size_t len, asup_lab_replay **out,
+ASUP_API ASUP_NODISCARD int asup_lab_replay_decode(const void *buf, size_t len, asup_lab_replay **out,
 				    const char **why);
 ASUP_API void asup_lab_replay_free(asup_lab_replay *r);
 /* The recorded config (fills the fields a recording holds, the rest default). */
@@ -182,7 +190,7 @@ ASUP_API uint64_t asup_lab_replay_steps(const asup_lab_replay *r);
  * the step. The first step where the recorded task cannot run or the digest
  * differs is the divergence; the run then stops with -ASUP_EDIVERGED.
  */
-ASUP_API int asup_lab_follow(asup_lab *lab, const asup_lab_replay *r);
+ASUP_API ASUP_NODISCARD int asup_lab_follow(asup_lab *lab, const asup_lab_replay *r);
 /* After a followed run: 0 if it matched step for step to the end (same
  * number of steps, same final digest); 1 and *step (0-based) if not. */
 ASUP_API int asup_lab_divergence(const asup_lab *lab, uint64_t *step);
@@ -215,7 +223,7 @@ typedef struct asup_lab_result {
 ASUP_API int asup_lab_result_get(const asup_lab *lab, int rc, const asup_outcome *out,
 				 asup_lab_result *res);
 /* One run of sc under cfg. 0 (ran; see res->failed) or < 0 (could not run). */
-ASUP_API int asup_lab_run_scenario(const asup_lab_scenario *sc, const asup_lab_config *cfg,
+ASUP_API ASUP_NODISCARD int asup_lab_run_scenario(const asup_lab_scenario *sc, const asup_lab_config *cfg,
 				   asup_lab_result *res);
 
 typedef struct asup_lab_sweep {
@@ -228,7 +236,7 @@ typedef struct asup_lab_sweep {
 
 /* Runs sc for seeds first .. first + n - 1 (the rest of cfg as given).
  * stop_at_first: stop at the first failing seed. 0 or < 0. */
-ASUP_API int asup_lab_explore(const asup_lab_scenario *sc, const asup_lab_config *cfg,
+ASUP_API ASUP_NODISCARD int asup_lab_explore(const asup_lab_scenario *sc, const asup_lab_config *cfg,
 			      uint64_t first, uint64_t n, int stop_at_first, asup_lab_sweep *out);
 /*
  * Systematic cancellation: runs sc once (cfg's seed) to count its
@@ -238,7 +246,7 @@ ASUP_API int asup_lab_explore(const asup_lab_scenario *sc, const asup_lab_config
  * does). out->runs counts the injected runs; first_failing_seed holds the
  * failing checkpoint number.
  */
-ASUP_API int asup_lab_inject_sweep(const asup_lab_scenario *sc, const asup_lab_config *cfg,
+ASUP_API ASUP_NODISCARD int asup_lab_inject_sweep(const asup_lab_scenario *sc, const asup_lab_config *cfg,
 				   asup_lab_sweep *out);
 
 #ifdef __cplusplus

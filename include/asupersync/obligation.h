@@ -52,7 +52,7 @@ typedef enum asup_leak_response {
  * leaks it there).
  * -ASUP_ECLOSED (region not accepting work), -ASUP_ECAPACITY
  * (max_obligations), -ENOMEM. desc is borrowed (a string literal, say). */
-ASUP_API int asup_obligation_reserve(asup_cx *cx, asup_obligation_kind kind, const char *desc,
+ASUP_API ASUP_NODISCARD int asup_obligation_reserve(asup_cx *cx, asup_obligation_kind kind, const char *desc,
 				     uint64_t *id);
 /* Resolve exactly once: -ESRCH for an unknown or already resolved id. */
 ASUP_API int asup_obligation_commit(asup_cx *cx, uint64_t id);

@@ -24,9 +24,21 @@
  * Cancel-safety: asup_oneshot_recv checkpoints first, so a cancel wins over a
  * ready value, and a cancelled receive leaves the value where it was for a
  * later receive. Reserve and send never suspend and are not affected by
- * cancellation. A permit its task never resolved is aborted when the task
- * ends (reported as a leak unless the task was cancelled): the receiver is
- * woken and sees closed.
+ * cancellation. A permit its task never resolved is settled when the task
+ * ends, and the receiver is woken and sees closed either way: if a cancel had
+ * been requested of the task it is aborted quietly; otherwise it leaked, and
+ * the runtime's leak response applies first (by default one line on stderr;
+ * ASUP_LEAK_PANIC ends the process).
+ *
+ * A permit is resolved once. A copy of a live permit is the same permit: the
+ * first resolution through either wins; every later one, through either, and
+ * one after the runtime settled it, returns -ASUP_EALREADY and changes
+ * nothing. Once the oneshot's region closed, a live permit returns
+ * -ASUP_ECLOSED without reading the oneshot's memory.
+ *
+ * Runtimes: every call on a oneshot (or its permit) of another runtime, or
+ * from a thread other than the one driving its runtime, returns -EXDEV and
+ * changes nothing.
  *
  * Ownership: a oneshot is owned by the region it was opened in (the region
  * heap; freed when the region closes, no destroy call); use it only from
@@ -46,7 +58,7 @@ extern "C" {
 typedef struct asup_oneshot asup_oneshot;
 
 /* A send permit, in the caller's storage. Fields are private; a zeroed permit
- * is invalid (-EINVAL). Do not copy a live permit: resolve it once. */
+ * is invalid (-EINVAL). A copy is the same permit (see above). */
 typedef struct asup_oneshot_permit {
 	asup_oneshot *_os;
 	void *_k;
@@ -57,7 +69,7 @@ typedef struct asup_oneshot_permit {
 
 /* Opens a oneshot in the current scope's region. -EINVAL (zero element size,
  * NULL out), -ENOMEM, -ASUP_ECLOSED, -ASUP_ECAPACITY, -ASUP_ENOTASK. */
-ASUP_API int asup_oneshot_open(asup_cx *cx, size_t elem_size, asup_oneshot **out);
+ASUP_API ASUP_NODISCARD int asup_oneshot_open(asup_cx *cx, size_t elem_size, asup_oneshot **out);
 
 /*
  * Uses up the sender and returns a permit for the one value (never waits;
@@ -75,7 +87,8 @@ ASUP_API ASUP_NODISCARD int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os,
  * -ASUP_EALREADY for a permit already sent or aborted; -ASUP_ECLOSED if the
  * oneshot's region has closed; -EINVAL for a zeroed permit or NULL elem.
  * Another task may resolve the permit; once its holder has ended the runtime
- * has aborted it and this returns -EPIPE.
+ * has settled it and this returns -ASUP_EALREADY. -EXDEV: another runtime's
+ * permit, left live.
  */
 ASUP_API int asup_oneshot_permit_send(asup_oneshot_permit *p, const void *elem);
 /* Resolves the permit without a value: the receiver is woken and sees

@@ -65,9 +65,9 @@ ASUP_API asup_region_limits asup_region_limits_unlimited(void);
  * Runs body(cx, arg) in a new child region of the current scope, waits for the
  * region to close and stores the body's outcome in *out (may be NULL).
  * The child's budget is the parent region's budget met with `budget`
- * (asup_region passes the scope's own budget). Returns 0, or -ASUP_ECLOSED
- * (scope not open), -ASUP_ECAPACITY (max_children), -ENOMEM, -ASUP_ENOTASK;
- * on error the body did not run.
+ * (asup_region passes the scope's own budget). Returns 0, or -EINVAL (NULL
+ * body), -ASUP_ECLOSED (scope not open), -ASUP_ECAPACITY (max_children),
+ * -ENOMEM, -ASUP_ENOTASK; on error the body did not run.
  */
 ASUP_API ASUP_NODISCARD int asup_region(asup_cx *cx, asup_task_fn body, void *arg,
 					asup_outcome *out);
@@ -78,22 +78,26 @@ ASUP_API ASUP_NODISCARD int asup_region_with_budget(asup_cx *cx, asup_budget bud
 /* The id of the current scope's region, and its budget. */
 ASUP_API uint64_t asup_scope_region_id(asup_cx *cx);
 ASUP_API asup_budget asup_scope_budget(asup_cx *cx);
-/* Sets the limits of the current scope's region. */
+/* Sets the limits of the current scope's region. 0, -EINVAL (NULL limits),
+ * -ASUP_ENOTASK. */
 ASUP_API int asup_scope_set_limits(asup_cx *cx, const asup_region_limits *limits);
 /* Requests cancellation of the current scope's region and everything in it:
  * its tasks (the calling task too, if it was spawned there), its child
  * regions, and the body running in it (whose checkpoints then return
- * -ECANCELED; see above). */
-ASUP_API int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *msg);
+ * -ECANCELED; see above). The region then admits no new work
+ * (-ASUP_ECLOSED). 0, or -EINVAL (unknown kind), -ENOMEM (no memory for the
+ * reason: nothing was cancelled), -ASUP_ENOTASK. */
+ASUP_API ASUP_NODISCARD int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *msg);
 
 /*
  * Finalizers of the current scope's region, run after its last task finished,
  * last registered first, each as its own masked cleanup task. A sync one is
  * fn(arg); an async one is a task function that may suspend (budget: 100
- * polls, 5 s). -ASUP_ECLOSED unless the region is open; -ENOMEM.
+ * polls, 5 s). -ASUP_ECLOSED unless the region is open; -EINVAL for NULL
+ * fn; -ENOMEM; -ASUP_ENOTASK.
  */
-ASUP_API int asup_defer(asup_cx *cx, void (*fn)(void *arg), void *arg);
-ASUP_API int asup_defer_async(asup_cx *cx, asup_task_fn fn, void *arg);
+ASUP_API ASUP_NODISCARD int asup_defer(asup_cx *cx, void (*fn)(void *arg), void *arg);
+ASUP_API ASUP_NODISCARD int asup_defer_async(asup_cx *cx, asup_task_fn fn, void *arg);
 
 /* ---- the region heap ---- */
 
@@ -110,7 +114,7 @@ typedef struct asup_rref {
 
 /* 0 and *out (zeroed memory), or -ASUP_ECLOSED, -ASUP_ECAPACITY
  * (max_heap_bytes), -ENOMEM, -EINVAL (size 0 or NULL out). */
-ASUP_API int asup_region_alloc(asup_cx *cx, size_t size, asup_rref *out);
+ASUP_API ASUP_NODISCARD int asup_region_alloc(asup_cx *cx, size_t size, asup_rref *out);
 /* The memory of ref while its region exists (through Finalizing); NULL once
  * the region closed (the memory is gone). Use a ref only in the runtime
  * that made it. */
@@ -119,11 +123,11 @@ ASUP_API void *asup_rref_get(asup_cx *cx, asup_rref ref);
 /* ---- combinators over task handles ---- */
 
 /* Joins both (never cancels either); results in order. 0 or the first error. */
-ASUP_API int asup_join2(asup_cx *cx, asup_task *a, asup_task *b, asup_outcome *oa,
+ASUP_API ASUP_NODISCARD int asup_join2(asup_cx *cx, asup_task *a, asup_task *b, asup_outcome *oa,
 			asup_outcome *ob);
 /* Joins each in order. On a cancelled join the task being joined is aborted
  * (its drop reason) unless defused, and the error is returned. */
-ASUP_API int asup_join_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *outs);
+ASUP_API ASUP_NODISCARD int asup_join_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *outs);
 
 /*
  * Waits for the first of the tasks to finish; aborts the others with
@@ -132,11 +136,11 @@ ASUP_API int asup_join_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *o
  * the first panicking loser's. Returns 0, or -ECANCELED if the caller was
  * cancelled before any finished (all were aborted and drained).
  */
-ASUP_API int asup_race(asup_cx *cx, asup_task *a, asup_task *b, asup_outcome *out);
+ASUP_API ASUP_NODISCARD int asup_race(asup_cx *cx, asup_task *a, asup_task *b, asup_outcome *out);
 /* Like asup_race over n handles; *winner gets the winner's index. Among tasks
  * found finished in the same round the winner is drawn from the task's
  * random stream. n == 0 waits until cancelled (-ECANCELED). */
-ASUP_API int asup_race_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *out,
+ASUP_API ASUP_NODISCARD int asup_race_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *out,
 			   size_t *winner);
 /*
  * Runs primary; if it has not finished after delay ns, also runs backup and
@@ -144,7 +148,7 @@ ASUP_API int asup_race_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *o
  * primary has not finished, the outcome is Cancelled(RESOURCE_UNAVAILABLE)
  * (primary is then aborted with that reason and left to its region).
  */
-ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void *parg,
+ASUP_API ASUP_NODISCARD int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void *parg,
 			asup_task_fn backup, void *barg, asup_outcome *out);
 
 #ifdef __cplusplus

@@ -158,6 +158,16 @@ typedef struct asup_rt_stats {
 	uint64_t stacks_reused;
 	uint32_t stacks_pooled;
 	uint32_t timers_armed;
+	/* Obligations: pending now, and resolved so far by how they ended. A
+	 * leak answered with ASUP_LEAK_RECOVER counts as aborted (the
+	 * obligation ends Aborted) and in leaks_detected, not in
+	 * obligations_leaked; leaks_detected counts every leak found, whatever
+	 * the leak response made of it. */
+	uint32_t obligations_pending;
+	uint64_t obligations_committed;
+	uint64_t obligations_aborted;
+	uint64_t obligations_leaked;
+	uint64_t leaks_detected;
 } asup_rt_stats;
 
 ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out);
@@ -173,8 +183,9 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out);
  * cannot finish (it waits masked, or its cleanup blocks); -ASUP_ESTEPLIMIT
  * (deterministic, max_steps hit); -ASUP_ERUNNING while the runtime is running
  * (from a task, use asup_scope_cancel); -ASUP_EINTASK from inside any task;
- * -EINVAL for NULL or a bad kind; -EPERM for a lab runtime; -ENOMEM when the
- * reason cannot be allocated (nothing is cancelled).
+ * -EINVAL for NULL or a bad kind; -EPERM for a lab runtime. Without memory
+ * for the reason the cancel still happens, with a reason of the kind and no
+ * message.
  */
 ASUP_API ASUP_NODISCARD int asup_rt_cancel(asup_rt *rt, asup_cancel_kind kind, const char *msg);
 

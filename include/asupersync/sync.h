@@ -6,7 +6,14 @@
  * with their _init function; no destroy is needed), are built on the
  * park/unpark layer of asupersync/ext.h and on kernel obligations, and must
  * be used by tasks of one runtime, on its thread. Storage must outlive every
- * waiter, holder and permit. Nothing here allocates except where a function
+ * waiter, holder and permit.
+ *
+ * Runtimes: an object is bound to the runtime of the first task that locks,
+ * acquires or waits on it (for the once cell: calls get_or_init). From then
+ * on every call on it from a task of another runtime, or from a thread other
+ * than the one driving that runtime, returns -EXDEV and changes nothing
+ * (asup_semaphore_available and asup_semaphore_permit_count, which return a
+ * count, return 0). _init unbinds it. Nothing here allocates except where a function
  * says -ENOMEM.
  *
  * Cancel-safety, everywhere: waiting is a checkpoint (a cancel requested
@@ -21,8 +28,10 @@
  * Tasks that end holding something: the runtime gives it back. A mutex or a
  * write lock is then poisoned (the protected data may be half-updated); a
  * read lock is released without poisoning (a reader cannot have changed the
- * data); a semaphore permit is an obligation, reported as a leak unless the
- * task was cancelled, and its permits return; a once cell whose initializer
+ * data); a semaphore permit is an obligation: aborted quietly if a cancel
+ * had been requested of the task, otherwise leaked (the runtime's leak
+ * response applies: by default one line on stderr; ASUP_LEAK_PANIC ends the
+ * process), and its permits return either way; a once cell whose initializer
  * ended lets the next waiter retry.
  */
 #ifndef ASUPERSYNC_SYNC_H
@@ -84,7 +93,7 @@ ASUP_API ASUP_NODISCARD int asup_rwlock_read(asup_cx *cx, asup_rwlock *rw);
 ASUP_API ASUP_NODISCARD int asup_rwlock_write(asup_cx *cx, asup_rwlock *rw);
 /* Never suspend: 0, -EBUSY (held in a conflicting mode, or anyone waits),
  * -ASUP_EPOISONED, -EDEADLK, -ENOMEM, -EINVAL. */
-ASUP_API int asup_rwlock_try_read(asup_cx *cx, asup_rwlock *rw);
+ASUP_API ASUP_NODISCARD int asup_rwlock_try_read(asup_cx *cx, asup_rwlock *rw);
 ASUP_API int asup_rwlock_try_write(asup_cx *cx, asup_rwlock *rw);
 /* Never suspend. -EPERM unless the caller holds the lock in that mode. */
 ASUP_API int asup_rwlock_read_unlock(asup_cx *cx, asup_rwlock *rw);
@@ -130,7 +139,8 @@ typedef struct asup_semaphore_permit {
 ASUP_API void asup_semaphore_init(asup_semaphore *s, size_t permits);
 /* Waits for n permits and fills *p (caller storage; emptied on any error).
  * 0; -ECANCELED / -ETIMEDOUT (nothing taken), -EPIPE once closed, -EINVAL
- * (NULL, n == 0 or n > the semaphore's total ever seen), -ASUP_ECLOSED,
+ * (NULL, n == 0 or n > the permits in existence: the initial count plus
+ * every add), -EXDEV, -ASUP_ECLOSED,
  * -ASUP_ECAPACITY, -ENOMEM (nothing taken). */
 ASUP_API ASUP_NODISCARD int asup_semaphore_acquire(asup_cx *cx, asup_semaphore *s, size_t n,
 						   asup_semaphore_permit *p);
@@ -139,13 +149,18 @@ ASUP_API ASUP_NODISCARD int asup_semaphore_acquire(asup_cx *cx, asup_semaphore *
 ASUP_API ASUP_NODISCARD int asup_semaphore_try_acquire(asup_cx *cx, asup_semaphore *s, size_t n,
 						       asup_semaphore_permit *p);
 /* Commits the permit's obligation and gives its permits back (granting
- * waiters in order). Any task may release it. -EINVAL for an empty or
- * already released permit object; -ESRCH if its obligation was resolved
- * already (its holder ended: the permits came back then). */
+ * waiters in order). Any task of the semaphore's runtime may release it.
+ * Released once: -ASUP_EALREADY for a permit released already (through this
+ * object or a copy of it: a copy is the same permit) or settled by the
+ * runtime (its holder ended, or the region holding the obligation closed:
+ * the permits came back then); -EINVAL for an empty permit; -EXDEV for
+ * another runtime's. Nothing changes on an error. */
 ASUP_API int asup_semaphore_permit_release(asup_semaphore_permit *p);
 /* Permits the permit holds, or 0 for an empty or released one. */
 ASUP_API size_t asup_semaphore_permit_count(const asup_semaphore_permit *p);
-/* Adds n new permits (granting waiters in order). */
+/* Adds n new permits (granting waiters in order). -EINVAL (nothing added)
+ * when the permits in existence (available, granted and held) would pass
+ * SIZE_MAX. */
 ASUP_API int asup_semaphore_add_permits(asup_semaphore *s, size_t n);
 /* Wakes every waiter with -EPIPE; later acquires fail the same way. Permits
  * held stay valid and can still be released. */
@@ -163,7 +178,7 @@ typedef struct asup_notify {
 
 ASUP_API void asup_notify_init(asup_notify *n);
 /* 0 when notified; -ECANCELED / -ETIMEDOUT as any checkpoint. */
-ASUP_API int asup_notify_wait(asup_cx *cx, asup_notify *n);
+ASUP_API ASUP_NODISCARD int asup_notify_wait(asup_cx *cx, asup_notify *n);
 /* Returns 1 if it woke a waiter, 0 if it stored the permit. */
 ASUP_API int asup_notify_one(asup_notify *n);
 /* Returns how many waiters it woke. */
@@ -179,7 +194,7 @@ ASUP_API int asup_notify_waiters(asup_notify *n);
 #define ASUP_BARRIER_LEADER 1
 
 typedef struct asup_barrier {
-	void *_opaque[5];
+	void *_opaque[6];
 } asup_barrier;
 
 /* -EINVAL for NULL or parties == 0 (the barrier is then unusable). */
@@ -210,7 +225,7 @@ ASUP_API int asup_barrier_stats_get(const asup_barrier *b, asup_barrier_stats *o
 #define ASUP_ONCE_MAX_SIZE 64
 
 typedef struct asup_once {
-	void *_opaque[16];
+	void *_opaque[17];
 } asup_once;
 
 /* Writes the value (size bytes) to *value; >= 0 success, < 0 failure. It runs

@@ -14,8 +14,10 @@
  *   copy joined, the others report -ESRCH.
  * - A cx belongs to its task: never stored, never handed to another task.
  *
- * Every function that takes a cx must be called by the task owning it
- * (-ASUP_ENOTASK otherwise). Functions that can suspend are checkpoints: they
+ * Every function that takes a cx must be called by the task owning it, on the
+ * thread driving its runtime (-ASUP_ENOTASK otherwise: a cx used by another
+ * task, or from another thread while its task runs, is refused and nothing
+ * happens). Functions that can suspend are checkpoints: they
  * return -ECANCELED when the task is interrupted, and -ETIMEDOUT once the
  * deadline of an enclosing asup_timeout has passed.
  */
@@ -46,7 +48,15 @@ typedef struct asup_outcome {
 typedef struct asup_cx asup_cx;
 typedef int64_t (*asup_task_fn)(asup_cx *cx, void *arg);
 
-/* A task handle. Fields are private. A zeroed handle is invalid (-EINVAL). */
+/*
+ * A task handle. Fields are private. A zeroed handle is invalid (-EINVAL).
+ * A handle belongs to the runtime its task was spawned in. Every handle call
+ * below (join, try_join, is_finished, release, abort, abort_with,
+ * set_drop_reason, defuse) made from a task of another runtime, or from a
+ * thread other than the one driving the handle's runtime while it runs,
+ * returns -EXDEV and changes nothing. From a thread that drives no runtime
+ * while nobody drives the handle's (between runs), the calls work.
+ */
 typedef struct asup_task {
 	void *_rec;
 	uint64_t _id;
@@ -59,15 +69,33 @@ typedef struct asup_task {
 typedef struct asup_spawn_opts {
 	const char *name;   /* copied (first 31 bytes); shown in reports */
 	size_t stack_size;  /* 0 = the runtime's default */
-	uint8_t priority;   /* ready-lane priority, higher first */
+	uint8_t priority;   /* ready-lane priority, higher first; never below
+	                       the scope budget's (see asup_spawn) */
 } asup_spawn_opts;
 
 ASUP_API void asup_spawn_opts_init(asup_spawn_opts *opts);
 
 /*
- * Spawns fn(cx', arg) as a new task of the caller's runtime; it runs when the
- * caller next suspends. Does not suspend. opts may be NULL. -EINVAL (NULL fn
- * or out, bad stack size), -ENOMEM, -ASUP_ENOTASK.
+ * Spawns fn(cx', arg) as a new task of the caller's runtime, in the caller's
+ * current scope (the region of the innermost asup_region body the caller is
+ * in, else the region the caller was spawned in); it runs when the caller
+ * next suspends. Does not suspend. opts may be NULL.
+ *
+ * Admission: a region takes new tasks only while it is open. Once its body
+ * has returned (or it was cancelled) it is closing, and every spawn into it,
+ * including one by a task still running there, is refused with -ASUP_ECLOSED
+ * and creates nothing; spawn such work from an outer scope instead. A region
+ * holding limits.max_tasks tasks refuses with -ASUP_ECAPACITY until one ends.
+ *
+ * Priority: the task's ready-lane priority is the higher of opts->priority
+ * and the scope budget's priority (asup_scope_budget(cx).priority, 128 by
+ * default). A spawn priority below the budget's has no effect. Budgets
+ * combine by taking the higher priority and the root region's is 128, so with
+ * the default budgets priorities 0..127 all act as 128: order tasks with
+ * priorities from 128 up.
+ *
+ * Returns 0, or -EINVAL (NULL fn or out, bad stack size), -ASUP_ECLOSED,
+ * -ASUP_ECAPACITY, -ENOMEM, -ASUP_ENOTASK; on error no task exists.
  */
 ASUP_API ASUP_NODISCARD int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg,
 				       const asup_spawn_opts *opts, asup_task *out);
@@ -81,28 +109,35 @@ ASUP_API ASUP_NODISCARD int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg,
 ASUP_API ASUP_NODISCARD int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out);
 
 /* Never suspends: 0 and the outcome (consuming the handle) if finished,
- * -EAGAIN if not yet; the other errors as asup_join. */
+ * -EAGAIN if not yet; the other errors as asup_join (-EXDEV: another
+ * runtime's task, the handle is kept). */
 ASUP_API ASUP_NODISCARD int asup_task_try_join(asup_task *h, asup_outcome *out);
-/* 1 if finished, 0 if not, < 0 on a bad handle. */
+/* 1 if finished, 0 if not, < 0 on a bad handle (-EINVAL, -ESRCH,
+ * -ASUP_EJOINED, -EXDEV). */
 ASUP_API int asup_task_is_finished(const asup_task *h);
 /* Gives up the handle without waiting: the task runs on; its record is
- * freed when it finishes. -ESRCH, -ASUP_EJOINED, -EINVAL. */
+ * freed when it finishes. -ESRCH, -ASUP_EJOINED, -EINVAL, -EXDEV (the
+ * handle is kept). */
 ASUP_API int asup_task_release(asup_task *h);
 
 /*
  * Requests that the task stop: its next checkpoint (or the one it is parked
  * in) returns -ECANCELED, and it is dispatched from the cancel lane. Does not
- * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL; a finished
- * task is left as it is (0).
+ * wait; join to see how it ended. 0, or -ESRCH/-EXDEV/-EINVAL; never
+ * -ENOMEM (without memory for the reason a static reason of the same kind is
+ * delivered, flagged truncated); a finished task is left as it is (0).
  */
-ASUP_API int asup_task_abort(asup_task *h);
+ASUP_API ASUP_NODISCARD int asup_task_abort(asup_task *h);
 
 /* Like asup_task_abort with a reason of the given kind and message. Reasons
- * only strengthen: a weaker one leaves the current one in place. */
-ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
-/* The reason a cancelled join of this task aborts it with (default USER). */
+ * only strengthen: a weaker one leaves the current one in place. -EINVAL
+ * (bad kind), -ESRCH, -EXDEV (nothing requested); never -ENOMEM. */
+ASUP_API ASUP_NODISCARD int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg);
+/* The reason a cancelled join of this task aborts it with (default USER).
+ * -EINVAL, -ESRCH, -EXDEV (unchanged). */
 ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind);
-/* A cancelled join of this task will not abort it. */
+/* A cancelled join of this task will not abort it. -EINVAL, -ESRCH, -EXDEV
+ * (not defused). */
 ASUP_API int asup_task_defuse(asup_task *h);
 
 /*
@@ -124,6 +159,8 @@ ASUP_API ASUP_NODISCARD int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void 
  * the region does not close before fn returned.
  * Inline (deterministic mode, or when no pool thread can be started) fn runs
  * on the runtime's thread: it must not wait for other tasks there.
+ * Spawning it returns what asup_spawn returns: 0, or -EINVAL (NULL fn or
+ * out), -ASUP_ECLOSED, -ASUP_ECAPACITY, -ENOMEM, -ASUP_ENOTASK.
  */
 typedef struct asup_blocking asup_blocking;
 typedef int64_t (*asup_blocking_fn)(asup_blocking *b, void *arg);
@@ -178,9 +215,9 @@ ASUP_API int asup_cancel_reason_strengthen(asup_cancel_reason *self,
  * (the deterministic mode's seeded placement orders only the tasks that
  * become ready later); higher priorities, cancelled tasks and due timers
  * still come first. */
-ASUP_API int asup_yield(asup_cx *cx);
+ASUP_API ASUP_NODISCARD int asup_yield(asup_cx *cx);
 /* A checkpoint that does not suspend: 0, -ECANCELED or -ETIMEDOUT. */
-ASUP_API int asup_checkpoint(asup_cx *cx);
+ASUP_API ASUP_NODISCARD int asup_checkpoint(asup_cx *cx);
 
 /*
  * Ends the calling task as Panicked with the formatted message (truncated to

@@ -21,9 +21,9 @@ ASUP_API asup_time asup_now(asup_cx *cx);
 
 /* Suspends until the clock reaches t. 0, or a checkpoint error. A time in the
  * past returns 0 after the checkpoint, without suspending. */
-ASUP_API int asup_sleep_until(asup_cx *cx, asup_time t);
+ASUP_API ASUP_NODISCARD int asup_sleep_until(asup_cx *cx, asup_time t);
 /* asup_sleep_until(cx, now + ns). */
-ASUP_API int asup_sleep(asup_cx *cx, uint64_t ns);
+ASUP_API ASUP_NODISCARD int asup_sleep(asup_cx *cx, uint64_t ns);
 
 /*
  * Runs fn(cx, arg) inside a deadline scope ending at now + ns (or at the
@@ -32,8 +32,8 @@ ASUP_API int asup_sleep(asup_cx *cx, uint64_t ns);
  * -ETIMEDOUT (a suspended one is woken with it). A value fn returns wins even
  * if the deadline passed. -ASUP_ENOTASK for a bad cx, -EINVAL for NULL fn.
  */
-ASUP_API int64_t asup_timeout(asup_cx *cx, uint64_t ns, asup_task_fn fn, void *arg);
-ASUP_API int64_t asup_timeout_at(asup_cx *cx, asup_time deadline, asup_task_fn fn, void *arg);
+ASUP_API ASUP_NODISCARD int64_t asup_timeout(asup_cx *cx, uint64_t ns, asup_task_fn fn, void *arg);
+ASUP_API ASUP_NODISCARD int64_t asup_timeout_at(asup_cx *cx, asup_time deadline, asup_task_fn fn, void *arg);
 
 /* The effective deadline of the running task (ASUP_TIME_MAX if none): the
  * minimum of its own budget's deadline, the open asup_timeout scopes and the

@@ -110,7 +110,9 @@ ASUP_API int asup_trace_user(asup_cx *cx, uint64_t tag, uint64_t value);
  * returns a race id (> 0; 0 when not tracing); declare each member, then end
  * with the winner (NULL: none won) after the losers were meant to be drained.
  * The loser-drain oracle reports every member, other than the winner, that
- * had not finished when the race ended.
+ * had not finished when the race ended. Member and end return 0 (also for
+ * race 0, when not tracing), -EINVAL (NULL member, a race id never begun),
+ * -ASUP_ENOTASK.
  */
 ASUP_API uint64_t asup_trace_race_begin(asup_cx *cx, size_t members);
 ASUP_API int asup_trace_race_member(asup_cx *cx, uint64_t race, const asup_task *member);

@@ -21,6 +21,10 @@
  * unseen version) and a cancelled wait leaves the seen version as it was, so
  * the change is still reported to the next call. Nothing else suspends.
  *
+ * Runtimes: every call on a watch or its receivers from a task of another
+ * runtime, or from a thread other than the one driving its runtime, returns
+ * -EXDEV and changes nothing.
+ *
  * Ownership: a watch is owned by the region it was opened in (region heap,
  * freed when the region closes). Receivers (asup_watch_rx) live in the
  * caller's storage: asup_watch_subscribe initialises one (overwriting it),
@@ -59,7 +63,7 @@ typedef void (*asup_watch_modify_fn)(void *value, void *arg);
 /* Opens a watch holding a copy of *initial (version 0) in the current
  * scope's region. -EINVAL (zero element size, NULL initial or out), -ENOMEM,
  * -ASUP_ECLOSED, -ASUP_ECAPACITY, -ASUP_ENOTASK. */
-ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out);
+ASUP_API ASUP_NODISCARD int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out);
 
 /* Replaces the value with a copy of *elem, increments the version and wakes
  * every waiting receiver. Never suspends; succeeds with or without receivers.

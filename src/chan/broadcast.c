@@ -52,6 +52,13 @@ static int valid(const asup_broadcast *b)
 	return b && b->magic == BCAST_MAGIC;
 }
 
+/* A channel of a runtime the calling thread does not drive (inside a task:
+ * another runtime's): every call refuses it with -EXDEV. */
+static int foreign(const asup_broadcast *b)
+{
+	return valid(b) && asup__k_here(b->k) < 0;
+}
+
 static unsigned char *slot(asup_broadcast *b, uint64_t n)
 {
 	return b->buf + (size_t)(n % b->cap) * b->elem;
@@ -96,6 +103,8 @@ static int push(asup_broadcast *b, const void *elem)
 
 ASUP_API int asup_broadcast_send(asup_broadcast *b, const void *elem)
 {
+	if (foreign(b))
+		return -EXDEV;
 	if (!valid(b) || !elem)
 		return -EINVAL;
 	if (b->closed || b->nrx == 0)
@@ -111,6 +120,8 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 
 	if (!self)
 		return -ASUP_ENOTASK;
+	if (foreign(b))
+		return -EXDEV;
 	if (!valid(b) || !p)
 		return -EINVAL;
 	memset(p, 0, sizeof(*p)); /* a failed reserve leaves an empty permit */
@@ -137,8 +148,6 @@ ASUP_API int asup_broadcast_permit_send(asup_broadcast_permit *p, const void *el
 	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
 		return -EINVAL; /* a NULL elem leaves the permit live */
 	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY; /* the runtime aborted it when its holder ended */
 	if (rc < 0)
 		return rc;
 	b = p->_b;
@@ -157,8 +166,6 @@ ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p)
 	if (!p)
 		return -EINVAL;
 	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY;
 	if (rc < 0)
 		return rc;
 	return asup__obligation_resolve(p->_b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
@@ -166,6 +173,8 @@ ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p)
 
 ASUP_API int asup_broadcast_add_sender(asup_broadcast *b)
 {
+	if (foreign(b))
+		return -EXDEV;
 	if (!valid(b))
 		return -EINVAL;
 	if (b->closed)
@@ -178,6 +187,8 @@ ASUP_API int asup_broadcast_add_sender(asup_broadcast *b)
 
 ASUP_API int asup_broadcast_close_send(asup_broadcast *b)
 {
+	if (foreign(b))
+		return -EXDEV;
 	if (!valid(b))
 		return -EINVAL;
 	if (b->closed)
@@ -191,6 +202,8 @@ ASUP_API int asup_broadcast_close_send(asup_broadcast *b)
 
 ASUP_API int asup_broadcast_subscribe(asup_broadcast *b, asup_broadcast_rx *rx)
 {
+	if (foreign(b))
+		return -EXDEV;
 	if (!valid(b) || !rx)
 		return -EINVAL;
 	if (b->closed)
@@ -217,6 +230,8 @@ static int rx_get(asup_broadcast_rx *rx, asup_broadcast **out)
 		return -EPIPE;
 	if (rx->_magic != RX_LIVE)
 		return -EINVAL;
+	if (asup__k_here(rx->_k) < 0)
+		return -EXDEV; /* another runtime's cursor: nothing read */
 	if (!asup__chan_alive(rx->_k, rx->_region))
 		return -ASUP_ECLOSED; /* the ring's memory went with its region */
 	if (!valid(rx->_b))
@@ -302,6 +317,8 @@ ASUP_API int asup_broadcast_try_recv(asup_broadcast_rx *rx, void *elem, uint64_t
 
 ASUP_API int asup_broadcast_stats_get(const asup_broadcast *b, asup_broadcast_stats *out)
 {
+	if (foreign(b))
+		return -EXDEV;
 	if (!valid(b) || !out)
 		return -EINVAL;
 	out->capacity = b->cap;

@@ -27,6 +27,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/region.h"
 #include "chan_internal.h"
+#include "permit.h"
 
 #include <string.h>
 
@@ -46,12 +47,23 @@ struct asup_chan {
 	asup_waitq senders;   /* reservers waiting for room, FIFO */
 	asup_waitq receivers; /* receivers waiting for an element */
 	asup__kernel *k;
+	uint64_t region;      /* the region whose memory holds the channel */
 	_Alignas(16) unsigned char buf[];
 };
 
 static int valid(const asup_chan *ch)
 {
 	return ch && ch->magic == CHAN_MAGIC;
+}
+
+/* 0 for a channel the caller may use; -EINVAL for a bad one, -EXDEV for one
+ * of a runtime the calling thread does not drive (inside a task: another
+ * runtime's; the cx check before it made sure the thread drives cx's). */
+static int usable(const asup_chan *ch)
+{
+	if (!valid(ch))
+		return -EINVAL;
+	return asup__k_here(ch->k);
 }
 
 ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out)
@@ -72,6 +84,7 @@ ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup
 	ch->elem = elem_size;
 	ch->cap = capacity;
 	ch->k = cx->k;
+	ch->region = ref.region;
 	asup_waitq_init(&ch->senders);
 	asup_waitq_init(&ch->receivers);
 	*out = ch;
@@ -163,7 +176,13 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 		release_slot(ch);
 		return rc;
 	}
+	/* The obligation can be in a region that outlives the channel's (a
+	 * task of an outer region reserving on it): its hook must not give
+	 * room back to freed memory. */
+	asup__obligation_guard(ch->k, p->_obligation, ch->region);
 	p->_ch = ch;
+	p->_k = ch->k;
+	p->_region = ch->region;
 	p->_state = P_LIVE;
 	return 0;
 }
@@ -175,8 +194,11 @@ static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
 
 	if (!self)
 		return -ASUP_ENOTASK;
-	if (!valid(ch) || !p)
+	if (!p)
 		return -EINVAL;
+	rc = usable(ch);
+	if (rc < 0)
+		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
@@ -196,14 +218,28 @@ ASUP_API int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
 	return reserve(cx, ch, p, 0);
 }
 
+/*
+ * Claims a permit for its one resolution (permit.h): a used permit, one of
+ * another runtime (left live), one whose holder ended (the runtime settled
+ * it) and one whose channel's region closed are refused here, before the
+ * channel's memory is read.
+ */
+static int claim(asup_permit *p)
+{
+	return asup__permit_claim(&p->_state, p->_ch, p->_k, p->_region, p->_obligation);
+}
+
 ASUP_API int asup_permit_send(asup_permit *p, const void *elem)
 {
 	asup_chan *ch;
+	int rc;
 
-	if (!p || p->_state != P_LIVE || !valid(p->_ch) || !elem)
+	if (!p || !elem)
 		return -EINVAL;
+	rc = claim(p);
+	if (rc < 0)
+		return rc;
 	ch = p->_ch;
-	p->_state = P_USED;
 	if (ch->rx_closed) {
 		/* Nobody will read it: the element stays the caller's. */
 		asup__obligation_resolve(ch->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
@@ -216,11 +252,15 @@ ASUP_API int asup_permit_send(asup_permit *p, const void *elem)
 
 ASUP_API int asup_permit_abort(asup_permit *p)
 {
-	if (!p || p->_state != P_LIVE || !valid(p->_ch))
+	int rc;
+
+	if (!p)
 		return -EINVAL;
-	p->_state = P_USED;
+	rc = claim(p);
+	if (rc < 0)
+		return rc;
 	/* The obligation's hook gives the room back. */
-	return asup__obligation_resolve(p->_ch->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__obligation_resolve(p->_k, p->_obligation, ASUP_OBLIGATION_ABORTED);
 }
 
 ASUP_API int asup_chan_send(asup_cx *cx, asup_chan *ch, const void *elem)
@@ -229,8 +269,11 @@ ASUP_API int asup_chan_send(asup_cx *cx, asup_chan *ch, const void *elem)
 
 	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
-	if (!valid(ch) || !elem)
+	if (!elem)
 		return -EINVAL;
+	rc = usable(ch);
+	if (rc < 0)
+		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
@@ -251,8 +294,11 @@ ASUP_API int asup_chan_try_send(asup_chan *ch, const void *elem)
 {
 	int rc;
 
-	if (!valid(ch) || !elem)
+	if (!elem)
 		return -EINVAL;
+	rc = usable(ch);
+	if (rc < 0)
+		return rc;
 	rc = take_room(NULL, ch, 0);
 	if (rc < 0)
 		return rc;
@@ -285,8 +331,11 @@ ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 
 	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
-	if (!valid(ch) || !elem)
+	if (!elem)
 		return -EINVAL;
+	rc = usable(ch);
+	if (rc < 0)
+		return rc;
 	/* Cancellation wins over ready data: the queue stays as it is. */
 	rc = asup_checkpoint(cx);
 	while (rc == 0 && (rc = pop(ch, elem)) == -EAGAIN)
@@ -296,7 +345,11 @@ ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 
 ASUP_API int asup_chan_try_recv(asup_chan *ch, void *elem)
 {
-	if (!valid(ch) || !elem)
+	int rc = usable(ch);
+
+	if (rc < 0)
+		return rc;
+	if (!elem)
 		return -EINVAL;
 	return pop(ch, elem);
 }
@@ -313,7 +366,10 @@ ASUP_API int asup_chan_send_evict_oldest(asup_chan *ch, const void *elem, void *
 {
 	int rc;
 
-	if (!valid(ch) || !elem || (evicted && overlap(elem, evicted, ch->elem)))
+	rc = usable(ch);
+	if (rc < 0)
+		return rc;
+	if (!elem || (evicted && overlap(elem, evicted, ch->elem)))
 		return -EINVAL;
 	if (ch->closed || ch->rx_closed)
 		return -EPIPE;
@@ -337,8 +393,10 @@ ASUP_API int asup_chan_send_evict_oldest(asup_chan *ch, const void *elem, void *
 
 ASUP_API int asup_chan_close(asup_chan *ch)
 {
-	if (!valid(ch))
-		return -EINVAL;
+	int rc = usable(ch);
+
+	if (rc < 0)
+		return rc;
 	ch->closed = 1;
 	ch->reserved -= ch->handed; /* slots handed to nobody now */
 	ch->handed = 0;
@@ -349,8 +407,10 @@ ASUP_API int asup_chan_close(asup_chan *ch)
 
 ASUP_API int asup_chan_close_recv(asup_chan *ch)
 {
-	if (!valid(ch))
-		return -EINVAL;
+	int rc = usable(ch);
+
+	if (rc < 0)
+		return rc;
 	ch->rx_closed = 1;
 	ch->len = 0;
 	ch->reserved -= ch->handed;
@@ -362,7 +422,11 @@ ASUP_API int asup_chan_close_recv(asup_chan *ch)
 
 ASUP_API int asup_chan_stats_get(const asup_chan *ch, asup_chan_stats *out)
 {
-	if (!valid(ch) || !out)
+	int rc = usable(ch);
+
+	if (rc < 0)
+		return rc;
+	if (!out)
 		return -EINVAL;
 	out->queued = ch->len;
 	out->reserved = ch->reserved;

@@ -75,6 +75,13 @@ static int valid(const asup_oneshot *os)
 	return os && os->magic == ONESHOT_MAGIC;
 }
 
+/* A channel of a runtime the calling thread does not drive (inside a task:
+ * another runtime's): every call refuses it with -EXDEV. */
+static int foreign(const asup_oneshot *os)
+{
+	return valid(os) && asup__k_here(os->k) < 0;
+}
+
 ASUP_API int asup_oneshot_open(asup_cx *cx, size_t elem_size, asup_oneshot **out)
 {
 	asup_rref ref;
@@ -166,6 +173,8 @@ ASUP_API int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os, asup_oneshot_pe
 
 	if (!self)
 		return -ASUP_ENOTASK;
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os) || !p)
 		return -EINVAL;
 	memset(p, 0, sizeof(*p)); /* a failed reserve leaves an empty permit */
@@ -223,8 +232,6 @@ ASUP_API int asup_oneshot_permit_abort(asup_oneshot_permit *p)
 	if (!p)
 		return -EINVAL;
 	rc = asup__permit_claim(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
-	if (rc == -EPIPE)
-		return -ASUP_EALREADY; /* the runtime aborted it when its holder ended */
 	if (rc < 0)
 		return rc;
 	/* The obligation's hook closes the sender side and wakes the receiver. */
@@ -233,6 +240,8 @@ ASUP_API int asup_oneshot_permit_abort(asup_oneshot_permit *p)
 
 ASUP_API int asup_oneshot_send(asup_oneshot *os, const void *elem)
 {
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os) || !elem)
 		return -EINVAL;
 	if (os->tx != TX_OPEN)
@@ -245,6 +254,8 @@ ASUP_API int asup_oneshot_send(asup_oneshot *os, const void *elem)
 
 ASUP_API int asup_oneshot_close_send(asup_oneshot *os)
 {
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os))
 		return -EINVAL;
 	if (os->tx == TX_OPEN) {
@@ -276,6 +287,8 @@ ASUP_API int asup_oneshot_recv(asup_cx *cx, asup_oneshot *os, void *elem)
 
 	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os) || !elem)
 		return -EINVAL;
 	/* Cancellation wins over a ready value: the value stays. */
@@ -290,6 +303,8 @@ ASUP_API int asup_oneshot_recv(asup_cx *cx, asup_oneshot *os, void *elem)
 
 ASUP_API int asup_oneshot_try_recv(asup_oneshot *os, void *elem)
 {
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os) || !elem)
 		return -EINVAL;
 	return take(os, elem);
@@ -297,6 +312,8 @@ ASUP_API int asup_oneshot_try_recv(asup_oneshot *os, void *elem)
 
 ASUP_API int asup_oneshot_close_recv(asup_oneshot *os)
 {
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os))
 		return -EINVAL;
 	if (!os->rx_closed) {
@@ -309,6 +326,8 @@ ASUP_API int asup_oneshot_close_recv(asup_oneshot *os)
 
 ASUP_API int asup_oneshot_stats_get(const asup_oneshot *os, asup_oneshot_stats *out)
 {
+	if (foreign(os))
+		return -EXDEV;
 	if (!valid(os) || !out)
 		return -EINVAL;
 	out->sender = (asup_oneshot_sender)os->tx; /* same order */

@@ -27,13 +27,15 @@ static inline int asup__chan_alive(const void *k, uint64_t region)
 
 /*
  * Claims a permit for resolution: 0 and the permit is USED, its obligation
- * still pending (the caller commits or aborts it). Otherwise the error, and a
- * LIVE permit is USED all the same:
- *   -ASUP_EALREADY  already resolved
+ * still pending (the caller commits or aborts it). -EXDEV for a permit of a
+ * runtime the calling thread does not drive (nothing changes). Otherwise the
+ * error, and a LIVE permit is USED all the same:
+ *   -ASUP_EALREADY  already resolved: through this object, through a copy
+ *                   of it, or by the runtime when its holder ended (the
+ *                   obligation id is stale then: ids are generational)
  *   -EINVAL         never reserved (zeroed)
  *   -ASUP_ECLOSED   the channel's region closed: the obligation is aborted
  *                   here and the channel is not touched
- *   -EPIPE          the runtime settled the obligation when its holder ended
  */
 static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp, uint64_t region,
                                      uint64_t obligation)
@@ -44,13 +46,17 @@ static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp
 		return -ASUP_EALREADY;
 	if (*state != ASUP__PERMIT_LIVE || !chan || !k)
 		return -EINVAL;
+	if (asup__k_here(k) < 0)
+		return -EXDEV; /* another runtime's permit: it stays live */
 	*state = ASUP__PERMIT_USED;
 	if (!asup__chan_alive(k, region)) {
-		(void)asup__obligation_resolve(k, obligation, ASUP_OBLIGATION_ABORTED);
+		/* Without its hook: the hook would give room back to the
+		 * channel, whose memory went with its region. */
+		(void)asup__obligation_resolve_quiet(k, obligation, ASUP_OBLIGATION_ABORTED);
 		return -ASUP_ECLOSED;
 	}
 	if (!asup__arena_get(&k->obligations, obligation))
-		return -EPIPE;
+		return -ASUP_EALREADY;
 	return 0;
 }
 

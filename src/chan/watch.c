@@ -49,6 +49,13 @@ static int valid(const asup_watch *w)
 	return w && w->magic == WATCH_MAGIC;
 }
 
+/* A channel of a runtime the calling thread does not drive (inside a task:
+ * another runtime's): every call refuses it with -EXDEV. */
+static int foreign(const asup_watch *w)
+{
+	return valid(w) && asup__k_here(w->k) < 0;
+}
+
 ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out)
 {
 	asup_rref ref;
@@ -76,6 +83,8 @@ ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial,
 /* Why the sender may not write now, or 0. */
 static int writable(const asup_watch *w)
 {
+	if (foreign(w))
+		return -EXDEV;
 	if (!valid(w))
 		return -EINVAL;
 	if (w->modifying)
@@ -131,6 +140,8 @@ static int copy_out(const asup_watch *w, void *elem, uint64_t *version)
 
 ASUP_API int asup_watch_borrow(asup_watch *w, void *elem, uint64_t *version)
 {
+	if (foreign(w))
+		return -EXDEV;
 	if (!valid(w))
 		return -EINVAL;
 	return copy_out(w, elem, version);
@@ -138,6 +149,8 @@ ASUP_API int asup_watch_borrow(asup_watch *w, void *elem, uint64_t *version)
 
 ASUP_API int asup_watch_close_send(asup_watch *w)
 {
+	if (foreign(w))
+		return -EXDEV;
 	if (!valid(w))
 		return -EINVAL;
 	if (!w->closed) {
@@ -149,6 +162,8 @@ ASUP_API int asup_watch_close_send(asup_watch *w)
 
 ASUP_API int asup_watch_subscribe(asup_watch *w, asup_watch_rx *rx)
 {
+	if (foreign(w))
+		return -EXDEV;
 	if (!valid(w) || !rx || w->nrx == UINT32_MAX)
 		return -EINVAL;
 	w->nrx++;
@@ -171,6 +186,8 @@ static int rx_get(asup_watch_rx *rx, asup_watch **out)
 		return -EPIPE;
 	if (rx->_magic != RX_LIVE)
 		return -EINVAL;
+	if (asup__k_here(rx->_k) < 0)
+		return -EXDEV; /* another runtime's cursor: nothing read */
 	if (!asup__chan_alive(rx->_k, rx->_region))
 		return -ASUP_ECLOSED; /* the value went with its region */
 	if (!valid(rx->_w))
@@ -269,6 +286,8 @@ ASUP_API int asup_watch_has_changed(asup_watch_rx *rx)
 
 ASUP_API int asup_watch_stats_get(const asup_watch *w, asup_watch_stats *out)
 {
+	if (foreign(w))
+		return -EXDEV;
 	if (!valid(w) || !out)
 		return -EINVAL;
 	out->version = w->version;

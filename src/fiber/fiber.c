@@ -6,7 +6,7 @@
  * the hook and the sanitizer annotations read. That pointer is per-thread
  * execution state, not runtime state: two runtimes on one thread take turns.
  *
- * Stack lifecycle: mapped (mmap + guard page, registered with Valgrind) ->
+ * Stack lifecycle: mapped (mmap + 64 KiB guard, registered with Valgrind) ->
  * handed out -> returned to the warm pool (LIFO, still registered) or
  * unmapped when the pool is full or has another size.
  */
@@ -78,6 +78,17 @@ static size_t page_size(void)
 	return v;
 }
 
+/* The guard below every stack: 64 KiB (at least one page). A frame larger
+ * than the guard can step over it into the next mapping; 64 KiB catches the
+ * common large frames (a buffer of a few tens of KiB on the stack). Neither a
+ * guard region nor a PROT_NONE mapping of MAP_NORESERVE memory costs memory,
+ * only address space. */
+static size_t guard_size(void)
+{
+	size_t ps = page_size();
+	return ASUP__STACK_GUARD > ps ? (ASUP__STACK_GUARD + ps - 1) / ps * ps : ps;
+}
+
 size_t asup__stack_round(size_t want)
 {
 	size_t ps = page_size();
@@ -88,19 +99,20 @@ size_t asup__stack_round(size_t want)
 
 static int stack_map(size_t size, asup__stack **out)
 {
-	size_t ps = page_size();
-	size_t len = size + ps /* guard */;
+	size_t guard = guard_size();
+	size_t len = size + guard;
 	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	asup__stack *s;
 
 	if (map == MAP_FAILED)
 		return -ENOMEM;
-	/* A guard region (Linux 6.13+) keeps the guard page inside the stack's
+	/* A guard region (Linux 6.13+) keeps the guard inside the stack's
 	 * mapping, so neighbouring stacks merge into one VMA; mprotect would
 	 * split it, and Linux allows only vm.max_map_count (65530) VMAs per
 	 * process: about 32,000 guarded stacks. */
-	if (madvise(map, ps, MADV_GUARD_INSTALL_) != 0 && mprotect(map, ps, PROT_NONE) != 0) {
+	if (madvise(map, guard, MADV_GUARD_INSTALL_) != 0 &&
+	    mprotect(map, guard, PROT_NONE) != 0) {
 		munmap(map, len);
 		return -ENOMEM;
 	}
@@ -110,7 +122,7 @@ static int stack_map(size_t size, asup__stack **out)
 	s = (asup__stack *)((uintptr_t)s & ~(uintptr_t)63);
 	s->map = map;
 	s->map_len = len;
-	s->lo = map + ps;
+	s->lo = map + guard;
 	s->size = (size_t)((char *)s - (char *)s->lo); /* usable up to the header */
 	s->vg_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + s->size);
 	asup__list_init(&s->link);
@@ -174,7 +186,7 @@ void asup__stack_put(asup__stack_pool *p, asup__stack *s)
 	/* Pooled whatever the count: unmapping here would put a system call on
 	 * the exit path of every task. asup__stack_pool_trim gives the excess
 	 * back when the runtime is idle. */
-	if (s->map_len == p->size + page_size()) {
+	if (s->map_len == p->size + guard_size()) {
 		asup__list_push_front(&p->free, &s->link);
 		p->count++;
 		return;
@@ -341,8 +353,8 @@ void asup__fiber_switch_final(asup__fiber *from, asup__fiber *to)
 
 /* ---- overflow reporting ------------------------------------------------ */
 
-/* Faults this far below a fiber's stack count as its overflow: a large frame
- * can step over the guard page. */
+/* Faults this far below a fiber's stack count as its overflow: the guard
+ * itself and a little beyond it. */
 #define GUARD_REACH (256u * 1024u)
 
 static struct sigaction old_segv, old_bus;
@@ -421,7 +433,7 @@ static void install_once(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSEGV, &sa, &old_segv) != 0 || sigaction(SIGBUS, &sa, &old_bus) != 0)
-		guard_rc = -errno;
+		guard_rc = -EINVAL; /* sigaction fails only on a bad signal or action */
 }
 
 int asup__overflow_guard_install(void)
@@ -430,10 +442,12 @@ int asup__overflow_guard_install(void)
 	return guard_rc;
 }
 
+#define ALTSTACK_SIZE (64u * 1024u)
+
 int asup__altstack_ensure(void **mem, size_t *len)
 {
 	stack_t cur, ss;
-	size_t sz = 64 * 1024;
+	size_t sz = ALTSTACK_SIZE;
 
 	*mem = NULL;
 	*len = 0;
@@ -446,7 +460,7 @@ int asup__altstack_ensure(void **mem, size_t *len)
 	ss.ss_flags = 0;
 	if (sigaltstack(&ss, NULL) != 0) {
 		munmap(ss.ss_sp, sz);
-		return -errno;
+		return -ENOMEM; /* sigaltstack: EPERM (on it now) cannot happen here */
 	}
 	*mem = ss.ss_sp;
 	*len = sz;
@@ -462,4 +476,47 @@ void asup__altstack_remove(void *mem, size_t len)
 	ss.ss_flags = SS_DISABLE;
 	sigaltstack(&ss, NULL);
 	munmap(mem, len);
+}
+
+/* Set once asup__altstack_keep installed this thread's alternate stack. */
+static _Thread_local int tls_alt_kept;
+static pthread_key_t alt_key;
+static pthread_once_t alt_key_once = PTHREAD_ONCE_INIT;
+static int alt_key_rc;
+
+static void alt_key_drop(void *mem)
+{
+	asup__altstack_remove(mem, ALTSTACK_SIZE);
+}
+
+static void alt_key_init(void)
+{
+	alt_key_rc = pthread_key_create(&alt_key, alt_key_drop) == 0 ? 0 : -ENOMEM;
+}
+
+int asup__altstack_keep(void)
+{
+	void *mem;
+	size_t len;
+	int rc;
+
+	if (tls_alt_kept)
+		return 0;
+	pthread_once(&alt_key_once, alt_key_init);
+	if (alt_key_rc < 0)
+		return alt_key_rc;
+	rc = asup__altstack_ensure(&mem, &len);
+	if (rc < 0)
+		return rc;
+	/* A stack someone else installed may go away again: check it next time
+	 * too. Ours stays; the key's destructor takes it down when the thread
+	 * exits, and the main thread's stays until the process ends. */
+	if (rc == 0)
+		return 0;
+	if (pthread_setspecific(alt_key, mem) != 0) {
+		asup__altstack_remove(mem, len);
+		return -ENOMEM;
+	}
+	tls_alt_kept = 1;
+	return 0;
 }

@@ -2,7 +2,7 @@
  * Fiber layer: execution contexts, their stacks, and the annotations that let
  * ASan, TSan, Valgrind and gdb follow a switch.
  *
- * Owns: stack mappings (mmap + guard page), the warm stack pool, the SIGSEGV
+ * Owns: stack mappings (mmap + 64 KiB guard), the warm stack pool, the SIGSEGV
  * overflow reporter. Must not touch: scheduling policy, tasks, time.
  *
  * A fiber is a context plus the stack it runs on. The thread's own stack is a
@@ -87,9 +87,9 @@ typedef struct asup__fiber {
  * usable size is the requested size less 64 bytes or so. */
 struct asup__stack {
 	asup__list link;   /* in the pool's free list while pooled */
-	void *map;         /* whole mapping, guard page included */
+	void *map;         /* whole mapping, guard included */
 	size_t map_len;
-	void *lo;          /* lowest usable byte (just above the guard page) */
+	void *lo;          /* lowest usable byte (just above the guard) */
 	size_t size;       /* usable bytes (below this header) */
 	unsigned vg_id;    /* Valgrind stack id */
 };
@@ -108,6 +108,9 @@ typedef struct asup__stack_pool {
 size_t asup__stack_round(size_t want);
 #define ASUP__STACK_MIN (16u * 1024u)
 #define ASUP__STACK_MAX ((size_t)1 << 30)
+/* Bytes of guard below every stack (rounded up to a page): no memory, only
+ * address space. A frame larger than this can still jump over it. */
+#define ASUP__STACK_GUARD (64u * 1024u)
 #define ASUP__STACK_DEFAULT (64u * 1024u)
 
 void asup__stack_pool_init(asup__stack_pool *p, size_t size, uint32_t max);
@@ -200,5 +203,10 @@ int asup__overflow_guard_install(void);
  * (then call asup__altstack_remove when the thread stops running fibers). */
 int asup__altstack_ensure(void **mem, size_t *len);
 void asup__altstack_remove(void *mem, size_t len);
+/* Alternate signal stack for the calling thread that stays until the thread
+ * exits: for the step-wise drivers (asup_rt_step, asup_lab_step), where a
+ * sigaltstack pair per step would cost two system calls. After the first call
+ * on a thread it is a thread-local check. Returns 0 or -ENOMEM. */
+int asup__altstack_keep(void);
 
 #endif

@@ -29,13 +29,9 @@
 static void fold_reason(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind, const char *msg)
 {
 	asup__reason *r = asup__reason_make(cx->k, kind, cx->scope, kt, msg);
-	if (r) {
-		asup__cx_request_cancel(cx->k, kt, r);
-		asup__reason_unref(&cx->k->alloc, r);
-	} else {
-		kt->cancel_requested = 1;
-		kt->t.interrupt = -ECANCELED;
-	}
+
+	asup__cx_request_cancel(cx->k, kt, r);
+	asup__reason_unref(&cx->k->alloc, r);
 }
 
 static void fold_exhaustion(asup_cx *cx, asup__ktask *kt, asup_cancel_kind kind)
@@ -372,8 +368,6 @@ ASUP_API int asup_cx_cancel_self(asup_cx *cx, asup_cancel_kind kind, const char 
 	if (asup_cancel_kind_severity(kind) < 0)
 		return -EINVAL;
 	r = asup__reason_make(cx->k, kind, cx->scope, kt, msg);
-	if (!r)
-		return -ENOMEM;
 	/* Overwrites the reason, unlike every other path. */
 	asup__cx_cancel_overwrite(cx->k, kt, r);
 	asup__reason_unref(&cx->k->alloc, r);

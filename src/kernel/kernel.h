@@ -22,7 +22,9 @@
  * Record lifecycle: a task record leaves the task arena and its region when
  * the task completes (the spec's "completed tasks are removed"); the memory
  * stays until its outcome is consumed through the handle (join, try_join,
- * release) or the runtime is destroyed, then is recycled with gen + 1.
+ * release) or the runtime is destroyed, then is recycled with gen + 1. The
+ * pages of wholly free record chunks go back to the OS (records.c); their
+ * addresses stay valid until the runtime is destroyed.
  *
  * Invariants (asup__kernel_check): every arena entry's id is its arena id;
  * a region's ntasks/nchildren count its lists; live tasks are exactly the
@@ -32,7 +34,10 @@
 #ifndef ASUP_KERNEL_H
 #define ASUP_KERNEL_H
 
+#include <errno.h>
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "asupersync/cancel.h"
 #include "asupersync/cx.h"
@@ -84,6 +89,8 @@ struct asup__region {
 	uint8_t fin_running;        /* a finalizer task is in flight (barrier) */
 	uint8_t in_use;
 	uint8_t body_running;       /* its region body still runs: not closable */
+	uint8_t fin_stalled;        /* an async finalizer could not start for
+	                               lack of memory: retried when idle */
 	asup__list children;        /* child regions, by sibling */
 	asup__list sibling;
 	asup__list tasks;           /* live tasks, by ktask.region_link */
@@ -241,26 +248,44 @@ typedef struct asup__obligation {
 	 * auto-aborted or leaked. Lets a primitive take back what it lent. */
 	void (*on_release)(void *ctx);
 	void *ctx;
+	/* A region whose memory ctx lives in (0: none): once it closed, the
+	 * hook is skipped, since what it would give back is gone. */
+	uint64_t guard;
 } asup__obligation;
 
-/* Records are allocated 64 at a time; a chunk is freed with the runtime. */
+/* Records are allocated 64 at a time (records.c). A chunk whose records are
+ * all free may be discarded: its pages go back to the OS but its address
+ * stays allocated (on the spare list) until the runtime is destroyed, so a
+ * stale handle copy still reads a record that says it is not in use. */
 #define ASUP__REC_CHUNK 64
+#define ASUP__REC_KEEP 1024       /* free records a trim keeps resident */
+#define ASUP__REC_TRIM_MIN 32768  /* free records that trigger a trim while busy */
 struct asup__rec_chunk {
 	struct asup__rec_chunk *next;
+	uint32_t gen_base;          /* on the spare list: the generation every
+	                               record starts at when revived (above any
+	                               generation a handle or waker can hold) */
 	asup__ktask recs[ASUP__REC_CHUNK];
 };
 
 struct asup__kernel {
 	asup__alloc alloc;
 	asup__sched *sched;
+	/* The thread driving this runtime now (asup__kernel_enter), 0 when
+	 * none: written by that thread, read by any thread that is handed one
+	 * of its objects. */
+	_Atomic uintptr_t driver;
 	asup__arena tasks;          /* live tasks */
 	asup__arena regions;        /* regions not closed */
 	asup__arena obligations;    /* obligations not resolved */
 	asup__ktask *free_recs;     /* free stack of recycled records */
-	struct asup__rec_chunk *chunks; /* every record lives in one of these */
+	struct asup__rec_chunk *chunks; /* resident chunks: every record lives in one */
+	struct asup__rec_chunk *spare;  /* discarded chunks, revived before allocating */
+	uint32_t nspare;
+	uint32_t rec_trim_at;       /* nfree above which a busy trim is considered */
 	asup__region *root;
 	uint32_t nfree;
-	uint32_t nrecs;             /* records allocated (in chunks) */
+	uint32_t nrecs;             /* records in resident chunks */
 	uint32_t live;
 	uint32_t chain_depth;       /* cause-chain depth limit */
 	uint64_t seed;              /* runtime seed, for per-task entropy */
@@ -275,6 +300,7 @@ struct asup__kernel {
 	asup_cx_handles handles;    /* shared by every task of the runtime */
 	int local_available;        /* a local (worker) queue exists */
 	uint64_t races;             /* race ids handed out (trace events) */
+	uint32_t fin_stalled;       /* regions with fin_stalled set */
 	/* Lab hooks (wired by the runtime; NULL when absent). checkpoint is
 	 * called at every checkpoint of a traced task; a non-zero return is a
 	 * cancel kind + 1 to inject into that task before the checkpoint
@@ -309,6 +335,18 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t);
 void asup__kernel_task_start_failed(asup__kernel *k, asup__task *t, int rc);
 int asup__kernel_check(const asup__kernel *k);
 
+/* ---- record chunks (records.c) ---- */
+/* Makes 64 more free records (a spare chunk revived, or a new one). 0 or
+ * -ENOMEM (nothing changed). */
+int asup__rec_grow(asup__kernel *k);
+/* Discards every chunk whose records are all free while more than `keep`
+ * free records would stay resident; rebuilds the free stack. */
+void asup__rec_trim(asup__kernel *k, uint32_t keep);
+/* The trim of a runtime gone idle: keeps ASUP__REC_KEEP free records. */
+void asup__rec_trim_idle(asup__kernel *k);
+/* Frees every chunk, resident and spare (runtime teardown). */
+void asup__rec_chunks_free(asup__kernel *k);
+
 /* ---- regions (region.c) ---- */
 /* A new child of parent (NULL: the root) with budget parent.meet(budget).
  * -ESRCH/-ASUP_ECLOSED/-ASUP_ECAPACITY/-ENOMEM; nothing changes on error. */
@@ -335,6 +373,10 @@ void asup__region_cancel_quick(asup__kernel *k, asup__region *r, asup__reason *r
  * cancel from outside, which keeps the root region usable). */
 int asup__region_cancel_below(asup__kernel *k, asup__region *r, asup__reason *reason);
 int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f);
+/* Retries the async finalizers that could not start for lack of memory (the
+ * runtime calls it when idle). 0 if none waited, 1 if one started or its
+ * region moved on, -ENOMEM if every retry failed again (still retryable). */
+int asup__region_retry_finalizers(asup__kernel *k);
 /* Frees the job of a finalizer task that never ran (runtime teardown). */
 void asup__region_finalizer_discard(asup__kernel *k, asup__ktask *kt);
 int asup__region_admits_task(const asup__region *r, int cleanup);
@@ -375,6 +417,8 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 void asup__cx_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
 /* The same, replacing the reason instead of strengthening it (cancel_self). */
 void asup__cx_cancel_overwrite(asup__kernel *k, asup__ktask *kt, asup__reason *reason);
+/* A new reason (refs 1). Never NULL: without memory it is the static
+ * fallback node of kind, so that no cancel depends on an allocation. */
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg);
 /* A handle's record, or an error. */
@@ -413,6 +457,10 @@ void asup__blocking_returned(asup__kernel *k, struct asup_blocking *job);
 int asup__obligation_create(asup__kernel *k, asup__ktask *holder, asup__region *r,
 			    asup_obligation_kind kind, const char *desc, uint64_t *id);
 int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state st);
+/* Skips id's release hook once region `guard` has closed. */
+void asup__obligation_guard(asup__kernel *k, uint64_t id, uint64_t guard);
+/* The same without the obligation's release hook. */
+int asup__obligation_resolve_quiet(asup__kernel *k, uint64_t id, asup_obligation_state st);
 /* Like asup__obligation_create, with a hook run when it is not committed. */
 int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__region *r,
 				   asup_obligation_kind kind, const char *desc,
@@ -420,12 +468,39 @@ int asup__obligation_create_hooked(asup__kernel *k, asup__ktask *holder, asup__r
 void asup__task_obligations_completed(asup__kernel *k, asup__ktask *kt);
 void asup__region_obligations_leak(asup__kernel *k, asup__region *r);
 
+/* ---- the driving thread ---- */
+
+/* The runtime the calling thread drives now (NULL: none). Thread-local, so
+ * reading it never races; its address names the thread. */
+extern _Thread_local asup__kernel *asup__tls_kernel __attribute__((tls_model("initial-exec")));
+
+/* The calling thread takes or gives up driving k (the rt layer calls these
+ * around every run, step and lab step). */
+void asup__kernel_enter(asup__kernel *k);
+void asup__kernel_leave(asup__kernel *k);
+
+/* 0 if the calling thread may touch an object of runtime k: it drives k, or
+ * it drives no runtime while no other thread drives k. -EXDEV otherwise. */
+static inline int asup__k_here(const asup__kernel *k)
+{
+	const asup__kernel *cur = asup__tls_kernel;
+
+	if (cur)
+		return cur == k ? 0 : -EXDEV;
+	return atomic_load_explicit(&((asup__kernel *)k)->driver, memory_order_acquire) ? -EXDEV
+											: 0;
+}
+
 /* ---- the cx ---- */
 
-/* The running task of cx, or NULL if cx is not the running task's. */
+/* The running task of cx, or NULL if cx is not the running task's. The
+ * thread test comes first and reads only this thread's state and cx->k
+ * (written once, when the record's chunk was made), so a cx used from a
+ * foreign thread is refused without reading what the driving thread writes. */
 static inline asup__ktask *asup__cx_self(asup_cx *cx)
 {
-	if (!cx || cx->magic != ASUP__CX_MAGIC || cx->k->sched->current != &cx->kt->t)
+	if (!cx || cx->k != asup__tls_kernel || !cx->k || cx->magic != ASUP__CX_MAGIC ||
+	    cx->k->sched->current != &cx->kt->t)
 		return NULL;
 	return cx->kt;
 }

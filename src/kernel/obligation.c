@@ -34,6 +34,9 @@ static void resolve_as(asup__kernel *k, asup__obligation *ob, asup_obligation_st
 	void (*hook)(void *) = st == ASUP_OBLIGATION_COMMITTED ? NULL : ob->on_release;
 	void *ctx = ob->ctx;
 
+	if (hook && ob->guard && !asup__region_lookup(k, ob->guard))
+		hook = NULL; /* its object went with the guard region */
+
 	ob->state = (uint8_t)st;
 	ob->abort_reason = (uint8_t)why;
 	if (asup__k_traced(k))
@@ -212,6 +215,27 @@ int asup__obligation_resolve(asup__kernel *k, uint64_t id, asup_obligation_state
 
 	if (!ob)
 		return -ESRCH; /* unknown, or resolved already */
+	resolve(k, ob, st, st == ASUP_OBLIGATION_ABORTED ? ASUP_ABORT_EXPLICIT : ASUP_ABORT_NONE, 1);
+	return 0;
+}
+
+void asup__obligation_guard(asup__kernel *k, uint64_t id, uint64_t guard)
+{
+	asup__obligation *ob = asup__arena_get(&k->obligations, id);
+
+	if (ob)
+		ob->guard = guard;
+}
+
+/* Resolves without running the release hook: for a permit whose channel
+ * went with its region, where the hook would touch freed memory. */
+int asup__obligation_resolve_quiet(asup__kernel *k, uint64_t id, asup_obligation_state st)
+{
+	asup__obligation *ob = asup__arena_get(&k->obligations, id);
+
+	if (!ob)
+		return -ESRCH;
+	ob->on_release = NULL;
 	resolve(k, ob, st, st == ASUP_OBLIGATION_ABORTED ? ASUP_ABORT_EXPLICIT : ASUP_ABORT_NONE, 1);
 	return 0;
 }

@@ -66,9 +66,37 @@ asup__reason *asup__reason_new(const asup__alloc *a, asup_cancel_kind kind, uint
 	return r;
 }
 
+/* One per kind. Their timestamp is the latest possible, so that at equal
+ * severity any real reason (with its message and origin) replaces them and
+ * they never replace one. */
+#define FALLBACK(k)                                                                    \
+	[k] = {.refs = 1, .depth = 1, .truncated = 1, .immortal = 1, .kind = (k),      \
+	       .origin_region = ASUP_ID_NONE, .origin_task = ASUP_ID_NONE,             \
+	       .timestamp = ASUP_TIME_MAX}
+static asup__reason fallback[ASUP_CANCEL_KIND_COUNT] = {
+	FALLBACK(ASUP_CANCEL_USER),
+	FALLBACK(ASUP_CANCEL_TIMEOUT),
+	FALLBACK(ASUP_CANCEL_DEADLINE),
+	FALLBACK(ASUP_CANCEL_POLL_QUOTA),
+	FALLBACK(ASUP_CANCEL_COST_BUDGET),
+	FALLBACK(ASUP_CANCEL_FAIL_FAST),
+	FALLBACK(ASUP_CANCEL_RACE_LOST),
+	FALLBACK(ASUP_CANCEL_LINKED_EXIT),
+	FALLBACK(ASUP_CANCEL_PARENT_CANCELLED),
+	FALLBACK(ASUP_CANCEL_RESOURCE_UNAVAILABLE),
+	FALLBACK(ASUP_CANCEL_SHUTDOWN),
+};
+
+asup__reason *asup__reason_fallback(asup_cancel_kind kind)
+{
+	if ((unsigned)kind >= ASUP_CANCEL_KIND_COUNT)
+		kind = ASUP_CANCEL_USER;
+	return &fallback[kind];
+}
+
 void asup__reason_unref(const asup__alloc *a, asup__reason *r)
 {
-	while (r && --r->refs == 0) {
+	while (r && !r->immortal && --r->refs == 0) {
 		asup__reason *c = r->cause;
 		asup__free_mem(a, r, sizeof(*r));
 		r = c;

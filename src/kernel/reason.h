@@ -4,8 +4,11 @@
  * A stored reason (of a region, a task record or a cx) is a pointer to a
  * node; strengthening replaces the pointer, never the node, so a cause chain
  * can be shared by every descendant that inherits it. Nodes are allocated
- * through the runtime's hooks; when that fails, the code that needed a new
- * node falls back to sharing the cause itself (severity is never lost).
+ * through the runtime's hooks. A cancel must never depend on an allocation:
+ * when a node cannot be allocated, asup__reason_or_fallback() gives a static,
+ * immutable node of the same kind instead (no message, no origin, no cause,
+ * flagged truncated). Static nodes are never written: ref and unref skip
+ * them, so runtimes on different threads can share them.
  *
  * Invariants: refs > 0 while reachable; depth == 1 + cause->depth (or 1);
  * depth <= the chain limit it was built with.
@@ -23,6 +26,7 @@ struct asup__reason {
 	uint8_t truncated;       /* this node's chain was cut */
 	uint8_t has_msg;
 	uint16_t truncated_at;   /* the depth limit that cut it, or 0 */
+	uint8_t immortal;        /* a static fallback node: never counted or freed */
 	asup_cancel_kind kind;
 	uint64_t origin_region;
 	uint64_t origin_task;
@@ -36,9 +40,17 @@ struct asup__reason {
 asup__reason *asup__reason_new(const asup__alloc *a, asup_cancel_kind kind, uint64_t region,
 			       uint64_t task, asup_time ts, const char *msg, asup__reason *cause,
 			       unsigned max_depth);
+/* The static node of kind (an invalid kind gives the User node): what a
+ * cancel stores when a new node cannot be allocated. */
+asup__reason *asup__reason_fallback(asup_cancel_kind kind);
+/* r, or the fallback of kind when r is NULL (a failed asup__reason_new). */
+static inline asup__reason *asup__reason_or_fallback(asup__reason *r, asup_cancel_kind kind)
+{
+	return r ? r : asup__reason_fallback(kind);
+}
 static inline asup__reason *asup__reason_ref(asup__reason *r)
 {
-	if (r)
+	if (r && !r->immortal)
 		r->refs++;
 	return r;
 }

@@ -237,6 +237,10 @@ static int start_finalizer(asup__kernel *k, asup__region *r)
 	}
 	r->nfin--;
 	r->fin_running = 1;
+	if (r->fin_stalled) {
+		r->fin_stalled = 0;
+		k->fin_stalled--;
+	}
 	r->fin_task = h._id;
 	asup__k_event(k, ASUP_EV_FINALIZER_RUN, h._rec, r, job->f.async_fn != NULL, 0);
 	asup_task_release(&h);
@@ -297,9 +301,15 @@ void asup__region_advance(asup__kernel *k, asup__region *r)
 			if (start_finalizer(k, r))
 				return;
 			/* Without memory for a cleanup task a sync finalizer runs
-			 * here; an async one is retried at the next advance. */
-			if (!r->fin[r->nfin - 1].sync_fn)
+			 * here; an async one waits, marked, for the runtime to
+			 * retry it when idle (nothing else would advance r). */
+			if (!r->fin[r->nfin - 1].sync_fn) {
+				if (!r->fin_stalled) {
+					r->fin_stalled = 1;
+					k->fin_stalled++;
+				}
 				return;
+			}
 			r->nfin--;
 			asup__k_event(k, ASUP_EV_FINALIZER_RUN, NULL, r, 0, 0);
 			r->fin[r->nfin].sync_fn(r->fin[r->nfin].arg);
@@ -310,6 +320,25 @@ void asup__region_advance(asup__kernel *k, asup__region *r)
 		complete_close(k, r);
 		r = parent;
 	}
+}
+
+int asup__region_retry_finalizers(asup__kernel *k)
+{
+	uint32_t before = k->fin_stalled;
+
+	if (before == 0)
+		return 0;
+	/* Advancing never inserts regions, so the slot array stays put; a
+	 * slot is read again after each advance, which may close regions. */
+	for (uint32_t i = 0; i < k->regions.len && k->fin_stalled; i++) {
+		asup__region *r = k->regions.slot[i].ptr;
+		if (!r || !r->fin_stalled)
+			continue;
+		r->fin_stalled = 0;
+		k->fin_stalled--;
+		asup__region_advance(k, r);
+	}
+	return k->fin_stalled < before ? 1 : -ENOMEM;
 }
 
 void asup__region_wait_closed(asup__kernel *k, asup__ktask *self, uint64_t id)
@@ -394,7 +423,9 @@ static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
 			asup__reason *cr = asup__reason_new(&k->alloc, ASUP_CANCEL_PARENT_CANCELLED,
 							    p->id, ASUP_ID_NONE, base->timestamp,
 							    NULL, cause, k->chain_depth);
-			asup__reason *why = cr ? cr : cause; /* without memory: the parent's */
+			/* Without memory the child gets the static ParentCancelled
+			 * node: the same kind, no cause, flagged truncated. */
+			asup__reason *why = asup__reason_or_fallback(cr, ASUP_CANCEL_PARENT_CANCELLED);
 
 			/* A region cancelled before by a reason this one does not
 			 * beat keeps it, and so does everything below it (that

@@ -108,8 +108,8 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 		break;
 	}
 	if (kind != ASUP_OUTCOME_OK) {
-		/* Cancelling begins the close; without memory for a reason the
-		 * region still closes, its tasks are waited for. */
+		/* Cancelling begins the close (a reason is never missing for
+		 * lack of memory: see asup__reason_make). */
 		if (why)
 			asup__region_cancel_quick(k, child, why);
 		else
@@ -245,8 +245,6 @@ ASUP_API int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *m
 	if (asup_cancel_kind_severity(kind) < 0)
 		return -EINVAL;
 	r = asup__reason_make(cx->k, kind, cx->scope, self, msg);
-	if (!r)
-		return -ENOMEM;
 	asup__region_cancel(cx->k, cx->scope, r);
 	asup__reason_unref(&cx->k->alloc, r);
 	return 0;
@@ -318,10 +316,8 @@ static void abort_lost(asup__kernel *k, asup__ktask *kt)
 	if (kt->pstate == ASUP__P_COMPLETED)
 		return;
 	r = asup__reason_make(k, ASUP_CANCEL_RACE_LOST, kt->owner, kt, NULL);
-	if (r) {
-		asup__task_abort(k, kt, r);
-		asup__reason_unref(&k->alloc, r);
-	}
+	asup__task_abort(k, kt, r);
+	asup__reason_unref(&k->alloc, r);
 }
 
 /* Joins kt without a checkpoint: a drain must finish even when the caller
@@ -496,9 +492,7 @@ ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void 
 	if (asup_spawn(cx, backup, barg, NULL, &hb) < 0) {
 		asup_outcome po;
 		r = asup__reason_make(k, ASUP_CANCEL_RESOURCE_UNAVAILABLE, cx->scope, self, NULL);
-		if (r) {
-			asup__task_abort(k, kp, r);
-		}
+		asup__task_abort(k, kp, r);
 		if (asup_task_try_join(&hp, &po) == 0 &&
 		    (po.kind == ASUP_OUTCOME_OK || po.kind == ASUP_OUTCOME_PANICKED)) {
 			if (out)

@@ -30,6 +30,7 @@ int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uin
 	k->seed = seed;
 	k->chain_depth = ASUP__CHAIN_DEPTH_DEFAULT;
 	k->leak_response = ASUP_LEAK_LOG;
+	k->rec_trim_at = ASUP__REC_TRIM_MIN;
 	asup__arena_init(&k->tasks, &k->alloc);
 	asup__arena_init(&k->regions, &k->alloc);
 	asup__arena_init(&k->obligations, &k->alloc);
@@ -88,9 +89,26 @@ void asup__kernel_destroy(asup__kernel *k)
 	}
 	k->chunks = NULL;
 	k->free_recs = NULL;
+	asup__rec_chunks_free(k);
 	asup__arena_destroy(&k->tasks);
 	asup__arena_destroy(&k->regions);
 	asup__arena_destroy(&k->obligations);
+}
+
+/* ---- the driving thread ------------------------------------------------ */
+
+_Thread_local asup__kernel *asup__tls_kernel __attribute__((tls_model("initial-exec")));
+
+void asup__kernel_enter(asup__kernel *k)
+{
+	asup__tls_kernel = k;
+	atomic_store_explicit(&k->driver, (uintptr_t)&asup__tls_kernel, memory_order_release);
+}
+
+void asup__kernel_leave(asup__kernel *k)
+{
+	atomic_store_explicit(&k->driver, 0, memory_order_release);
+	asup__tls_kernel = NULL;
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -102,18 +120,8 @@ static asup__ktask *rec_alloc(asup__kernel *k)
 	asup__ktask *kt = k->free_recs;
 
 	if (!kt) {
-		struct asup__rec_chunk *c = asup__alloc_mem(&k->alloc, sizeof(*c));
-		if (!c)
+		if (asup__rec_grow(k) < 0)
 			return NULL;
-		memset(c, 0, sizeof(*c));
-		c->next = k->chunks;
-		k->chunks = c;
-		for (int i = ASUP__REC_CHUNK - 1; i >= 0; i--) {
-			c->recs[i].next_free = k->free_recs;
-			k->free_recs = &c->recs[i];
-		}
-		k->nfree += ASUP__REC_CHUNK;
-		k->nrecs += ASUP__REC_CHUNK;
 		kt = k->free_recs;
 	}
 	k->free_recs = kt->next_free;
@@ -142,6 +150,10 @@ static void rec_free(asup__kernel *k, asup__ktask *kt)
 	kt->next_free = k->free_recs;
 	k->free_recs = kt;
 	k->nfree++;
+	/* Many free records while busy (the tail of a large burst): give the
+	 * memory of wholly free chunks back (see records.c). */
+	if (__builtin_expect(k->nfree > k->rec_trim_at, 0) && k->nfree > 2 * (k->nrecs - k->nfree))
+		asup__rec_trim(k, ASUP__REC_KEEP);
 }
 
 asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
@@ -152,8 +164,10 @@ asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
 asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
 				const asup__ktask *t, const char *msg)
 {
-	return asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE, t ? t->id : ASUP_ID_NONE,
-				asup__sched_now(k->sched), msg, NULL, k->chain_depth);
+	asup__reason *n = asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE,
+					   t ? t->id : ASUP_ID_NONE, asup__sched_now(k->sched), msg,
+					   NULL, k->chain_depth);
+	return asup__reason_or_fallback(n, kind);
 }
 
 /* ---- spawn ------------------------------------------------------------- */
@@ -175,8 +189,6 @@ static int budget_limited(const asup_budget *b)
 static void init_cx_state(asup__kernel *k, asup__ktask *kt, const asup__spawn_req *req)
 {
 	kt->cx.magic = ASUP__CX_MAGIC;
-	kt->cx.k = k;
-	kt->cx.kt = kt;
 	kt->cx.deadline = ASUP_TIME_MAX;
 	kt->cx.scope_deadline = ASUP_TIME_MAX;
 	kt->scope_cancelled = 0;
@@ -481,15 +493,23 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
 
 /* ---- handles ----------------------------------------------------------- */
 
+/* The runtime test comes before anything of the record is read but its
+ * kernel (written once): a handle of a runtime another thread drives is
+ * refused without racing with that thread, and one of another runtime
+ * changes nothing there. */
 int asup__handle_resolve(const asup_task *h, asup__ktask **out)
 {
 	asup__ktask *kt;
+	int rc;
 
 	if (!h || !h->_rec)
 		return -EINVAL;
 	if (h->_flags & H_CONSUMED)
 		return -ASUP_EJOINED;
 	kt = h->_rec;
+	rc = asup__k_here(kt->cx.k);
+	if (rc < 0)
+		return rc;
 	if (kt->t.gen != h->_gen || !kt->in_use || kt->released || kt->consumed)
 		return -ESRCH;
 	*out = kt;
@@ -524,10 +544,8 @@ static void drop_abort(asup__kernel *k, asup__ktask *kt)
 	if (kt->defused || kt->pstate == ASUP__P_COMPLETED)
 		return;
 	r = asup__reason_make(k, kt->drop_kind, kt->owner, kt, "abort");
-	if (r) {
-		asup__task_abort(k, kt, r);
-		asup__reason_unref(&k->alloc, r);
-	}
+	asup__task_abort(k, kt, r);
+	asup__reason_unref(&k->alloc, r);
 }
 
 ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
@@ -605,8 +623,6 @@ ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const cha
 	if (kt->pstate == ASUP__P_COMPLETED)
 		return 0;
 	r = asup__reason_make(kt->cx.k, kind, kt->owner, kt, msg);
-	if (!r)
-		return -ENOMEM;
 	asup__task_abort(kt->cx.k, kt, r);
 	asup__reason_unref(&kt->cx.k->alloc, r);
 	return 0;

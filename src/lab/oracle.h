@@ -88,6 +88,7 @@ typedef struct asup__oracle {
 	uint32_t ncancelled, capcancelled;
 	uint64_t step;         /* step of the last event */
 	int oom;               /* a shadow table could not grow */
+	uint64_t suppressed;   /* verdicts not reported since (they may be false) */
 	uint64_t nviolations;
 	asup__violation kept[ASUP__VIOLATIONS_KEPT];
 } asup__oracle;

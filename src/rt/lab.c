@@ -43,6 +43,27 @@ static void dflt_free(void *ud, void *p, size_t n)
 const asup__alloc asup__lab_heap = {dflt_alloc, dflt_free, NULL};
 #define heap asup__lab_heap
 
+/* The configured hooks (or malloc), counting failures for the verdict. */
+static void *lab_alloc(void *ud, size_t n)
+{
+	asup_lab *lab = ud;
+	void *p = lab->cfg.alloc.alloc ? lab->cfg.alloc.alloc(lab->cfg.alloc.ud, n) : malloc(n);
+
+	if (!p)
+		lab->alloc_failed++;
+	return p;
+}
+
+static void lab_free(void *ud, void *p, size_t n)
+{
+	asup_lab *lab = ud;
+
+	if (lab->cfg.alloc.free)
+		lab->cfg.alloc.free(lab->cfg.alloc.ud, p, n);
+	else
+		free(p);
+}
+
 /* ---- config ------------------------------------------------------------ */
 
 ASUP_API asup_lab_chaos asup_lab_chaos_light(void)
@@ -101,6 +122,8 @@ ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **fiel
 		bad = "stack_size";
 	else if ((unsigned)cfg->leak_response > ASUP_LEAK_PANIC)
 		bad = "leak_response";
+	else if (!cfg->alloc.alloc != !cfg->alloc.free)
+		bad = "alloc";
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -198,6 +221,12 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	rc.leak_response =
 	    cfg->leak_response == ASUP_LEAK_PANIC ? ASUP_LEAK_SILENT : cfg->leak_response;
 	rc.leak_escalate_after = 0;
+	lab->alloc.alloc = lab_alloc;
+	lab->alloc.free = lab_free;
+	lab->alloc.ud = lab;
+	rc.alloc.alloc = lab_alloc;
+	rc.alloc.free = lab_free;
+	rc.alloc.ud = lab;
 	err = asup_rt_create(&rc, &lab->rt);
 	if (err < 0)
 		goto fail;
@@ -205,7 +234,7 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	if (err == 0)
 		err = asup__ring_init(&lab->ring, &heap, cfg->trace_capacity);
 	if (err == 0)
-		err = asup__oracle_init(&lab->oracle, &heap, lab->rt->kernel.root->id);
+		err = asup__oracle_init(&lab->oracle, &lab->alloc, lab->rt->kernel.root->id);
 	if (err < 0)
 		goto fail;
 	asup__digest_init(&lab->dg);
@@ -479,6 +508,7 @@ ASUP_API int asup_lab_step(asup_lab *lab)
 	rc = asup__rt_enter(lab->rt);
 	if (rc < 0)
 		return rc;
+	(void)asup__altstack_keep(); /* for the overflow report, as in asup_rt_step */
 	rc = step_inner(lab);
 	asup__rt_leave(lab->rt);
 	return rc;
@@ -494,6 +524,7 @@ ASUP_API int64_t asup_lab_run_until_idle(asup_lab *lab)
 	rc = asup__rt_enter(lab->rt);
 	if (rc < 0)
 		return rc;
+	(void)asup__altstack_keep();
 	while (!lab->stop && !lab->diverged && lab->steps < lab->cfg.max_steps &&
 	       (rc = step_inner(lab)) == 1)
 		n++;
@@ -548,7 +579,10 @@ static int drive(asup_lab *lab, int (*done)(asup_lab *))
 			return 0;
 		if (lab->steps >= lab->cfg.max_steps)
 			return -ASUP_ESTEPLIMIT;
-		if (step_inner(lab) == 0)
+		/* Nothing ran: finalizers that could not start for lack of
+		 * memory get another chance before the run is judged stuck. */
+		if (step_inner(lab) == 0 &&
+		    asup__region_retry_finalizers(&lab->rt->kernel) <= 0)
 			return done(lab) ? 0 : lab->diverged ? -ASUP_EDIVERGED : -EDEADLK;
 	}
 }
@@ -618,6 +652,10 @@ ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcom
 	if (lab->follow && rc == 0 && lab->steps != lab->follow->n)
 		diverge(lab, lab->steps);
 	asup__oracle_final(&lab->oracle, lab->steps, lab->root_closed);
+	if (lab->alloc_failed)
+		asup__oracle_report(&lab->oracle, "out_of_memory", lab->steps, ASUP_ID_NONE,
+				    ASUP_ID_NONE, "%" PRIu64 " allocation(s) failed during the run",
+				    lab->alloc_failed);
 	if (installed)
 		asup__altstack_remove(alt, alt_len);
 	asup__rt_leave(lab->rt);

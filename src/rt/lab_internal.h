@@ -36,6 +36,8 @@ struct asup_lab {
 	int ran;                    /* the root ran: the lab is spent */
 	int root_closed;
 	int stop;                   /* a violation with stop_on_violation */
+	asup__alloc alloc;          /* cfg.alloc (or malloc), counting failures */
+	uint64_t alloc_failed;      /* allocations that failed during the run */
 };
 
 struct asup_lab_replay {

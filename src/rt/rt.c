@@ -214,11 +214,13 @@ int asup__rt_enter(asup_rt *rt)
 		return -ASUP_ERUNNING;
 	asup__fiber_init_thread(&rt->sched.loop, "loop");
 	asup__fiber_set_current(&rt->sched.loop);
+	asup__kernel_enter(&rt->kernel);
 	return 0;
 }
 
 void asup__rt_leave(asup_rt *rt)
 {
+	asup__kernel_leave(&rt->kernel);
 	asup__fiber_set_current(NULL);
 	atomic_store(&rt->running, 0);
 }
@@ -238,6 +240,7 @@ static void sleep_until(asup_rt *rt, asup_time t)
 static int drive(asup_rt *rt)
 {
 	asup_time next;
+	int rc;
 
 	for (;;) {
 		asup__pool_drain(&rt->pool);
@@ -249,11 +252,22 @@ static int drive(asup_rt *rt)
 		}
 		if (rt->kernel.live == 0) {
 			asup__stack_pool_trim(&rt->sched.stacks);
+			asup__rec_trim_idle(&rt->kernel);
 			return 0;
 		}
-		/* Idle: a good moment to give surplus stacks back. */
+		/* Idle: a good moment to give surplus stacks and task records
+		 * back. */
 		asup__stack_pool_trim(&rt->sched.stacks);
+		asup__rec_trim_idle(&rt->kernel);
+		/* Finalizers that could not start for lack of memory are
+		 * retried now; if none can, the run reports -ENOMEM (a later
+		 * run retries again) rather than a deadlock. */
+		rc = asup__region_retry_finalizers(&rt->kernel);
+		if (rc > 0)
+			continue;
 		next = asup__timebase_next(&rt->tb);
+		if (rc < 0 && next == ASUP_TIME_MAX && !rt->pool.outstanding)
+			return rc;
 		if (rt->pool.outstanding) {
 			/* Blocking work is out: wait for it or the next timer. */
 			asup__pool_wait(&rt->pool, next, &rt->tb.base);
@@ -374,9 +388,15 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
+	/* The overflow report runs on an alternate signal stack: without one, a
+	 * fault on the guard has no stack for its handler. */
+	if (rt->cfg.overflow_report)
+		(void)asup__altstack_keep();
 	direct = rt->sched.direct;
 	rt->sched.direct = 0;
 	t = asup__sched_run_one(&rt->sched);
+	if (!t && asup__region_retry_finalizers(&rt->kernel) > 0)
+		t = asup__sched_run_one(&rt->sched);
 	if (!t && rt->cfg.auto_advance && (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
 		asup__timebase_advance_to(&rt->tb, next);
 		t = asup__sched_run_one(&rt->sched);
@@ -438,6 +458,11 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->stacks_reused = rt->sched.stacks.reused;
 	out->stacks_pooled = rt->sched.stacks.count;
 	out->timers_armed = rt->tb.timers.len;
+	out->obligations_pending = rt->kernel.obligations.live;
+	out->obligations_committed = rt->kernel.obl_committed;
+	out->obligations_aborted = rt->kernel.obl_aborted;
+	out->obligations_leaked = rt->kernel.obl_leaked;
+	out->leaks_detected = rt->kernel.leaks;
 	return 0;
 }
 
@@ -455,11 +480,8 @@ ASUP_API int asup_rt_cancel(asup_rt *rt, asup_cancel_kind kind, const char *msg)
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
 		return rc;
+	/* Never NULL: without memory, a static reason of the kind. */
 	r = asup__reason_make(&rt->kernel, kind, rt->kernel.root, NULL, msg);
-	if (!r) {
-		asup__rt_leave(rt);
-		return -ENOMEM;
-	}
 	asup__region_cancel_below(&rt->kernel, rt->kernel.root, r);
 	asup__reason_unref(&rt->alloc, r);
 	if (rt->cfg.overflow_report)

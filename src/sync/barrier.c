@@ -22,6 +22,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
 #include "../kernel/kernel.h"
+#include "bind.h"
 
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct barrier {
 	uint32_t parties;
 	uint32_t arrived;      /* queued in the filling generation */
 	uint32_t magic;
+	asup__kernel *k;       /* bound at first wait (bind.h) */
 };
 
 _Static_assert(sizeof(struct barrier) <= sizeof(asup_barrier), "asup_barrier is too small");
@@ -70,6 +72,9 @@ ASUP_API int asup_barrier_wait(asup_cx *cx, asup_barrier *b)
 	if (!valid(b))
 		return -EINVAL;
 	x = B(b);
+	rc = asup__sync_bind(&x->k, cx->k);
+	if (rc < 0)
+		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc; /* never arrived */
@@ -93,6 +98,8 @@ ASUP_API int asup_barrier_stats_get(const asup_barrier *b, asup_barrier_stats *o
 
 	if (!valid(b) || !out)
 		return -EINVAL;
+	if (asup__sync_here(&x->k) < 0)
+		return -EXDEV;
 	out->parties = x->parties;
 	out->arrived = x->arrived;
 	out->generation = x->generation;

@@ -22,6 +22,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
 #include "../kernel/kernel.h"
+#include "bind.h"
 
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct once {
 	asup_waitq waiters;       /* callers waiting for the running initializer */
 	asup__exit_hook hook;     /* on the initializer's held list while init runs */
 	asup__ktask *initializer; /* set in RUNNING */
+	asup__kernel *k;          /* bound at first get_or_init (bind.h) */
 	uint32_t magic;
 	uint32_t size;            /* value size, fixed at init */
 	uint8_t state;
@@ -120,6 +122,9 @@ ASUP_API int asup_once_get_or_init(asup_cx *cx, asup_once *c, asup_once_init_fn 
 	if (!valid(c) || !init || !out)
 		return -EINVAL;
 	x = O(c);
+	rc = asup__sync_bind(&x->k, cx->k);
+	if (rc < 0)
+		return rc;
 	if (x->initializer == self)
 		return -EDEADLK; /* from inside its own init */
 	rc = asup_checkpoint(cx);
@@ -154,6 +159,8 @@ ASUP_API int asup_once_set(asup_once *c, const void *value)
 	if (!valid(c) || !value)
 		return -EINVAL;
 	x = O(c);
+	if (asup__sync_here(&x->k) < 0)
+		return -EXDEV;
 	if (x->state == READY)
 		return -EALREADY;
 	if (x->state != EMPTY)
@@ -169,6 +176,8 @@ ASUP_API int asup_once_get(const asup_once *c, void *out)
 
 	if (!valid(c) || !out)
 		return -EINVAL;
+	if (asup__sync_here(&x->k) < 0)
+		return -EXDEV;
 	if (x->state != READY)
 		return -EAGAIN;
 	memcpy(out, x->value, x->size);

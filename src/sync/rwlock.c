@@ -25,6 +25,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
 #include "../kernel/kernel.h"
+#include "bind.h"
 
 #include <string.h>
 
@@ -367,6 +368,8 @@ ASUP_API int asup_rwlock_clear_poison(asup_rwlock *rw)
 {
 	if (!rw || RW(rw)->magic != RW_MAGIC)
 		return -EINVAL;
+	if (asup__sync_here(&RW(rw)->k) < 0)
+		return -EXDEV;
 	RW(rw)->poisoned = 0;
 	return 0;
 }
@@ -377,6 +380,8 @@ ASUP_API int asup_rwlock_stats_get(const asup_rwlock *rw, asup_rwlock_stats *out
 
 	if (!rw || x->magic != RW_MAGIC || !out)
 		return -EINVAL;
+	if (asup__sync_here(&x->k) < 0)
+		return -EXDEV;
 	out->readers = x->nreaders;
 	out->writer = x->writer != NULL;
 	out->waiting_readers = x->nwait_r;

@@ -20,6 +20,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
 #include "../kernel/kernel.h"
+#include "bind.h"
 
 #include <string.h>
 
@@ -39,7 +40,9 @@ struct sem_waiter {
 struct sem {
 	asup__list waiters;    /* FIFO of struct sem_waiter */
 	size_t avail;
-	size_t total;          /* largest count ever available: bigger asks fail */
+	size_t total;          /* permits in existence (available + granted +
+	                          held): bigger asks fail; never past SIZE_MAX */
+	asup__kernel *k;       /* bound at first acquire (bind.h) */
 	uint32_t magic;
 	uint8_t closed;
 };
@@ -153,6 +156,9 @@ static int acquire(asup_cx *cx, asup_semaphore *s, size_t n, asup_semaphore_perm
 	if (!sem_ok(s) || !p || n == 0 || n > S(s)->total)
 		return -EINVAL;
 	x = S(s);
+	rc = asup__sync_bind(&x->k, cx->k);
+	if (rc < 0)
+		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
@@ -205,28 +211,44 @@ ASUP_API int asup_semaphore_permit_release(asup_semaphore_permit *p)
 	asup__kernel *k;
 	int rc;
 
-	if (!p || p->_state != P_LIVE || !p->_k)
+	if (!p)
+		return -EINVAL;
+	if (p->_state == P_USED)
+		return -ASUP_EALREADY;
+	if (p->_state != P_LIVE || !p->_k)
 		return -EINVAL;
 	k = p->_k;
+	if (asup__k_here(k) < 0)
+		return -EXDEV;
 	p->_state = P_USED;
 	/* Resolve first: if the holder ended, the hook already gave the permits
 	 * back and freed the hold, and the stale id says so. */
 	rc = asup__obligation_resolve(k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
 	if (rc < 0)
-		return -ESRCH;
+		return -ASUP_EALREADY; /* by the runtime, or through a copy */
 	hold_return(p->_hold);
 	return 0;
 }
 
 ASUP_API size_t asup_semaphore_permit_count(const asup_semaphore_permit *p)
 {
-	return p && p->_state == P_LIVE ? p->_n : 0;
+	return p && p->_state == P_LIVE && asup__k_here(p->_k) == 0 ? p->_n : 0;
 }
 
 ASUP_API int asup_semaphore_add_permits(asup_semaphore *s, size_t n)
 {
+	int rc;
+
 	if (!sem_ok(s))
 		return -EINVAL;
+	rc = asup__sync_here(&S(s)->k);
+	if (rc < 0)
+		return rc;
+	/* total counts every permit there is (available, granted or held),
+	 * so bounding it bounds every later give. */
+	if (n > SIZE_MAX - S(s)->total)
+		return -EINVAL;
+	S(s)->total += n;
 	give(S(s), n);
 	return 0;
 }
@@ -234,9 +256,14 @@ ASUP_API int asup_semaphore_add_permits(asup_semaphore *s, size_t n)
 ASUP_API int asup_semaphore_close(asup_semaphore *s)
 {
 	struct sem *x;
+	int rc;
+
 	if (!sem_ok(s))
 		return -EINVAL;
 	x = S(s);
+	rc = asup__sync_here(&x->k);
+	if (rc < 0)
+		return rc;
 	x->closed = 1;
 	while (!asup__list_empty(&x->waiters)) {
 		struct sem_waiter *w = asup__container_of(x->waiters.next, struct sem_waiter, link);
@@ -248,5 +275,9 @@ ASUP_API int asup_semaphore_close(asup_semaphore *s)
 
 ASUP_API size_t asup_semaphore_available(const asup_semaphore *s)
 {
-	return sem_ok(s) ? ((const struct sem *)(const void *)s)->avail : 0;
+	const struct sem *x = (const struct sem *)(const void *)s;
+
+	/* 0 for another runtime's semaphore: its count is not this thread's
+	 * to read. */
+	return sem_ok(s) && asup__sync_here(&((struct sem *)(void *)s)->k) == 0 ? x->avail : 0;
 }

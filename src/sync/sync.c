@@ -11,6 +11,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/sync.h"
 #include "../kernel/kernel.h"
+#include "bind.h"
 
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct mutex {
 	asup_waitq waiters;
 	asup__exit_hook hook;   /* on the owner's held list while held */
 	asup__ktask *owner;
+	asup__kernel *k;        /* bound at first use (bind.h) */
 	uint32_t magic;
 	uint8_t handed;         /* released to the woken head waiter */
 	uint8_t poisoned;
@@ -29,6 +31,7 @@ _Static_assert(sizeof(struct mutex) <= sizeof(asup_mutex), "asup_mutex is too sm
 
 struct notify {
 	asup_waitq waiters;
+	asup__kernel *k;        /* bound at first wait (bind.h) */
 	int permit;
 };
 
@@ -85,7 +88,7 @@ static int check(asup_cx *cx, asup_mutex *m, asup__ktask **self)
 		return -ASUP_ENOTASK;
 	if (!m || M(m)->magic != MUTEX_MAGIC)
 		return -EINVAL;
-	return 0;
+	return asup__sync_bind(&M(m)->k, cx->k);
 }
 
 ASUP_API int asup_mutex_lock(asup_cx *cx, asup_mutex *m)
@@ -159,6 +162,8 @@ ASUP_API int asup_mutex_clear_poison(asup_mutex *m)
 {
 	if (!m || M(m)->magic != MUTEX_MAGIC)
 		return -EINVAL;
+	if (asup__sync_here(&M(m)->k) < 0)
+		return -EXDEV;
 	M(m)->poisoned = 0;
 	return 0;
 }
@@ -168,6 +173,8 @@ ASUP_API int asup_mutex_is_locked(const asup_mutex *m)
 	const struct mutex *x = (const struct mutex *)(const void *)m;
 	if (!m || x->magic != MUTEX_MAGIC)
 		return -EINVAL;
+	if (asup__sync_here(&x->k) < 0)
+		return -EXDEV;
 	return x->owner != NULL || x->handed;
 }
 
@@ -194,6 +201,9 @@ ASUP_API int asup_notify_wait(asup_cx *cx, asup_notify *n)
 		return -ASUP_ENOTASK;
 	if (!n)
 		return -EINVAL;
+	rc = asup__sync_bind(&N(n)->k, cx->k);
+	if (rc < 0)
+		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
@@ -208,6 +218,8 @@ ASUP_API int asup_notify_one(asup_notify *n)
 {
 	if (!n)
 		return -EINVAL;
+	if (asup__sync_here(&N(n)->k) < 0)
+		return -EXDEV;
 	if (asup_waitq_wake_one(&N(n)->waiters))
 		return 1;
 	N(n)->permit = 1;
@@ -216,5 +228,9 @@ ASUP_API int asup_notify_one(asup_notify *n)
 
 ASUP_API int asup_notify_waiters(asup_notify *n)
 {
-	return n ? asup_waitq_wake_all(&N(n)->waiters) : -EINVAL;
+	if (!n)
+		return -EINVAL;
+	if (asup__sync_here(&N(n)->k) < 0)
+		return -EXDEV;
+	return asup_waitq_wake_all(&N(n)->waiters);
 }

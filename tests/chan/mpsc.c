@@ -110,7 +110,7 @@ static int64_t fifo_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_chan_stats_get(shared, &st), 0);
 	CHECK_EQ(st.reserved, 1); /* only A's: the cancelled one holds nothing */
 	CHECK_EQ(asup_permit_abort(&a), 0); /* room back: handed to B */
-	CHECK_EQ(asup_permit_abort(&a), -EINVAL);
+	CHECK_EQ(asup_permit_abort(&a), -ASUP_EALREADY);
 	CHECK_EQ(asup_join(cx, &b, &o), 0);
 	CHECK_EQ(got_slot, 2);
 	CHECK_EQ(asup_chan_stats_get(shared, &st), 0);
@@ -194,7 +194,6 @@ static int64_t leaks_permit(asup_cx *cx, void *arg)
 
 static int64_t leak_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(arg);
 	asup_chan *ch;
 	asup_task h;
 	asup_chan_stats st;
@@ -202,7 +201,7 @@ static int64_t leak_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_chan_open(cx, sizeof(int), 1, &ch), 0);
 	CHECK_EQ(asup_spawn(cx, leaks_permit, ch, NULL, &h), 0);
 	CHECK_EQ(asup_join(cx, &h, NULL), 0);
-	CHECK_EQ(k->obl_leaked, 1);
+	CHECK_EQ(test_stats(arg).obligations_leaked, 1);
 	CHECK_EQ(asup_chan_stats_get(ch, &st), 0);
 	CHECK_EQ(st.reserved, 0);
 	CHECK_EQ(asup_chan_try_send(ch, &v), 0); /* the room is usable again */
@@ -280,7 +279,7 @@ static int64_t bad_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_permit_abort(&empty), -EINVAL);
 	CHECK_EQ(asup_chan_reserve(cx, ch, &p), 0);
 	CHECK_EQ(asup_permit_send(&p, &v), 0);
-	CHECK_EQ(asup_permit_send(&p, &v), -EINVAL); /* used */
+	CHECK_EQ(asup_permit_send(&p, &v), -ASUP_EALREADY); /* used */
 	CHECK_EQ(asup_chan_send(cx, NULL, &v), -EINVAL);
 	CHECK_EQ(asup_chan_recv(cx, ch, NULL), -EINVAL);
 	CHECK_EQ(asup_chan_send(NULL, ch, &v), -ASUP_ENOTASK);
@@ -456,11 +455,11 @@ static int64_t nested_permit_root(asup_cx *cx, void *arg)
 	asup_rt *rt = arg;
 	asup_permit p;
 	asup_outcome o;
-	uint64_t leaked_before = asup__rt_kernel(rt)->obl_leaked;
+	uint64_t leaked_before = test_stats(rt).obligations_leaked;
 
 	CHECK_EQ(asup_region(cx, body_keeps_a_permit, &p, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-	CHECK_EQ(asup__rt_kernel(rt)->obl_leaked, leaked_before + 1);
+	CHECK_EQ(test_stats(rt).obligations_leaked, leaked_before + 1);
 	CHECK_EQ(cx->kt->nobl, 0); /* nothing left for the task's own end */
 	return 0;
 }

@@ -92,14 +92,13 @@ static int64_t leaky_selector(asup_cx *cx, void *arg)
 
 static int64_t leak_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = asup__rt_kernel(cur_rt);
 	asup_chan *ch = open_int(cx, 1);
 	asup_task h;
 	asup_outcome o;
 	CHECK_EQ(asup_spawn(cx, leaky_selector, ch, NULL, &h), 0);
 	CHECK_EQ(asup_join(cx, &h, &o), 0);
 	CHECK_EQ(o.value, 0);
-	CHECK_EQ(k->obl_leaked, 1);
+	CHECK_EQ(test_stats(cur_rt).obligations_leaked, 1);
 	CHECK_EQ(reserved(ch), 0);
 	return 0;
 }

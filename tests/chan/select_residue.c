@@ -287,21 +287,28 @@ static int64_t handoff_root(asup_cx *cx, void *arg)
 	return h.s_won;
 }
 
+/* Runs root on the deterministic runtime under seed; counts which way the
+ * run went (its value, 0 or 1) in ways_seen. */
+static asup_task_fn way_root;
+static int ways_seen[2];
+
+static void run_way(uint64_t seed)
+{
+	asup_rt *rt = mk(ASUP_MODE_DETERMINISTIC, seed);
+	asup_outcome o;
+	cur_rt = rt;
+	CHECK_EQ(asup_rt_run(rt, way_root, NULL, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK(o.value == 0 || o.value == 1);
+	ways_seen[o.value]++;
+	test_rt_done(rt);
+}
+
 TEST(room_handed_to_a_losing_reserve_arm_goes_to_the_next_reserver)
 {
-	int seen[2] = {0, 0};
-	for (uint64_t seed = 1; seed <= 50; seed++) {
-		asup_rt *rt = mk(ASUP_MODE_DETERMINISTIC, seed);
-		asup_outcome o;
-		cur_rt = rt;
-		CHECK_EQ(asup_rt_run(rt, handoff_root, NULL, &o), 0);
-		if (o.kind != ASUP_OUTCOME_OK)
-			fprintf(stderr, "failing seed %llu\n", (unsigned long long)seed);
-		CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-		seen[o.value]++;
-		test_rt_done(rt);
-	}
-	CHECK(seen[0] > 0 && seen[1] > 0); /* both ways were exercised */
+	way_root = handoff_root;
+	if (SWEEP(50, run_way) == 50)
+		CHECK(ways_seen[0] > 0 && ways_seen[1] > 0); /* both ways were exercised */
 }
 
 /* A receiver woken for an element it does not take passes the wake on. */
@@ -370,19 +377,9 @@ static int64_t pass_root(asup_cx *cx, void *arg)
 
 TEST(a_recv_wake_a_losing_arm_got_is_passed_to_the_next_receiver)
 {
-	int seen[2] = {0, 0};
-	for (uint64_t seed = 1; seed <= 50; seed++) {
-		asup_rt *rt = mk(ASUP_MODE_DETERMINISTIC, seed);
-		asup_outcome o;
-		cur_rt = rt;
-		CHECK_EQ(asup_rt_run(rt, pass_root, NULL, &o), 0);
-		if (o.kind != ASUP_OUTCOME_OK)
-			fprintf(stderr, "failing seed %llu\n", (unsigned long long)seed);
-		CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
-		seen[o.value]++;
-		test_rt_done(rt);
-	}
-	CHECK(seen[0] > 0 && seen[1] > 0);
+	way_root = pass_root;
+	if (SWEEP(50, run_way) == 50)
+		CHECK(ways_seen[0] > 0 && ways_seen[1] > 0);
 }
 
 /* A cancel that arrives while hand-offs to the select are in flight (room
@@ -619,35 +616,25 @@ static int64_t sweep_root(asup_cx *cx, void *arg)
 	return 0;
 }
 
-static uint64_t failing_seed;
+static int sweeps_partial;
 
-static void report_seed(void)
+static void producers_and_consumers(uint64_t seed)
 {
-	if (failing_seed)
-		fprintf(stderr, "failing seed %llu (ASUP_TEST_SEED=%llu replays it)\n",
-			(unsigned long long)failing_seed, (unsigned long long)failing_seed);
+	struct sweep s;
+	int nsent = 0;
+	memset(&s, 0, sizeof s);
+	run_on(mk(ASUP_MODE_DETERMINISTIC, seed), sweep_root, &s);
+	for (int i = 0; i < NPROD * PER; i++) {
+		CHECK_EQ(s.seen[i], s.sent[i]); /* once if sent, never if not */
+		nsent += s.sent[i];
+	}
+	CHECK(nsent >= (NPROD - 1) * PER);
+	sweeps_partial += nsent < NPROD * PER;
+	CHECK_EQ(s.ncancelled, 2); /* both cancels hit mid-stream */
 }
 
 TEST(seed_sweep_select_producers_and_consumers_lose_and_duplicate_nothing)
 {
-	const char *env = getenv("ASUP_TEST_SEED");
-	uint64_t first = env ? strtoull(env, NULL, 0) : 1, last = env ? first : 50;
-	int partial = 0;
-	atexit(report_seed);
-	for (uint64_t seed = first; seed <= last; seed++) {
-		struct sweep s;
-		int nsent = 0;
-		memset(&s, 0, sizeof s);
-		failing_seed = seed;
-		run_on(mk(ASUP_MODE_DETERMINISTIC, seed), sweep_root, &s);
-		for (int i = 0; i < NPROD * PER; i++) {
-			CHECK_EQ(s.seen[i], s.sent[i]); /* once if sent, never if not */
-			nsent += s.sent[i];
-		}
-		CHECK(nsent >= (NPROD - 1) * PER);
-		partial += nsent < NPROD * PER;
-		CHECK_EQ(s.ncancelled, 2); /* both cancels hit mid-stream */
-	}
-	failing_seed = 0;
-	CHECK(partial > 0 || env); /* the cancelled producer was cut short */
+	if (SWEEP(50, producers_and_consumers) == 50)
+		CHECK(sweeps_partial > 0); /* the cancelled producer was cut short */
 }

@@ -15,6 +15,14 @@ static asup_rt *det(void)
 	return test_rt(ASUP_MODE_DETERMINISTIC, 0x5eed);
 }
 
+/* Where the seed's outcome must not depend on the schedule (which of equal
+ * tasks runs first, which finished task a race draws), the case runs under
+ * SWEEP on this runtime. */
+static asup_rt *det_seeded(uint64_t seed)
+{
+	return test_rt(ASUP_MODE_DETERMINISTIC, seed);
+}
+
 #define done test_rt_done
 
 static asup__region *root_of(asup_rt *rt)
@@ -245,7 +253,7 @@ TEST(spawn_local_without_scheduler_fails_and_rolls_back)
 {
 	asup_rt *rt = det();
 	asup_task h;
-	CHECK_EQ(asup_rt_spawn_local(rt, ret_arg, NULL, NULL, &h), -ASUP_ENOLOCAL);
+	CHECK_RC(asup_rt_spawn_local(rt, ret_arg, NULL, NULL, &h), -ASUP_ENOLOCAL);
 	CHECK_EQ(asup__rt_kernel(rt)->tasks.live, 0);
 	CHECK_EQ(root_of(rt)->ntasks, 0);
 	CHECK(asup__list_empty(&root_of(rt)->tasks));
@@ -266,7 +274,7 @@ TEST(spawn_local_makes_progress_via_local_ready)
 	CHECK_EQ(asup_rt_spawn(rt, spawns_local_7, &local, NULL, &driver), 0);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the driver spawns the local task */
 	CHECK_EQ(rec(&local)->t.lane, ASUP__LANE_READY);
-	CHECK_EQ(asup_task_try_join(&local, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&local, &o), -EAGAIN);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the local task runs */
 	CHECK_EQ(asup_task_try_join(&local, &o), 0);
 	CHECK_EQ(o.value, 7);
@@ -312,7 +320,7 @@ TEST(spawn_into_closing_region_should_fail)
 	req.fn = ret_arg;
 	req.region = r;
 	req.budget = r->budget;
-	CHECK_EQ(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
+	CHECK_RC(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
 	CHECK_EQ(r->ntasks, 0);
 	asup__region_advance(k, r); /* nothing in it: it closes */
 	done(rt);
@@ -324,7 +332,7 @@ TEST(test_join_manual_poll)
 	asup_rt *rt = det();
 	asup_task h = spawn_in(rt, root_of(rt), ret_arg, (void *)42, 128);
 	asup_outcome o;
-	CHECK_EQ(asup_task_try_join(&h, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&h, &o), -EAGAIN);
 	CHECK_EQ(asup_rt_step(rt), 1);
 	CHECK_EQ(asup_task_try_join(&h, &o), 0);
 	CHECK_EQ(o.value, 42);
@@ -523,7 +531,7 @@ TEST(join_all_success)
 /* 23 and 36: a loser that yields once, then checkpoints */
 static int64_t yields_then_checks(asup_cx *cx, void *arg)
 {
-	(void)asup_yield(cx);
+	(void)!asup_yield(cx); /* the checkpoint below reads the cancel */
 	return asup_checkpoint(cx) < 0 ? 0 : 2;
 }
 
@@ -546,10 +554,10 @@ static void race_all_drains(void)
 	driver = spawn_in(rt, root_of(rt), races_all, &p, 200);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the winner completes */
 	CHECK_EQ(asup_rt_step(rt), 1); /* race_all: aborts the loser, drains it */
-	CHECK_EQ(asup_task_try_join(&driver, &o), -EAGAIN); /* Pending */
+	CHECK_RC(asup_task_try_join(&driver, &o), -EAGAIN); /* Pending */
 	CHECK_EQ(asup_task_is_finished(&p.h[1]), 0);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the loser sees the abort */
-	CHECK_EQ(asup_task_try_join(&driver, &o), -EAGAIN); /* still Pending */
+	CHECK_RC(asup_task_try_join(&driver, &o), -EAGAIN); /* still Pending */
 	CHECK(asup_rt_run_until_idle(rt) >= 1);
 	CHECK_EQ(asup_task_try_join(&driver, &o), 0);
 	CHECK_EQ(p.rc, 0);
@@ -589,7 +597,7 @@ TEST(race_surfaces_loser_panic_even_if_winner_succeeds)
 /* 25, 27 */
 static int64_t yields_then_panics(asup_cx *cx, void *arg)
 {
-	asup_cx_masked(cx, (asup_task_fn)(void *)asup_yield, NULL);
+	(void)!asup_cx_masked(cx, (asup_task_fn)(void *)asup_yield, NULL); /* it panics anyway */
 	asup_panic(cx, "loser panic");
 }
 
@@ -604,7 +612,7 @@ static void winner_panic_case(asup_task_fn racer)
 	driver = spawn_in(rt, root_of(rt), racer, &p, 200);
 	CHECK_EQ(asup_rt_step(rt), 1); /* the winner panics */
 	CHECK_EQ(asup_rt_step(rt), 1); /* the race sees it, drains the loser */
-	CHECK_EQ(asup_task_try_join(&driver, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&driver, &o), -EAGAIN);
 	CHECK(asup_rt_run_until_idle(rt) >= 2); /* the loser panics too */
 	CHECK_EQ(asup_task_try_join(&driver, &o), 0);
 	CHECK_EQ(p.o[0].kind, ASUP_OUTCOME_PANICKED);
@@ -625,18 +633,32 @@ static int64_t races_all_three(asup_cx *cx, void *arg)
 	return p->rc;
 }
 
-TEST(race_all_surfaces_simultaneous_loser_panic)
+static unsigned simultaneous_winners;
+
+static void simultaneous_loser_panic(uint64_t seed)
 {
-	asup_rt *rt = det();
+	asup_rt *rt = det_seeded(seed);
 	struct pair_h p;
 	p.h[0] = spawn_in(rt, root_of(rt), ret_arg, (void *)1, 250);
 	p.h[1] = spawn_in(rt, root_of(rt), panics_oops, "middle", 250);
 	p.h[2] = spawn_in(rt, root_of(rt), ret_arg, (void *)3, 250);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 3);
 	CHECK_EQ(drive(rt, races_all_three, &p).kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(p.rc, 0);
+	CHECK(p.winner < 3);
+	simultaneous_winners |= 1u << p.winner;
 	CHECK_EQ(p.o[0].kind, ASUP_OUTCOME_PANICKED); /* whichever won */
 	CHECK_STR_EQ(p.o[0].panic_msg, "middle");
 	done(rt);
+}
+
+TEST(race_all_surfaces_simultaneous_loser_panic)
+{
+	/* The winner is drawn among the three finished tasks: over a full
+	 * sweep the draw picks more than one of them. */
+	if (SWEEP(16, simultaneous_loser_panic) == 16)
+		CHECK(simultaneous_winners != 1u && simultaneous_winners != 2u &&
+		      simultaneous_winners != 4u);
 }
 
 TEST(race_all_preserves_winner_panic_over_loser_panic)
@@ -658,7 +680,7 @@ TEST(race_all_empty_is_pending)
 	asup_outcome o;
 	CHECK_EQ(asup_rt_spawn(rt, races_nothing, NULL, NULL, &h), 0);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 1);
-	CHECK_EQ(asup_task_try_join(&h, &o), -EAGAIN); /* pending for ever */
+	CHECK_RC(asup_task_try_join(&h, &o), -EAGAIN); /* pending for ever */
 	CHECK_EQ(asup_task_abort(&h), 0);
 	CHECK_EQ(asup_rt_run_until_idle(rt), 1);
 	CHECK_EQ(asup_task_try_join(&h, &o), 0);
@@ -707,7 +729,7 @@ TEST(conformance_join_awaits_task_completion)
 	asup_rt *rt = det();
 	asup_task h = spawn_in(rt, root_of(rt), ret_arg, (void *)123, 128);
 	asup_outcome o;
-	CHECK_EQ(asup_task_try_join(&h, &o), -EAGAIN);
+	CHECK_RC(asup_task_try_join(&h, &o), -EAGAIN);
 	CHECK_EQ(asup_rt_step(rt), 1);
 	CHECK_EQ(asup_task_try_join(&h, &o), 0);
 	CHECK_EQ(o.value, 123);
@@ -803,15 +825,15 @@ static void log_fin(void *arg)
 static int64_t loops_until_cancelled(asup_cx *cx, void *arg)
 {
 	for (;;) {
-		(void)asup_yield(cx);
+		(void)!asup_yield(cx); /* the checkpoint reads the cancel */
 		if (asup_checkpoint(cx) < 0)
 			return 1; /* "..._cancelled" */
 	}
 }
 
-TEST(metamorphic_nested_scope_cancellation_closes_descendants_without_spawn_leaks)
+static void nested_cancellation(uint64_t seed)
 {
-	asup_rt *rt = det();
+	asup_rt *rt = det_seeded(seed);
 	asup__kernel *k = asup__rt_kernel(rt);
 	asup__region *root, *child, *grand;
 	asup__finalizer fc = {log_fin, NULL, "c"}, fg = {log_fin, NULL, "g"};
@@ -845,7 +867,7 @@ TEST(metamorphic_nested_scope_cancellation_closes_descendants_without_spawn_leak
 	req.fn = ret_arg;
 	req.region = grand;
 	req.budget = grand->budget;
-	CHECK_EQ(asup__task_spawn(k, &req, &extra), -ASUP_ECLOSED);
+	CHECK_RC(asup__task_spawn(k, &req, &extra), -ASUP_ECLOSED);
 	CHECK_EQ(k->live, live_before);
 	CHECK_EQ(grand->ntasks, 1);
 
@@ -859,6 +881,11 @@ TEST(metamorphic_nested_scope_cancellation_closes_descendants_without_spawn_leak
 	CHECK(asup__region_lookup(k, grand_id) == NULL);
 	CHECK(asup__region_lookup(k, child_id) == NULL);
 	done(rt);
+}
+
+TEST(metamorphic_nested_scope_cancellation_closes_descendants_without_spawn_leaks)
+{
+	SWEEP(8, nested_cancellation);
 }
 
 /* 36 */
@@ -905,7 +932,7 @@ TEST(conformance_spawn_into_closed_region_fails)
 	req.fn = ret_arg;
 	req.region = r;
 	req.budget = r->budget;
-	CHECK_EQ(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
+	CHECK_RC(asup__task_spawn(k, &req, &h), -ASUP_ECLOSED);
 	CHECK_EQ(k->live, live); /* no orphan */
 	CHECK_EQ(r->ntasks, 0);
 	asup__region_advance(k, r);

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "fiber/fiber.h"
@@ -46,17 +47,14 @@ static void run_child(void (*fn)(void), struct crash *c)
 	CHECK_EQ(waitpid(pid, &c->status, 0), pid);
 }
 
-static int skip_under_valgrind(void)
+/* Ends the case as skipped where a tool owns stack faults. */
+static void skip_where_faults_are_taken_over(void)
 {
-	if (harness_under_valgrind()) {
-		printf("skipped: valgrind replaces the stacks and reports faults itself\n");
-		return 1;
-	}
+	if (harness_under_valgrind())
+		SKIP("valgrind replaces the stacks and reports faults itself");
 #if defined(__SANITIZE_THREAD__)
-	printf("skipped: TSan takes over SIGSEGV\n");
-	return 1;
+	SKIP("TSan takes over SIGSEGV");
 #endif
-	return 0;
 }
 
 static void expect_segv(const struct crash *c)
@@ -132,8 +130,7 @@ static void runtime_with_overflowing_task(void)
 TEST(task_overflow_is_reported_by_name)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	child_name = "deep_recursion_task";
 	child_stack = 0;
 	run_child(runtime_with_overflowing_task, &c);
@@ -144,8 +141,7 @@ TEST(task_overflow_is_reported_by_name)
 TEST(overflow_of_a_small_custom_stack_is_reported)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	/* the name is cut to 31 bytes in the record and so in the report */
 	child_name = "a_task_with_a_rather_long_name_0123456789";
 	child_stack = 20 * 1024;
@@ -171,8 +167,7 @@ static void overflow_on_second_thread(void)
 TEST(overflow_on_another_thread_is_reported)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	child_name = "worker_thread_task";
 	child_stack = 0;
 	run_child(overflow_on_second_thread, &c);
@@ -183,8 +178,7 @@ TEST(overflow_on_another_thread_is_reported)
 TEST(no_report_when_reports_are_off)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	child_name = "quiet_task";
 	child_stack = 0;
 	report_on = 0;
@@ -192,6 +186,150 @@ TEST(no_report_when_reports_are_off)
 	report_on = 1;
 	expect_fault_passed_on(&c); /* the guard page still stops it */
 	CHECK(strstr(c.err, "stack overflow in task") == NULL);
+}
+
+/* ---- large frames and the step-wise drivers ---- */
+
+/* Frames of `big_frame` bytes that write only their lowest byte: the second
+ * frame starts tens of KiB below the first, so a one-page guard would be
+ * stepped over. This file is built without stack-clash probes (see
+ * CMakeLists.txt), so nothing else touches the pages in between. */
+static size_t big_frame;
+
+static __attribute__((noinline)) int64_t big_frames(int depth)
+{
+	volatile char *frame = __builtin_alloca(big_frame);
+	frame[0] = (char)depth;
+	if (!keep_going)
+		return frame[0];
+	return big_frames(depth + 1) + frame[0];
+}
+
+static int64_t overflowing_big(asup_cx *cx, void *arg)
+{
+	return big_frames(0);
+}
+
+static void spawn_big(asup_rt *rt, const char *name)
+{
+	asup_spawn_opts o;
+	asup_task h;
+	asup_spawn_opts_init(&o);
+	o.name = name;
+	o.stack_size = 64 * 1024;
+	if (asup_rt_spawn(rt, overflowing_big, NULL, &o, &h) != 0)
+		_exit(4);
+}
+
+static int64_t spawn_big_and_join(asup_cx *cx, void *arg)
+{
+	asup_spawn_opts o;
+	asup_task h;
+	asup_spawn_opts_init(&o);
+	o.name = "big_frames";
+	o.stack_size = 64 * 1024;
+	CHECK_EQ(asup_spawn(cx, overflowing_big, NULL, &o, &h), 0);
+	return asup_join(cx, &h, NULL);
+}
+
+static void run_big_frames(void)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	asup_rt_config_init(&cfg);
+	if (asup_rt_create(&cfg, &rt) != 0)
+		_exit(4);
+	if (asup_rt_run(rt, spawn_big_and_join, NULL, &o) != 0)
+		_exit(6);
+}
+
+static const size_t big_sizes[] = {16 * 1024, 32 * 1024, 48 * 1024};
+
+TEST(large_frame_overflow_is_reported_by_name)
+{
+	skip_where_faults_are_taken_over();
+	for (size_t i = 0; i < sizeof big_sizes / sizeof big_sizes[0]; i++) {
+		struct crash c;
+		big_frame = big_sizes[i];
+		run_child(run_big_frames, &c);
+		expect_segv(&c);
+		if (!strstr(c.err, "stack overflow in task 'big_frames'"))
+			fprintf(stderr, "frame of %zu bytes: %s\n", big_frame, c.err);
+		CHECK(strstr(c.err, "stack overflow in task 'big_frames'") != NULL);
+	}
+}
+
+static asup_rt *det_rt(void)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_rt_config_init(&cfg);
+	cfg.mode = ASUP_MODE_DETERMINISTIC;
+	if (asup_rt_create(&cfg, &rt) != 0)
+		_exit(4);
+	return rt;
+}
+
+static void overflow_under_step(void)
+{
+	asup_rt *rt = det_rt();
+	spawn_big(rt, "stepped_task");
+	while (asup_rt_step(rt) == 1)
+		;
+}
+
+static void overflow_under_run_until_idle(void)
+{
+	asup_rt *rt = det_rt();
+	spawn_big(rt, "idle_run_task");
+	(void)asup_rt_run_until_idle(rt);
+}
+
+static void overflow_under_lab_step(void)
+{
+	asup_lab_config cfg;
+	asup_lab *lab;
+	asup_spawn_opts o;
+	asup_task h;
+	asup_lab_config_init(&cfg);
+	if (asup_lab_create(&cfg, &lab) != 0)
+		_exit(4);
+	asup_spawn_opts_init(&o);
+	o.name = "lab_stepped_task";
+	if (asup_lab_spawn(lab, overflowing, NULL, &o, &h) != 0)
+		_exit(4);
+	while (asup_lab_step(lab) == 1)
+		;
+}
+
+TEST(overflow_under_rt_step_is_reported_by_name)
+{
+	struct crash c;
+	skip_where_faults_are_taken_over();
+	big_frame = 32 * 1024;
+	run_child(overflow_under_step, &c);
+	expect_segv(&c);
+	CHECK(strstr(c.err, "stack overflow in task 'stepped_task'") != NULL);
+}
+
+TEST(overflow_under_run_until_idle_is_reported_by_name)
+{
+	struct crash c;
+	skip_where_faults_are_taken_over();
+	big_frame = 32 * 1024;
+	run_child(overflow_under_run_until_idle, &c);
+	expect_segv(&c);
+	CHECK(strstr(c.err, "stack overflow in task 'idle_run_task'") != NULL);
+}
+
+TEST(overflow_under_lab_step_is_reported_by_name)
+{
+	struct crash c;
+	skip_where_faults_are_taken_over();
+	run_child(overflow_under_lab_step, &c);
+	expect_segv(&c);
+	CHECK(strstr(c.err, "stack overflow in task 'lab_stepped_task'") != NULL);
 }
 
 /* ---- faults that are not overflows ---- */
@@ -217,8 +355,7 @@ static void runtime_with_null_write(void)
 TEST(other_faults_in_tasks_are_not_called_overflows)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	run_child(runtime_with_null_write, &c);
 	expect_fault_passed_on(&c);
 	CHECK(strstr(c.err, "stack overflow") == NULL);
@@ -240,8 +377,32 @@ static void touch_below_a_stack(void)
 TEST(guard_page_lies_just_below_the_usable_stack)
 {
 	struct crash c;
-	if (skip_under_valgrind())
-		return;
+	skip_where_faults_are_taken_over();
 	run_child(touch_below_a_stack, &c);
+	expect_fault_passed_on(&c);
+}
+
+/* A writable neighbour mapped right below a stack's mapping: a write 60 KiB
+ * below the stack would land in it with a one-page guard. */
+static void touch_60k_below_a_stack(void)
+{
+	asup__stack_pool pool;
+	asup__stack *s;
+	char *below;
+	asup__stack_pool_init(&pool, 64 * 1024, 1);
+	if (asup__stack_get(&pool, 0, &s) != 0)
+		_exit(4);
+	below = mmap((char *)s->map - 256 * 1024, 256 * 1024, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (below == MAP_FAILED || below != (char *)s->map - 256 * 1024)
+		_exit(5);
+	((volatile char *)s->lo)[-60 * 1024] = 1; /* inside the guard: fault */
+}
+
+TEST(guard_covers_64_kib_below_the_stack)
+{
+	struct crash c;
+	skip_where_faults_are_taken_over();
+	run_child(touch_60k_below_a_stack, &c);
 	expect_fault_passed_on(&c);
 }

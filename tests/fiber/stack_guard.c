@@ -154,13 +154,10 @@ TEST(stack_overflow_is_reported_by_task_name)
 	ssize_t n, total = 0;
 	pid_t pid;
 
-	if (harness_under_valgrind()) {
-		printf("skipped: valgrind reports the overflow itself\n");
-		return;
-	}
+	if (harness_under_valgrind())
+		SKIP("valgrind reports the overflow itself");
 #if defined(__SANITIZE_ADDRESS__)
-	printf("skipped: ASan takes over stack overflows\n");
-	return;
+	SKIP("ASan takes over stack overflows");
 #endif
 	CHECK_EQ(pipe(pipefd), 0);
 	pid = fork();

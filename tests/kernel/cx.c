@@ -220,15 +220,16 @@ static int64_t obligations_body(asup_cx *cx, void *arg)
 
 static int64_t obligations_root(asup_cx *cx, void *arg)
 {
-	asup__kernel *k = arg;
+	asup_rt *rt = arg;
 	asup_outcome o;
 	uint64_t id;
 	asup_region_limits l = asup_region_limits_unlimited();
 
 	CHECK_EQ(asup_region(cx, obligations_body, NULL, &o), 0);
-	CHECK_EQ(k->obl_committed, 1);
-	CHECK_EQ(k->obl_aborted, 2); /* one explicit, one auto-aborted on cancel */
-	CHECK_EQ(k->obl_leaked, 1);
+	CHECK_EQ(test_stats(rt).obligations_committed, 1);
+	CHECK_EQ(test_stats(rt).obligations_aborted, 2); /* one explicit, one auto-aborted on cancel */
+	CHECK_EQ(test_stats(rt).obligations_leaked, 1);
+	CHECK_EQ(test_stats(rt).obligations_pending, 0); /* all resolved with the region */
 	/* the region's obligation limit */
 	l.max_obligations = 0;
 	CHECK_EQ(asup_scope_set_limits(cx, &l), 0);
@@ -244,6 +245,6 @@ static int64_t obligations_root(asup_cx *cx, void *arg)
 TEST(obligations_resolve_once_and_leaks_are_handled)
 {
 	asup_rt *rt = mk(1);
-	run(rt, obligations_root, asup__rt_kernel(rt));
+	run(rt, obligations_root, rt);
 	CHECK_EQ(asup_rt_destroy(rt), 0);
 }

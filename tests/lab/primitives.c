@@ -155,7 +155,7 @@ static int64_t incrementer(asup_cx *cx, void *arg)
 		if (c->inside++)
 			return -77; /* two holders at once */
 		int v = c->value;
-		asup_yield(cx); /* a cancel here is seen after the unlock */
+		(void)!asup_yield(cx); /* a cancel here is seen after the unlock */
 		c->value = v + 1;
 		c->inside--;
 		c->done++;
@@ -277,7 +277,7 @@ static int64_t pool_user(asup_cx *cx, void *arg)
 		pl->in_use += 1 + (int)r;
 		if (pl->in_use > pl->max_in_use)
 			pl->max_in_use = pl->in_use;
-		asup_yield(cx);
+		(void)!asup_yield(cx); /* a cancel is seen at the next acquire */
 		pl->in_use -= 1 + (int)r;
 		if ((rc = asup_semaphore_permit_release(&p)) < 0)
 			return rc;
@@ -288,7 +288,7 @@ static int64_t pool_user(asup_cx *cx, void *arg)
 			if (pl->writers++ || pl->readers)
 				return -EPROTO;
 			int64_t v = pl->shared;
-			asup_yield(cx);
+			(void)!asup_yield(cx); /* a cancel is seen at the next lock */
 			pl->shared = v + 1;
 			pl->writers--;
 			rc = asup_rwlock_write_unlock(cx, &pl->rw);
@@ -296,7 +296,7 @@ static int64_t pool_user(asup_cx *cx, void *arg)
 			if (pl->writers)
 				return -EPROTO;
 			pl->readers++;
-			asup_yield(cx);
+			(void)!asup_yield(cx); /* as above */
 			pl->readers--;
 			rc = asup_rwlock_read_unlock(cx, &pl->rw);
 		}

@@ -94,7 +94,7 @@ static uint8_t *record_cfg(const asup_lab_config *cfg, size_t *len, uint64_t *st
 	uint8_t *buf;
 
 	CHECK_EQ(asup_lab_create(cfg, &lab), 0);
-	(void)asup_lab_run(lab, root, NULL, &out); /* any end: the recording is the point */
+	(void)!asup_lab_run(lab, root, NULL, &out); /* any end: the recording is the point */
 	if (steps)
 		*steps = asup_lab_steps(lab);
 	tmp_path(path);
@@ -402,7 +402,7 @@ static uint8_t *mutate(const uint8_t *p, size_t len, uint64_t *s, size_t *n)
 
 static uint64_t test_seed(void)
 {
-	const char *e = getenv("ASUP_TEST_SEED");
+	const char *e = getenv("ASUP_SEED");
 	return e ? strtoull(e, NULL, 10) : 20240601u;
 }
 
@@ -420,7 +420,7 @@ TEST(reader_seeded_mutations)
 			CHECK_EQ(rc, 0);
 			same++;
 		} else if (rc != -ASUP_ECORRUPT) {
-			fprintf(stderr, "mutation %d (ASUP_TEST_SEED=%" PRIu64 "): rc %d\n", i,
+			fprintf(stderr, "mutation %d (ASUP_SEED=%" PRIu64 "): rc %d\n", i,
 			        seed, rc);
 			CHECK_EQ(rc, -ASUP_ECORRUPT);
 		}
@@ -473,7 +473,7 @@ TEST(reader_mutations_past_the_check)
 		recf_fix_check(m, n);
 		rc = decode_exact(m, n, NULL, &r);
 		if (rc != 0 && rc != -ASUP_ECORRUPT) {
-			fprintf(stderr, "mutation %d (ASUP_TEST_SEED=%" PRIu64 "): rc %d\n", i,
+			fprintf(stderr, "mutation %d (ASUP_SEED=%" PRIu64 "): rc %d\n", i,
 			        test_seed(), rc);
 			CHECK_EQ(rc, -ASUP_ECORRUPT);
 		}

@@ -277,22 +277,25 @@ static int64_t burst_root(asup_cx *cx, void *arg)
 	return asup_join_all(cx, hs, 16, NULL);
 }
 
-TEST(recordings_with_batch_steals_replay_exactly)
+static void batch_steals_replay(uint64_t seed)
 {
 	char h1[33], h2[33];
 	uint64_t at = 0;
 	int div;
 
+	CHECK_EQ(record_and_follow(base_cfg(seed, 2 + seed % 3), burst_root, burst_root, &div, &at,
+				   h1, h2),
+		 0);
+	if (div)
+		printf("diverged at step %" PRIu64 "\n", at);
+	CHECK_EQ(div, 0);
+	CHECK_EQ(strcmp(h1, h2), 0);
+}
+
+TEST(recordings_with_batch_steals_replay_exactly)
+{
 	tmp_path("steal");
-	for (uint64_t seed = 1; seed <= 12; seed++) {
-		CHECK_EQ(record_and_follow(base_cfg(seed, 2 + seed % 3), burst_root, burst_root, &div,
-					   &at, h1, h2),
-			 0);
-		if (div)
-			printf("seed %" PRIu64 ": diverged at step %" PRIu64 "\n", seed, at);
-		CHECK_EQ(div, 0);
-		CHECK_EQ(strcmp(h1, h2), 0);
-	}
+	SWEEP(12, batch_steals_replay);
 }
 
 static int64_t timer_left_armed(asup_cx *cx, void *arg)

@@ -99,7 +99,7 @@ static int64_t rich_cancelled_body(asup_cx *cx, void *arg)
 		return rc;
 	if ((rc = asup_yield(cx)) < 0)
 		return rc;
-	asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "enough");
+	(void)!asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "enough"); /* best effort */
 	return asup_join(cx, &h, NULL);
 }
 

@@ -126,7 +126,8 @@ static int64_t misuse_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_task_release(&copy), -ESRCH);
 
 	CHECK_EQ(asup_join(cx, foreign, &o), -EXDEV);
-	CHECK_EQ(asup_task_release(foreign), 0);
+	/* every handle call on another runtime's task is refused */
+	CHECK_EQ(asup_task_release(foreign), -EXDEV);
 
 	/* a task cannot join itself */
 	CHECK_EQ(asup_spawn(cx, joins_itself, &saved, NULL, &saved), 0);
@@ -144,6 +145,7 @@ TEST(handle_misuse_has_its_own_codes)
 	CHECK_EQ(asup_rt_run(rt, misuse_root, &foreign, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
 	CHECK_EQ(asup__rt_check(rt), 0);
+	CHECK_EQ(asup_task_release(&foreign), 0); /* from outside any runtime: accepted */
 	CHECK_EQ(asup_rt_destroy(other), 0);
 	CHECK_EQ(asup_rt_destroy(rt), 0);
 }

@@ -362,7 +362,7 @@ static int64_t handle_root(asup_cx *cx, void *arg)
 
 	/* another runtime's task */
 	CHECK_EQ(asup_join(cx, foreign, &o), -EXDEV);
-	CHECK_EQ(asup_task_is_finished(foreign), 0); /* untouched */
+	CHECK_EQ(asup_task_is_finished(foreign), -EXDEV); /* refused, untouched */
 
 	/* itself */
 	CHECK_EQ(asup_spawn(cx, joins_itself, NULL, NULL, &self_handle), 0);
@@ -448,6 +448,7 @@ TEST(handles_report_misuse_with_their_own_codes)
 	CHECK_EQ(asup_rt_spawn(other, returns_arg, (void *)1, NULL, &foreign), 0);
 	CHECK_EQ(asup_rt_run(rt, handle_root, &foreign, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(asup_task_is_finished(&foreign), 0);
 	CHECK_EQ(asup_rt_run_until_idle(other), 1);
 	CHECK_EQ(asup_task_try_join(&foreign, &o), 0);
 	CHECK_EQ(o.value, 1);

@@ -3,8 +3,8 @@
  * (dispatch order, virtual times, random draws), different seeds give
  * different schedules, and nothing outside the runtime object influences it.
  *
- * Every sweep prints the seed that failed; ASUP_TEST_SEED=<n> runs only that
- * seed.
+ * Every sweep runs under the harness's SWEEP: it prints the seed that failed,
+ * and ASUP_SEED=<n> runs only that seed.
  */
 #include "testrt.h"
 
@@ -158,56 +158,43 @@ static void dump_difference(const struct trace *a, const struct trace *b)
 	fprintf(stderr, "lengths differ: %d vs %d\n", a->n, b->n);
 }
 
-/* The seeds of a sweep: 1..20, or just ASUP_TEST_SEED. */
-static int sweep(uint64_t *seeds)
-{
-	const char *env = getenv("ASUP_TEST_SEED");
-	if (env) {
-		seeds[0] = strtoull(env, NULL, 0);
-		return 1;
-	}
-	for (int i = 0; i < 20; i++)
-		seeds[i] = (uint64_t)i + 1;
-	return 20;
-}
-
 static struct trace ta, tb, tc;
+
+static void replays(uint64_t seed)
+{
+	run_seed(seed, &ta);
+	run_seed(seed, &tb);
+	if (!same(&ta, &tb)) {
+		fprintf(stderr, "seed %llu did not replay\n", (unsigned long long)seed);
+		dump_difference(&ta, &tb);
+		CHECK(0);
+	}
+	/* the run is not trivial: every worker ran every round, and time
+	 * moved */
+	CHECK_EQ(ta.n, WORKERS * ROUNDS + 1);
+	CHECK(ta.ev[ta.n - 1].now > 0);
+}
 
 TEST(same_seed_gives_the_same_schedule)
 {
-	uint64_t seeds[20];
-	int n = sweep(seeds);
+	SWEEP(20, replays);
+}
 
-	for (int i = 0; i < n; i++) {
-		run_seed(seeds[i], &ta);
-		run_seed(seeds[i], &tb);
-		if (!same(&ta, &tb)) {
-			fprintf(stderr, "seed %llu did not replay\n", (unsigned long long)seeds[i]);
-			dump_difference(&ta, &tb);
-			CHECK(0);
-		}
-		/* the run is not trivial: every worker ran every round, and time
-		 * moved */
-		CHECK_EQ(ta.n, WORKERS * ROUNDS + 1);
-		CHECK(ta.ev[ta.n - 1].now > 0);
+static void steps_as_it_runs(uint64_t seed)
+{
+	run_seed(seed, &ta);
+	step_seed(seed, &tb);
+	if (!same(&ta, &tb)) {
+		fprintf(stderr, "seed %llu: asup_rt_step and asup_rt_run disagree\n",
+		        (unsigned long long)seed);
+		dump_difference(&ta, &tb);
+		CHECK(0);
 	}
 }
 
 TEST(single_stepping_replays_the_same_schedule)
 {
-	uint64_t seeds[20];
-	int n = sweep(seeds);
-
-	for (int i = 0; i < n; i++) {
-		run_seed(seeds[i], &ta);
-		step_seed(seeds[i], &tb);
-		if (!same(&ta, &tb)) {
-			fprintf(stderr, "seed %llu: asup_rt_step and asup_rt_run disagree\n",
-			        (unsigned long long)seeds[i]);
-			dump_difference(&ta, &tb);
-			CHECK(0);
-		}
-	}
+	SWEEP(20, steps_as_it_runs);
 }
 
 TEST(different_seeds_give_different_schedules)

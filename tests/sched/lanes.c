@@ -251,10 +251,14 @@ static void check_streak_bound(uint32_t limit, uint64_t seed)
 	test_rt_done(rt);
 }
 
+static void default_streak_bound(uint64_t seed)
+{
+	check_streak_bound(0, seed);
+}
+
 TEST(ready_task_runs_within_the_default_cancel_streak_limit)
 {
-	for (uint64_t seed = 1; seed <= 5; seed++)
-		check_streak_bound(0, seed);
+	SWEEP(5, default_streak_bound);
 }
 
 TEST(cancel_streak_limit_is_configurable)

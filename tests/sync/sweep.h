@@ -1,9 +1,8 @@
 /*
  * Helpers for the sync tests: a runtime with a chosen mode, seed and leak
  * response, a root task that must end Ok, and seed sweeps on the
- * deterministic runtime that print the failing seed (a CHECK failure exits
- * the process, and an exit handler names the seed it was running).
- * ASUP_TEST_SEED=<n> runs only seed n.
+ * deterministic runtime (the harness's SWEEP: a failure prints its seed,
+ * ASUP_SEED=<n> runs only seed n).
  */
 #ifndef ASUP_TEST_SYNC_SWEEP_H
 #define ASUP_TEST_SYNC_SWEEP_H
@@ -13,16 +12,6 @@
 #include "kernel/kernel.h"
 
 #define SWEEP_SEEDS 50
-
-static uint64_t sweep_seed;
-static int sweep_active;
-
-static void sweep_report(void)
-{
-	if (sweep_active)
-		fprintf(stderr, "failing seed: %llu (replay with ASUP_TEST_SEED=%llu)\n",
-			(unsigned long long)sweep_seed, (unsigned long long)sweep_seed);
-}
 
 static inline asup_rt *rt_with(asup_mode mode, uint64_t seed, asup_leak_response leak)
 {
@@ -53,21 +42,19 @@ static inline void run_real(asup_task_fn fn)
 	run_on(rt_with(ASUP_MODE_REAL, 0, ASUP_LEAK_SILENT), fn);
 }
 
-/* Runs fn on the deterministic runtime for seeds 1..SWEEP_SEEDS. */
+static asup_task_fn sweep_root;
+
+static void sweep_one(uint64_t seed)
+{
+	run_on(rt_with(ASUP_MODE_DETERMINISTIC, seed, ASUP_LEAK_SILENT), sweep_root);
+}
+
+/* Runs fn as the root task on the deterministic runtime for seeds
+ * 1..SWEEP_SEEDS. */
 static inline void sweep(asup_task_fn fn)
 {
-	const char *env = getenv("ASUP_TEST_SEED");
-	uint64_t first = 1, last = SWEEP_SEEDS;
-
-	if (env)
-		first = last = strtoull(env, NULL, 0);
-	atexit(sweep_report);
-	for (uint64_t s = first; s <= last; s++) {
-		sweep_seed = s;
-		sweep_active = 1;
-		run_on(rt_with(ASUP_MODE_DETERMINISTIC, s, ASUP_LEAK_SILENT), fn);
-		sweep_active = 0;
-	}
+	sweep_root = fn;
+	SWEEP(SWEEP_SEEDS, sweep_one);
 }
 
 /* A uniform draw in [0, bound) from the task's seeded stream. */

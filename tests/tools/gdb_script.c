@@ -30,9 +30,9 @@ static int64_t target_root(asup_cx *cx, void *arg)
 	o.name = "sleepy_task";
 	if (asup_spawn(cx, sleepy, NULL, &o, &h) < 0)
 		return -1;
-	(void)asup_yield(cx); /* let it park */
+	(void)!asup_yield(cx); /* let it park */
 	asup_test_breakpoint_here();
-	(void)asup_task_abort(&h);
+	(void)!asup_task_abort(&h);
 	return asup_join(cx, &h, NULL);
 }
 
@@ -94,20 +94,19 @@ static char *gdb_output(const char *commands)
 	return out;
 }
 
-static int skip(void)
+/* Ends the case as skipped where it cannot run: no gdb, or under valgrind. */
+static void skip_unless_gdb(void)
 {
-	if (harness_under_valgrind() || !have_gdb()) {
-		printf("skipped: needs gdb, not under valgrind\n");
-		return 1;
-	}
-	return 0;
+	if (harness_under_valgrind())
+		SKIP("gdb cannot attach under valgrind");
+	if (!have_gdb())
+		SKIP("needs gdb");
 }
 
 TEST(gdb_lists_tasks_with_their_state)
 {
 	char *out;
-	if (skip())
-		return;
+	skip_unless_gdb();
 	out = gdb_output("-ex 'asup tasks'");
 	if (!strstr(out, "sleepy_task"))
 		fprintf(stderr, "gdb said:\n%s\n", out);
@@ -119,8 +118,7 @@ TEST(gdb_lists_tasks_with_their_state)
 TEST(gdb_prints_backtrace_of_parked_task)
 {
 	char *out;
-	if (skip())
-		return;
+	skip_unless_gdb();
 	out = gdb_output("-ex 'asup bt sleepy_task' -ex 'bt 1'");
 	if (!strstr(out, "parked_in_helper"))
 		fprintf(stderr, "gdb said:\n%s\n", out);

@@ -119,7 +119,7 @@ static int64_t run(asup_cx *cx, int fixed)
 	if ((rc = asup_join(cx, &hp, NULL)) < 0)
 		return asup_corpus_bail(cx, rc);
 	/* Shutdown: stop the stage now; what it did not forward stays in `in`. */
-	asup_task_abort(&hs);
+	(void)!asup_task_abort(&hs); /* best effort */
 	if ((rc = asup_join(cx, &hs, NULL)) < 0)
 		return asup_corpus_bail(cx, rc);
 	asup_chan_close(p->out);

@@ -79,7 +79,7 @@ static int64_t join_masked(asup_cx *cx, void *arg)
  * once and leave the task running). */
 int asup_corpus_stop(asup_cx *cx, asup_task *h)
 {
-	asup_task_abort(h);
+	(void)!asup_task_abort(h); /* best effort */
 	return (int)asup_cx_masked(cx, join_masked, h);
 }
 
@@ -96,7 +96,7 @@ int asup_corpus_shared(asup_cx *cx, size_t size, void *out)
 
 int asup_corpus_bail(asup_cx *cx, int rc)
 {
-	(void)asup_scope_cancel(cx, ASUP_CANCEL_USER, "the root stopped early");
+	(void)!asup_scope_cancel(cx, ASUP_CANCEL_USER, "the root stopped early"); /* best effort */
 	return rc;
 }
 

@@ -60,7 +60,7 @@ static int64_t searcher(asup_cx *cx, void *arg)
 		if ((rc = asup_yield(cx)) < 0)
 			return rc;
 	if (s->answer)
-		asup_scope_cancel(cx, ASUP_CANCEL_USER, "answer found");
+		(void)!asup_scope_cancel(cx, ASUP_CANCEL_USER, "answer found"); /* best effort */
 	return s->answer;
 }
 
@@ -76,8 +76,8 @@ static int64_t body(asup_cx *cx, void *arg)
 		if ((rc = asup_spawn(cx, searcher, &s[n], NULL, &h[n])) < 0)
 			break;
 	if (n < 3) {
-		asup_scope_cancel(cx, ASUP_CANCEL_USER, "spawn failed");
-		(void)asup_join_all(cx, h, (size_t)n, NULL);
+		(void)!asup_scope_cancel(cx, ASUP_CANCEL_USER, "spawn failed"); /* best effort */
+		(void)!asup_join_all(cx, h, (size_t)n, NULL); /* rc says why it failed */
 		return rc;
 	}
 	return asup_join_all(cx, h, 3, NULL);
