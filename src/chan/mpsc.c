@@ -139,7 +139,7 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	}
 	if (!wait)
 		return -EAGAIN;
-	rc = asup_waitq_wait(cx, &ch->senders);
+	rc = asup__waitq_wait_as(cx, &ch->senders, ASUP__WAIT_CHAN_SEND, 0);
 	if (rc < 0)
 		return rc; /* not dequeued: holds nothing */
 	rc = picked_up(ch); /* the slot handed to us is ours ... */
@@ -339,7 +339,7 @@ ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 	/* Cancellation wins over ready data: the queue stays as it is. */
 	rc = asup_checkpoint(cx);
 	while (rc == 0 && (rc = pop(ch, elem)) == -EAGAIN)
-		rc = asup_waitq_wait(cx, &ch->receivers);
+		rc = asup__waitq_wait_as(cx, &ch->receivers, ASUP__WAIT_CHAN_RECV, 0);
 	return rc;
 }
 

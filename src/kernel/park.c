@@ -52,12 +52,17 @@ ASUP_API void asup_waitq_init(asup_waitq *q)
 
 ASUP_API int asup_waitq_wait(asup_cx *cx, asup_waitq *q)
 {
+	return asup__waitq_wait_as(cx, q, ASUP__WAIT_WAITQ, 0);
+}
+
+int asup__waitq_wait_as(asup_cx *cx, asup_waitq *q, uint8_t kind, uint64_t id)
+{
 	int rc;
 
 	if (!q)
 		return -EINVAL;
 	rc = asup__cx_checkpoint(cx);
-	return rc < 0 ? rc : asup__cx_waitq_wait(cx, (asup__list *)(void *)q);
+	return rc < 0 ? rc : asup__cx_waitq_wait_as(cx, (asup__list *)(void *)q, kind, id);
 }
 
 ASUP_API int asup_waitq_wake_one(asup_waitq *q)

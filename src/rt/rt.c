@@ -12,11 +12,13 @@
 #include "asupersync/rt.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rt_internal.h"
+#include "../trace/dump.h"
 
 
 static void *default_alloc(void *ud, size_t n)
@@ -62,6 +64,14 @@ ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
 	cfg->blocking_threads = 4;
 	cfg->leak_response = ASUP_LEAK_LOG;
 	cfg->leak_escalate_to = ASUP_LEAK_PANIC;
+	cfg->report = asup_report_stderr;
+}
+
+ASUP_API void asup_report_stderr(void *ud, const asup_report *r)
+{
+	(void)ud;
+	if (r && r->line)
+		fprintf(stderr, "%s\n", r->line);
 }
 
 ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
@@ -125,6 +135,8 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 	rt->kernel.leak_response = cfg->leak_response;
 	rt->kernel.leak_escalate_after = cfg->leak_escalate_after;
 	rt->kernel.leak_escalate_to = cfg->leak_escalate_to;
+	rt->kernel.report = cfg->report;
+	rt->kernel.report_ud = cfg->report_ud;
 	if (!det && cfg->blocking_threads > 0 &&
 	    asup__pool_init(&rt->pool, &rt->alloc, cfg->blocking_threads, &rt->kernel) == 0) {
 		rt->kernel.blocking_submit = asup__pool_submit;
@@ -304,6 +316,8 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 	rt->sched.direct = direct;
 	if (installed)
 		asup__altstack_remove(alt, alt_len);
+	if (rc == -EDEADLK)
+		asup__dump_deadlock(&rt->kernel);
 	asup__rt_leave(rt);
 	if (rc == 0)
 		rc = asup_task_try_join(&root, out);
@@ -450,6 +464,52 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->obligations_leaked = rt->kernel.obl_leaked;
 	out->leaks_detected = rt->kernel.leaks;
 	return 0;
+}
+
+ASUP_API int asup_rt_cancel(asup_rt *rt, asup_cancel_kind kind, const char *msg)
+{
+	asup__reason *r;
+	void *alt;
+	size_t alt_len;
+	int rc, installed = 0;
+
+	if (!rt || asup_cancel_kind_severity(kind) < 0)
+		return -EINVAL;
+	if (rt->lab)
+		return -EPERM;
+	rc = asup__rt_enter(rt);
+	if (rc < 0)
+		return rc;
+	/* Never NULL: without memory, a static reason of the kind. */
+	r = asup__reason_make(&rt->kernel, kind, rt->kernel.root, NULL, msg);
+	asup__region_cancel_below(&rt->kernel, rt->kernel.root, r);
+	asup__reason_unref(&rt->alloc, r);
+	if (rt->cfg.overflow_report)
+		installed = asup__altstack_ensure(&alt, &alt_len) == 1;
+	rc = drive(rt);
+	if (installed)
+		asup__altstack_remove(alt, alt_len);
+	if (rc == -EDEADLK)
+		asup__dump_deadlock(&rt->kernel);
+	asup__rt_leave(rt);
+	return rc;
+}
+
+ASUP_API int asup_rt_dump(asup_rt *rt, FILE *f)
+{
+	int rc;
+
+	if (!rt || !f)
+		return -EINVAL;
+	/* Taking the runtime keeps a driver on another thread out meanwhile. */
+	rc = asup__rt_enter(rt);
+	if (rc == -ASUP_EINTASK)
+		return -ASUP_ERUNNING;
+	if (rc < 0)
+		return rc;
+	rc = asup__dump_tree(&rt->kernel, f);
+	asup__rt_leave(rt);
+	return rc;
 }
 
 /* Internal: the kernel of a runtime (tests reach the region tree with it). */

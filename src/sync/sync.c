@@ -111,7 +111,7 @@ ASUP_API int asup_mutex_lock(asup_cx *cx, asup_mutex *m)
 		acquire(x, self);
 		return 0;
 	}
-	rc = asup_waitq_wait(cx, &x->waiters);
+	rc = asup__waitq_wait_as(cx, &x->waiters, ASUP__WAIT_MUTEX, 0);
 	if (rc < 0)
 		return rc; /* not dequeued: nothing acquired, order of the rest kept */
 	if (!x->handed)
