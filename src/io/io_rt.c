@@ -90,3 +90,12 @@ void asup__io_tick(asup_rt *rt)
 	if (rt->io.kind != ASUP__IO_NONE && rt->io.waiting)
 		asup__reactor_poll(&rt->io, 0);
 }
+
+/* Internal: the backend a runtime's reactor uses (ASUP__IO_NONE before the
+ * first I/O call), and how many completions it dropped as stale. Tests. */
+int asup__io_backend_of(asup_rt *rt, uint64_t *stale)
+{
+	if (stale)
+		*stale = rt->io.stale;
+	return rt->io.kind;
+}
