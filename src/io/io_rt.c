@@ -99,3 +99,10 @@ int asup__io_backend_of(asup_rt *rt, uint64_t *stale)
 		*stale = rt->io.stale;
 	return rt->io.kind;
 }
+
+/* Internal: waits the reactor still has in flight (tests: a cancelled wait
+ * must leave none behind). */
+uint32_t asup__io_waiting(asup_rt *rt)
+{
+	return rt->io.waiting;
+}

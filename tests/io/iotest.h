@@ -16,6 +16,7 @@
 #include "testrt.h"
 
 int asup__io_backend_of(asup_rt *rt, uint64_t *stale);
+uint32_t asup__io_waiting(asup_rt *rt);
 
 static inline int io_wants_uring(void)
 {
