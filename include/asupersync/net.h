@@ -52,9 +52,10 @@ enum {
 
 /* Waits until fd (borrowed; stays the caller's) is ready for one of events
  * (ASUP_IO_READABLE and/or ASUP_IO_WRITABLE). Returns the events that are
- * ready (> 0), or -EBADF (not an open fd), -EPERM (an fd epoll refuses, such
- * as a regular file), -EINVAL (events 0 or unknown bits), -EBUSY (another
- * task already waits for this fd), or a common code. */
+ * ready (> 0; a regular file or directory is ready at once, as poll(2) has
+ * it), or -EBADF (not an open fd), -EINVAL (events 0 or unknown bits),
+ * -EBUSY (epoll backend: another task already waits for this fd), or a
+ * common code. */
 ASUP_API int asup_fd_wait(asup_cx *cx, int fd, uint32_t events);
 
 /* ---- TCP and Unix stream sockets ---- */

@@ -106,3 +106,10 @@ uint32_t asup__io_waiting(asup_rt *rt)
 {
 	return rt->io.waiting;
 }
+
+/* Internal: how often the run loop polled the reactor (tests: an idle
+ * runtime sleeps in it instead of spinning). */
+uint64_t asup__io_polls(asup_rt *rt)
+{
+	return rt->io.polls;
+}

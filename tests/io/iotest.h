@@ -6,6 +6,8 @@
 #ifndef ASUP_IO_TEST_H
 #define ASUP_IO_TEST_H
 
+#define _GNU_SOURCE
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 int asup__io_backend_of(asup_rt *rt, uint64_t *stale);
 uint32_t asup__io_waiting(asup_rt *rt);
+uint64_t asup__io_polls(asup_rt *rt);
 
 static inline int io_wants_uring(void)
 {
