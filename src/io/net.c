@@ -222,6 +222,10 @@ static int64_t xfer(asup_cx *cx, asup_socket h, struct xfer *x)
 			return n;
 		if (n == -EINTR)
 			continue;
+		if (s->r->kind == ASUP__IO_URING && x->kind <= 1)
+			/* Nothing there yet: the kernel does the transfer when
+			 * data (or room) arrives, one system call fewer. */
+			return asup__reactor_transfer(cx, s->r, &s->h, x->kind, x->buf, x->len);
 		rc = asup__reactor_wait(cx, s->r, &s->h, ev);
 		if (rc < 0)
 			return rc;

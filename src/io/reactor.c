@@ -477,6 +477,29 @@ static int ready_mask(uint32_t e, uint32_t ev)
 	return m ? m : (int)ev;
 }
 
+/* Parks until op (armed, and registered in *slot) is done; on a cancel or
+ * deadline withdraws it (waiting for the kernel where it holds the op).
+ * Returns 0 or the park's error code. */
+static int park_op(asup_cx *cx, asup__reactor *r, asup__io_handle *h, asup__io_op **slot,
+		   asup__io_op *op)
+{
+	int rc = 0;
+
+	*slot = op;
+	r->waiting++;
+	while (!op->done) {
+		rc = asup__cx_park(cx, ASUP_TIME_MAX, 0);
+		if (rc < 0 && !op->done) {
+			withdraw(r, h, op, op->task);
+			break;
+		}
+		rc = 0;
+	}
+	if (*slot == op)
+		*slot = NULL;
+	return rc;
+}
+
 int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32_t ev)
 {
 	asup__io_op op;
@@ -491,19 +514,7 @@ int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32
 	rc = arm(r, h, &op);
 	if (rc < 0)
 		return rc;
-	*slot = &op;
-	r->waiting++;
-	rc = 0;
-	while (!op.done) {
-		rc = asup__cx_park(cx, ASUP_TIME_MAX, 0);
-		if (rc < 0 && !op.done) {
-			withdraw(r, h, &op, op.task);
-			break;
-		}
-		rc = 0;
-	}
-	if (*slot == &op)
-		*slot = NULL;
+	rc = park_op(cx, r, h, slot, &op);
 	if (h->oneshot && h->registered && r->kind == ASUP__IO_EPOLL) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 		h->registered = 0;
@@ -515,4 +526,52 @@ int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32
 	if (op.result < 0)
 		return op.result;
 	return ready_mask((uint32_t)op.result, ev);
+}
+
+int64_t asup__reactor_transfer(asup_cx *cx, asup__reactor *r, asup__io_handle *h, int is_send,
+			       void *buf, size_t len)
+{
+#ifdef ASUP_HAVE_LIBURING
+	asup__io_op op;
+	asup__io_op **slot = is_send ? &h->wr : &h->rd;
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if (r->kind != ASUP__IO_URING)
+		return -ENOSYS;
+	if (*slot)
+		return -EBUSY;
+	memset(&op, 0, sizeof(op));
+	op.task = &cx->kt->t;
+	op.events = is_send ? ASUP__IO_OUT : ASUP__IO_IN;
+	rc = slot_alloc(r, &op, SLOT_OP, &op.tag);
+	if (rc < 0)
+		return rc;
+	sqe = sqe_get(r);
+	if (!sqe) {
+		slot_free(r, op.tag);
+		return -EAGAIN;
+	}
+	if (is_send)
+		io_uring_prep_send(sqe, h->fd, buf, len, MSG_NOSIGNAL);
+	else
+		io_uring_prep_recv(sqe, h->fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, op.tag);
+	rc = park_op(cx, r, h, slot, &op);
+	/* The kernel is done with buf now. What it transferred before the
+	 * cancel took effect is reported, so nothing received is lost. */
+	if (op.result >= 0)
+		return op.result;
+	if (rc < 0)
+		return rc;
+	return op.closed ? -EBADF : op.result;
+#else
+	(void)cx;
+	(void)r;
+	(void)h;
+	(void)is_send;
+	(void)buf;
+	(void)len;
+	return -ENOSYS;
+#endif
 }

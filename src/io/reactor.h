@@ -57,7 +57,7 @@ enum {
 	ASUP__IO_OUT = 1u << 1,
 };
 
-/* A wait in progress; lives in the waiting task's frame. */
+/* A wait or transfer in progress; lives in the waiting task's frame. */
 typedef struct asup__io_op {
 	asup__task *task;  /* the parked waiter */
 	int32_t result;    /* set by the completion: poll events or -errno */
@@ -118,6 +118,15 @@ void asup__reactor_detach(asup__reactor *r, asup__io_handle *h);
  * done), -EBADF (detached while waiting), -EBUSY (another task already waits
  * in that direction), -ENOMEM, -errno from the backend. */
 int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32_t ev);
+
+/* io_uring only (-ENOSYS otherwise): one recv (is_send 0) or send on h's
+ * fd as a kernel operation into/from buf, which the kernel holds until the
+ * operation's completion: the call returns only after it. Returns the count
+ * (>= 0; also when a cancel arrived after the kernel had transferred data),
+ * -ECANCELED/-ETIMEDOUT (cancelled with nothing transferred), -EBADF
+ * (detached while waiting), -EBUSY, -errno of the transfer. */
+int64_t asup__reactor_transfer(asup_cx *cx, asup__reactor *r, asup__io_handle *h, int is_send,
+			       void *buf, size_t len);
 
 /* Returns the number of waiters woken. */
 int asup__reactor_poll(asup__reactor *r, int64_t timeout_ns);
