@@ -6,9 +6,11 @@
  * mode, so in the lab). Every call that can wait is a checkpoint: it
  * returns -ECANCELED when the task is cancelled (-ETIMEDOUT when an
  * asup_timeout scope's deadline passed), and it returns only after the
- * kernel holds nothing of the operation: a cancelled call had no effect on
- * the data (what was not returned is still in the socket; a write reports
- * through *written what it wrote before it stopped).
+ * kernel holds nothing of the operation (nor of its buffer). Nothing is
+ * lost: a read that the kernel completed before the cancel took effect
+ * returns its count (the pending cancel stops the next checkpoint), what no
+ * read returned is still in the socket, and asup_sock_write_all reports
+ * through *written what it wrote before it stopped.
  *
  * Ownership: a socket is owned by the region of the current scope when it
  * was opened (like channels). Closing that region closes the sockets still

@@ -6,10 +6,12 @@
  * still open when the region closes. Must not touch: the scheduler or the
  * backend directly (only asup__reactor_*).
  *
- * Every transfer is readiness-based on both backends: try the system call
- * (non-blocking fd), and only on EAGAIN wait in the reactor, then try again.
- * So a cancel never loses data: what a cancelled read did not return is
- * still in the socket, and a write wrote exactly what it reports.
+ * Every transfer first tries the system call (non-blocking fd); only on
+ * EAGAIN does it wait: on io_uring a recv or send becomes a kernel
+ * operation (asup__reactor_transfer), everything else waits for readiness
+ * and tries again. Either way a cancel never loses data: a cancelled wait
+ * took nothing, and a kernel transfer's count is returned even when the
+ * cancel arrived first.
  *
  * Record states: reserved (magic set, fd -1: accept and connect reserve the
  * record before they wait, so that a connection is never accepted without a
