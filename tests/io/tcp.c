@@ -445,3 +445,74 @@ TEST(unix_stream_echo_round_trip)
 	CHECK_EQ(io_run(rt, unix_stream, NULL), 0);
 	test_rt_done(rt);
 }
+
+static int64_t reuseport(asup_cx *cx, void *arg)
+{
+	asup_listen_opts lo;
+	struct sockaddr_in a = io_lo4(0);
+	socklen_t len = sizeof(a);
+	asup_socket l1, l2, l3;
+
+	asup_listen_opts_init(&lo);
+	CHECK_EQ(lo.backlog, 128);
+	CHECK_EQ(lo.reuseaddr, 1);
+	CHECK_EQ(lo.reuseport, 0);
+	lo.reuseport = 1;
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), &lo, &l1), 0);
+	CHECK_EQ(asup_sock_local_addr(cx, l1, (struct sockaddr *)&a, &len), 0);
+	/* SO_REUSEPORT on both: a second listener shares the port ... */
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), &lo, &l2), 0);
+	/* ... a listener without it does not. */
+	lo.reuseport = 0;
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), &lo, &l3), -EADDRINUSE);
+	CHECK_EQ(asup_sock_close(cx, l1), 0);
+	return asup_sock_close(cx, l2);
+}
+
+TEST(tcp_listen_with_so_reuseport_lets_two_listeners_share_a_port)
+{
+	asup_rt *rt = io_rt();
+	CHECK_EQ(io_run(rt, reuseport, NULL), 0);
+	test_rt_done(rt);
+}
+
+static int64_t connect_then_abort(asup_cx *cx, void *arg)
+{
+	asup_listen_opts lo;
+	struct conn_arg ca;
+	struct sockaddr_in a = io_lo4(0);
+	socklen_t len = sizeof(a);
+	asup_socket ls, fill[8];
+	asup_task h;
+	asup_outcome o;
+	int nfill = 0, before;
+
+	asup_listen_opts_init(&lo);
+	lo.backlog = 1;
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), &lo, &ls), 0);
+	CHECK_EQ(asup_sock_local_addr(cx, ls, (struct sockaddr *)&a, &len), 0);
+	ca.a = a;
+	/* Fill the accept queue (connects that complete at once). */
+	while (nfill < 8 && asup_timeout(cx, 50 * 1000000ull, do_connect, &ca) == 0)
+		fill[nfill++] = ca.s;
+	CHECK(nfill >= 1 && nfill < 8);
+	before = io_count_fds();
+	CHECK_EQ(asup_spawn(cx, do_connect, &ca, NULL, &h), 0);
+	CHECK_EQ(asup_sleep(cx, 10 * 1000000ull), 0);
+	CHECK_EQ(asup_task_is_finished(&h), 0); /* its handshake hangs */
+	CHECK_EQ(asup_task_abort(&h), 0);
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
+	/* The half-made socket was closed. */
+	CHECK_EQ(io_count_fds(), before);
+	while (nfill > 0)
+		CHECK_EQ(asup_sock_close(cx, fill[--nfill]), 0);
+	return asup_sock_close(cx, ls);
+}
+
+TEST(tcp_connect_cancelled_returns_cancelled_and_closes_the_socket)
+{
+	asup_rt *rt = io_rt();
+	CHECK_EQ(io_run(rt, connect_then_abort, NULL), 0);
+	test_rt_done(rt);
+}
