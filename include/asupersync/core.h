@@ -78,6 +78,8 @@ extern "C" {
 	  "lock poisoned: its holder ended without unlocking")                \
 	X(ASUP_ELAGGED, ASUP_ERRBASE + 12,                                    \
 	  "receiver fell behind: messages were overwritten (count reported)") \
+	X(ASUP_ESIMONLY, ASUP_ERRBASE + 13,                                   \
+	  "real I/O is refused by a deterministic-mode runtime")              \
 	X(ASUP_ECORRUPT, ASUP_ERRBASE + 20,                                   \
 	  "lab recording is corrupt or truncated")                          \
 	X(ASUP_EORACLE, ASUP_ERRBASE + 21,                                    \

@@ -17,10 +17,13 @@
 #ifndef ASUPERSYNC_RT_H
 #define ASUPERSYNC_RT_H
 
+#include <stdio.h>
+
 #include "core.h"
 #include "cx.h"
 #include "obligation.h"
 #include "region.h"
+#include "report.h"
 #include "task.h"
 
 #ifdef __cplusplus
@@ -39,6 +42,14 @@ typedef struct asup_alloc_hooks {
 	void (*free)(void *ud, void *ptr, size_t size);
 	void *ud;
 } asup_alloc_hooks;
+
+/* The I/O reactor's backend (see asupersync/net.h). */
+typedef enum asup_io_backend {
+	ASUP_IO_AUTO = 0,  /* io_uring where the kernel allows it, else epoll */
+	ASUP_IO_URING = 1, /* io_uring; asup_rt_create fails with -ENOSYS
+	                      where it cannot be had */
+	ASUP_IO_EPOLL = 2,
+} asup_io_backend;
 
 typedef struct asup_rt_config {
 	asup_mode mode;
@@ -66,17 +77,26 @@ typedef struct asup_rt_config {
 	uint64_t leak_escalate_after; /* after this many leaks (0 = never) ... */
 	asup_leak_response leak_escalate_to; /* ... respond like this instead */
 	asup_alloc_hooks alloc;
+	asup_report_fn report;        /* where reports go (asupersync/report.h):
+	                                 default asup_report_stderr; NULL
+	                                 silences them */
+	void *report_ud;              /* passed to report */
+	asup_io_backend io_backend;   /* the reactor is created at the first
+	                                 I/O call, so runtimes without I/O
+	                                 never pay for it */
 } asup_rt_config;
 
 typedef struct asup_rt asup_rt;
 
 /* Fills cfg with the defaults: real mode, 64 KiB stacks, pool of 1024 stacks,
  * streak limit 16, auto-advance on, overflow reports on, cause chains of 16,
- * leaks logged (escalation off), up to 4 blocking threads. */
+ * leaks logged (escalation off), up to 4 blocking threads, reports to
+ * stderr. */
 ASUP_API void asup_rt_config_init(asup_rt_config *cfg);
 
 /* Creates a runtime. -EINVAL for a bad config (names no field; see
- * asup_rt_config_check), -ENOMEM. *out is set only on success. */
+ * asup_rt_config_check), -ENOMEM, -ENOSYS (io_backend ASUP_IO_URING where
+ * io_uring is not available). *out is set only on success. */
 ASUP_API ASUP_NODISCARD int asup_rt_create(const asup_rt_config *cfg, asup_rt **out);
 /* 0 if cfg is valid, else -EINVAL and *field names the first bad field. */
 ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field);
@@ -93,7 +113,9 @@ ASUP_API int asup_rt_destroy(asup_rt *rt);
  * Runs fn(cx, arg) as the root task and drives the runtime until every task
  * has finished. *out (may be NULL) receives the root task's outcome.
  * Returns 0; -EDEADLK if every remaining task is blocked with nothing that
- * can wake one (the outcome is then unavailable); -ASUP_ESTEPLIMIT
+ * can wake one (the outcome is then unavailable; each blocked task is
+ * reported, kind ASUP_REPORT_DEADLOCK, and the tasks stay as they are until
+ * asup_rt_cancel or asup_rt_destroy); -ASUP_ESTEPLIMIT
  * (deterministic, max_steps hit); -ASUP_ERUNNING if the runtime is already
  * running; -ASUP_EINTASK if called from inside a task; -EINVAL for NULL.
  */
@@ -161,6 +183,39 @@ typedef struct asup_rt_stats {
 } asup_rt_stats;
 
 ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out);
+
+/*
+ * Cancels, from outside, everything the runtime still holds (typically after
+ * asup_rt_run returned -EDEADLK): every task of the root region and every
+ * region below it is cancel-requested with `kind` and `msg` (msg may be NULL;
+ * borrowed), then the runtime is driven until those tasks have finished and
+ * those regions closed, their finalizers included. The root region stays
+ * open, so the runtime can be run again afterwards or destroyed with nothing
+ * discarded. Returns 0 once nothing is left; -EDEADLK if some task still
+ * cannot finish (it waits masked, or its cleanup blocks); -ASUP_ESTEPLIMIT
+ * (deterministic, max_steps hit); -ASUP_ERUNNING while the runtime is running
+ * (from a task, use asup_scope_cancel); -ASUP_EINTASK from inside any task;
+ * -EINVAL for NULL or a bad kind; -EPERM for a lab runtime. Without memory
+ * for the reason the cancel still happens, with a reason of the kind and no
+ * message.
+ */
+ASUP_API ASUP_NODISCARD int asup_rt_cancel(asup_rt *rt, asup_cancel_kind kind, const char *msg);
+
+/*
+ * Prints the region tree to f: each region with its state, cancel reason and
+ * counts, and under it each live task with its name, id, scheduling and
+ * cancel-protocol states, cancel reason and what it waits on (mutex, channel
+ * receive or send, join of task T, close of region R, wait queue, park,
+ * timer, blocking call). Walks the tree without recursion, whatever its
+ * depth; deep regions are indented at most 32 levels and carry their depth.
+ * Returns 0, -EINVAL for NULL, -ASUP_ERUNNING while the runtime is running
+ * (from one of its tasks use asup_cx_dump), -EIO if writing failed.
+ */
+ASUP_API int asup_rt_dump(asup_rt *rt, FILE *f);
+/* The same listing from inside a task of the runtime (the caller shows as
+ * running). Never suspends. -ASUP_ENOTASK when cx is not the running task's;
+ * -EINVAL for a NULL f; -EIO if writing failed. */
+ASUP_API int asup_cx_dump(asup_cx *cx, FILE *f);
 
 #ifdef __cplusplus
 }

@@ -87,7 +87,7 @@ int asup__cursor_wait(asup_cx *cx, struct asup__cursor *c, asup_waitq *q, asup_w
 	if (c->busy)
 		return -EBUSY;
 	c->busy = 1;
-	rc = asup__wait_poll(cx, q, poll, c, arg, waiting);
+	rc = asup__wait_poll(cx, q, poll, c, arg, waiting, ASUP__WAIT_WAITQ);
 	c->busy = 0;
 	return rc;
 }

@@ -138,7 +138,7 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	if (!wait)
 		return -EAGAIN;
 	asup__waiter_init_task(&w, cx->kt);
-	rc = asup__wait_grant(cx, &ch->senders, &w, slot_back, ch);
+	rc = asup__wait_grant(cx, &ch->senders, &w, slot_back, ch, ASUP__WAIT_CHAN_SEND);
 	return rc < 0 ? rc : picked_up(ch, rc) < 0 ? -EPIPE : 0;
 }
 
@@ -331,7 +331,7 @@ ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 	if (rc < 0)
 		return rc;
 	/* Cancellation wins over ready data: the queue stays as it is. */
-	return asup__wait_poll(cx, &ch->receivers, pop_poll, ch, elem, NULL);
+	return asup__wait_poll(cx, &ch->receivers, pop_poll, ch, elem, NULL, ASUP__WAIT_CHAN_RECV);
 }
 
 ASUP_API int asup_chan_try_recv(asup_chan *ch, void *elem)

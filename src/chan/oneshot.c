@@ -289,7 +289,7 @@ ASUP_API int asup_oneshot_recv(asup_cx *cx, asup_oneshot *os, void *elem)
 	if (!valid(os) || !elem)
 		return -EINVAL;
 	/* Cancellation wins over a ready value: the value stays. */
-	return asup__wait_poll(cx, &os->rxq, take_poll, os, elem, &os->waiting);
+	return asup__wait_poll(cx, &os->rxq, take_poll, os, elem, &os->waiting, ASUP__WAIT_WAITQ);
 }
 
 ASUP_API int asup_oneshot_try_recv(asup_oneshot *os, void *elem)

@@ -29,7 +29,9 @@ static int64_t blocking_body(asup_cx *cx, void *arg)
 	if (k->blocking_submit && k->blocking_submit(k->blocking_ctx, job) == 0) {
 		while (!job->drained) {
 			/* A cancel wakes us (any other wake is spurious here). */
-			if (asup__cx_park(cx, ASUP_TIME_MAX, 0) == -ECANCELED && !job->drained) {
+			if (asup__cx_park_as(cx, ASUP_TIME_MAX, 0, ASUP__WAIT_BLOCKING, 0) ==
+				    -ECANCELED &&
+			    !job->drained) {
 				/* Abandon: the job owns itself from here on. */
 				job->abandoned = 1;
 				job->region = self->owner;

@@ -131,28 +131,54 @@ static int after_park(asup_cx *cx, asup__ktask *kt, int rc)
 	return rc;
 }
 
-int asup__cx_park(asup_cx *cx, asup_time until, int until_code)
+int asup__cx_park_as(asup_cx *cx, asup_time until, int until_code, uint8_t kind, uint64_t id)
 {
 	asup__ktask *kt = cx->kt;
-	int code = until_code;
+	int code = until_code, rc;
 	asup_time when = park_deadline(cx, kt, until, &code);
-	return after_park(cx, kt, asup__sched_park(cx->k->sched, &kt->t, when, code));
+
+	kt->wait_kind = kind;
+	kt->wait_id = id;
+	rc = asup__sched_park(cx->k->sched, &kt->t, when, code);
+	kt->wait_kind = ASUP__WAIT_NONE;
+	return after_park(cx, kt, rc);
+}
+
+int asup__cx_park(asup_cx *cx, asup_time until, int until_code)
+{
+	return asup__cx_park_as(cx, until, until_code,
+				until == ASUP_TIME_MAX ? ASUP__WAIT_PARK : ASUP__WAIT_TIMER, 0);
+}
+
+int asup__cx_waitq_wait_as(asup_cx *cx, asup__list *q, uint8_t kind, uint64_t id)
+{
+	asup__ktask *kt = cx->kt;
+	int code = 0, rc;
+	asup_time when = park_deadline(cx, kt, ASUP_TIME_MAX, &code);
+
+	kt->wait_kind = kind;
+	kt->wait_id = id;
+	rc = asup__waitq_wait(cx->k->sched, &kt->t, q, when, code);
+	kt->wait_kind = ASUP__WAIT_NONE;
+	return after_park(cx, kt, rc);
 }
 
 int asup__cx_waitq_wait(asup_cx *cx, asup__list *q)
 {
-	asup__ktask *kt = cx->kt;
-	int code = 0;
-	asup_time when = park_deadline(cx, kt, ASUP_TIME_MAX, &code);
-	return after_park(cx, kt, asup__waitq_wait(cx->k->sched, &kt->t, q, when, code));
+	return asup__cx_waitq_wait_as(cx, q, ASUP__WAIT_WAITQ, 0);
 }
 
-int asup__cx_wait(asup_cx *cx, asup__waiter *w)
+int asup__cx_wait_as(asup_cx *cx, asup__waiter *w, uint8_t kind, uint64_t id)
 {
 	asup__ktask *kt = cx->kt;
-	int code = 0;
+	int code = 0, rc;
 	asup_time when = park_deadline(cx, kt, ASUP_TIME_MAX, &code);
-	return after_park(cx, kt, asup__waiter_park(cx->k->sched, w, when, code));
+
+	kt->wait_kind = kind;
+	kt->wait_id = id;
+	rc = asup__waiter_park(cx->k->sched, w, when, code);
+	kt->wait_kind = ASUP__WAIT_NONE;
+	return after_park(cx, kt, rc);
 }
 
 ASUP_API int asup_checkpoint(asup_cx *cx)

@@ -44,6 +44,7 @@
 #include "asupersync/ext.h"
 #include "asupersync/obligation.h"
 #include "asupersync/region.h"
+#include "asupersync/report.h"
 #include "asupersync/task.h"
 #include "../sched/sched.h"
 #include "../util/arena.h"
@@ -110,6 +111,12 @@ struct asup__region {
 	                               body_running (scope.c writes); a cancel
 	                               of the region reaches it through
 	                               asup__scope_body_cancel */
+	uint32_t cancel_walk;       /* the last cancel walk that reached it
+	                               (kernel.cancel_walk): the advance after
+	                               a walk visits only what it reached */
+	asup__list failed;          /* its tasks that ended Err or Panicked and
+	                               are not joined yet (ktask.fail_link):
+	                               reported when it closes */
 };
 
 /* A region body or a task top level that catches asup_panic. */
@@ -184,6 +191,30 @@ struct asup__ktask {
 	asup__ktask *next_free;     /* on the kernel free stack while recycled */
 	uint64_t id;                /* arena id */
 	asup_time created_at;
+	/* What it waits on while parked (enum asup__wait_kind and an id:
+	 * a task id for JOIN, a region id for REGION, else 0). Written by the
+	 * parking call just before it parks and cleared when it wakes; read
+	 * only by the dump and the deadlock report. */
+	uint8_t wait_kind;
+	uint8_t fail_listed;        /* on fail_region's failed list */
+	uint64_t wait_id;
+	asup__list fail_link;       /* in fail_region->failed while fail_listed */
+	asup__region *fail_region;
+};
+
+/* Wait targets a parked task shows in dumps and deadlock reports. */
+enum asup__wait_kind {
+	ASUP__WAIT_NONE = 0,
+	ASUP__WAIT_PARK,        /* asup_park: woken by whoever holds its waker */
+	ASUP__WAIT_WAITQ,       /* a wait queue of an extension primitive */
+	ASUP__WAIT_TIMER,       /* a park with only a clock deadline (sleep) */
+	ASUP__WAIT_JOIN,        /* join of task wait_id */
+	ASUP__WAIT_REGION,      /* close of region wait_id */
+	ASUP__WAIT_MUTEX,
+	ASUP__WAIT_CHAN_RECV,
+	ASUP__WAIT_CHAN_SEND,
+	ASUP__WAIT_BLOCKING,    /* a blocking call on the pool */
+	ASUP__WAIT_KIND_COUNT
 };
 
 /* A blocking job: fn runs on a pool thread while its task stays parked. The
@@ -280,7 +311,22 @@ struct asup__kernel {
 	/* The blocking pool (runtime layer); NULL submit = run jobs inline. */
 	int (*blocking_submit)(void *ctx, struct asup_blocking *job);
 	void *blocking_ctx;
+	uint32_t cancel_walk;       /* numbers the cancel walks (region.c) */
+	/* Where reports go (asupersync/report.h); NULL = nowhere. */
+	asup_report_fn report;
+	void *report_ud;
 };
+
+/* Delivers a report to the runtime's hook, if there is one. */
+static inline void asup__k_report(const asup__kernel *k, const asup_report *r)
+{
+	if (k->report)
+		k->report(k->report_ud, r);
+}
+/* Reports kt (ended Err or Panicked) as failed with nobody to read it; why is
+ * "released" or "never joined". */
+void asup__task_report_failed(asup__kernel *k, const asup__ktask *kt, uint64_t region,
+			      const char *why);
 
 /* ---- setup and scheduler hooks ---- */
 int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uint64_t seed);
@@ -313,10 +359,20 @@ int asup__region_begin_close(asup__kernel *k, asup__region *r, asup__reason *rea
 void asup__region_advance(asup__kernel *k, asup__region *r);
 /* Frees a region's heap (at close, and for regions left at teardown). */
 void asup__region_heap_release(asup__kernel *k, asup__region *r);
+/* Reports the failed tasks of r nobody joined (at its close or teardown). */
+void asup__region_report_unjoined(asup__kernel *k, asup__region *r);
 /* The cancel_request of the spec: the region gets reason, descendants
  * ParentCancelled with chained causes; every live task is cancel-requested.
  * Returns the number of tasks affected. */
 int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason);
+/* The same without the count, skipping every subtree already cancelled by a
+ * reason this one does not beat (the cancel would change nothing there). A
+ * region body that ends cancelled re-cancels its region with it: with the
+ * skip a deep chain of such bodies unwinds in linear time. */
+void asup__region_cancel_quick(asup__kernel *k, asup__region *r, asup__reason *reason);
+/* The same for everything below r, leaving r itself open (the runtime's
+ * cancel from outside, which keeps the root region usable). */
+int asup__region_cancel_below(asup__kernel *k, asup__region *r, asup__reason *reason);
 int asup__region_add_finalizer(asup__kernel *k, asup__region *r, const asup__finalizer *f);
 /* Retries the async finalizers that could not start for lack of memory (the
  * runtime calls it when idle). 0 if none waited, 1 if one started or its
@@ -480,21 +536,29 @@ asup_time asup__cx_effective_deadline(asup_cx *cx);
  * a Deadline cancellation. */
 int asup__cx_park(asup_cx *cx, asup_time until, int until_code);
 int asup__cx_waitq_wait(asup_cx *cx, asup__list *q);
+/* The same, naming what the task waits on (enum asup__wait_kind, id) for the
+ * dump and the deadlock report: two stores on the park path. */
+int asup__cx_park_as(asup_cx *cx, asup_time until, int until_code, uint8_t kind, uint64_t id);
+int asup__cx_waitq_wait_as(asup_cx *cx, asup__list *q, uint8_t kind, uint64_t id);
+/* asup_waitq_wait (a checkpoint, then the wait) naming its target. */
+struct asup_waitq;
+int asup__waitq_wait_as(asup_cx *cx, struct asup_waitq *q, uint8_t kind, uint64_t id);
 /* Parks until w (the caller's, queued) is woken: 0, w->result set; or the
- * park's checkpoint error, w dequeued with its result PENDING. */
-int asup__cx_wait(asup_cx *cx, asup__waiter *w);
-/* asup_wait_until's loop; *waiting (if not NULL) counts the callers parked
- * in it, for a primitive's stats. Inline, so that a receive's poll is
- * inlined into it: this is the hot path of every channel. */
+ * park's checkpoint error, w dequeued with its result PENDING. The task
+ * waits on `kind` (enum asup__wait_kind) `id` meanwhile. */
+int asup__cx_wait_as(asup_cx *cx, asup__waiter *w, uint8_t kind, uint64_t id);
+/* asup_wait_until's loop, waiting as `kind`; *waiting (if not NULL) counts
+ * the callers parked in it, for a primitive's stats. Inline, so that a
+ * receive's poll is inlined into it: this is the hot path of every channel. */
 static inline int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
-				  void *arg, uint32_t *waiting)
+				  void *arg, uint32_t *waiting, uint8_t kind)
 {
 	int rc = asup__cx_checkpoint(cx);
 
 	while (rc == 0 && (rc = poll(obj, arg)) == -EAGAIN) {
 		if (waiting)
 			(*waiting)++;
-		rc = asup_waitq_wait(cx, q); /* on error: no longer queued */
+		rc = asup__waitq_wait_as(cx, q, kind, 0); /* on error: no longer queued */
 		if (waiting)
 			(*waiting)--;
 	}
@@ -512,13 +576,13 @@ static inline void asup__grant(asup_waiter *w, int result)
 	(void)asup__waiter_wake((asup__waiter *)(void *)w, result);
 }
 /* For the library's own primitives: asup_waiter_init for the running task
- * kt, and asup_wait_grant without the argument checks. */
+ * kt, and asup_wait_grant without the argument checks, waiting as `kind`. */
 static inline void asup__waiter_init_task(asup_waiter *w, asup__ktask *kt)
 {
 	asup__waiter_init((asup__waiter *)(void *)w, &kt->t);
 }
 int asup__wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w, asup_wait_return_fn *back_fn,
-		     void *obj);
+		     void *obj, uint8_t kind);
 /* The task a public waiter (asupersync/ext.h) belongs to. */
 static inline asup__ktask *asup__waiter_ktask(const void *w)
 {

@@ -69,6 +69,31 @@ static void resolve(asup__kernel *k, asup__obligation *ob, asup_obligation_state
 	resolve_as(k, ob, st, why, advance, st == ASUP_OBLIGATION_LEAKED);
 }
 
+/* One OBLIGATION_LEAK report naming the obligation, its holder and region. */
+static void report_leak(asup__kernel *k, const asup__obligation *ob, const char *tail)
+{
+	const asup__ktask *h = ob->holder;
+	char line[224 + ASUP__NAME_MAX];
+	asup_report rep;
+
+	if (!k->report)
+		return;
+	if (h && (!h->in_use || h->id != ob->holder_id))
+		h = NULL; /* the holder's record was recycled: only its id is known */
+	memset(&rep, 0, sizeof(rep));
+	rep.kind = ASUP_REPORT_OBLIGATION_LEAK;
+	rep.task_id = ob->holder_id;
+	rep.task_name = h ? h->t.name : "";
+	rep.region_id = ob->region->id;
+	rep.why = kind_name(ob->kind);
+	snprintf(line, sizeof(line),
+		 "asupersync: obligation leaked: %s \"%.64s\" held by task '%s' (T%u) in region R%u%s",
+		 rep.why, ob->desc ? ob->desc : "", rep.task_name,
+		 (unsigned)ASUP__ID_INDEX(ob->holder_id), (unsigned)ASUP__ID_INDEX(rep.region_id), tail);
+	rep.line = line;
+	k->report(k->report_ud, &rep);
+}
+
 static void leak(asup__kernel *k, asup__obligation *ob)
 {
 	asup_leak_response resp = k->leak_response;
@@ -83,13 +108,10 @@ static void leak(asup__kernel *k, asup__obligation *ob)
 	case ASUP_LEAK_SILENT:
 		break;
 	case ASUP_LEAK_PANIC:
-		fprintf(stderr, "asupersync: obligation leaked (%s \"%s\") with leak response panic\n",
-			kind_name(ob->kind), ob->desc ? ob->desc : "");
+		report_leak(k, ob, " with leak response panic");
 		abort();
 	default:
-		fprintf(stderr, "asupersync: obligation leaked: %s \"%s\" in region R%u\n",
-			kind_name(ob->kind), ob->desc ? ob->desc : "",
-			(unsigned)ASUP__ID_INDEX(ob->region->id));
+		report_leak(k, ob, "");
 		break;
 	}
 	resolve(k, ob, ASUP_OBLIGATION_LEAKED, ASUP_ABORT_NONE, 0);

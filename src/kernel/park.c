@@ -52,12 +52,17 @@ ASUP_API void asup_waitq_init(asup_waitq *q)
 
 ASUP_API int asup_waitq_wait(asup_cx *cx, asup_waitq *q)
 {
+	return asup__waitq_wait_as(cx, q, ASUP__WAIT_WAITQ, 0);
+}
+
+int asup__waitq_wait_as(asup_cx *cx, asup_waitq *q, uint8_t kind, uint64_t id)
+{
 	int rc;
 
 	if (!q)
 		return -EINVAL;
 	rc = asup__cx_checkpoint(cx);
-	return rc < 0 ? rc : asup__cx_waitq_wait(cx, (asup__list *)(void *)q);
+	return rc < 0 ? rc : asup__cx_waitq_wait_as(cx, (asup__list *)(void *)q, kind, id);
 }
 
 ASUP_API int asup_wait_until(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
@@ -65,7 +70,7 @@ ASUP_API int asup_wait_until(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll
 {
 	if (!q || !poll)
 		return asup__cx_self(cx) ? -EINVAL : -ASUP_ENOTASK;
-	return asup__wait_poll(cx, q, poll, obj, arg, NULL);
+	return asup__wait_poll(cx, q, poll, obj, arg, NULL, ASUP__WAIT_WAITQ);
 }
 
 ASUP_API int asup_waitq_wake_one(asup_waitq *q)
@@ -148,12 +153,12 @@ ASUP_API int asup_waiter_result(const asup_waiter *w)
 }
 
 /* The wait of a queued, unwoken waiter of the calling task. */
-static int wait_queued(asup_cx *cx, asup__waiter *w)
+static int wait_queued(asup_cx *cx, asup__waiter *w, uint8_t kind)
 {
 	int rc = asup__cx_checkpoint(cx);
 
 	if (rc == 0)
-		rc = asup__cx_wait(cx, w);
+		rc = asup__cx_wait_as(cx, w, kind, 0);
 	if (w->result != ASUP__WAIT_PENDING)
 		return w->result;
 	if (asup__waiter_queued(w))
@@ -175,7 +180,7 @@ ASUP_API int asup_waiter_wait(asup_cx *cx, asup_waiter *w)
 		return W(w)->result;
 	if (!asup__waiter_queued(W(w)))
 		return -EINVAL;
-	return wait_queued(cx, W(w));
+	return wait_queued(cx, W(w), ASUP__WAIT_WAITQ);
 }
 
 ASUP_API int asup_wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w,
@@ -188,16 +193,16 @@ ASUP_API int asup_wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w,
 	if (!q || !w || !back_fn || W(w)->task != &kt->t || asup__waiter_queued(W(w)) ||
 	    W(w)->result != ASUP__WAIT_PENDING)
 		return -EINVAL;
-	return asup__wait_grant(cx, q, w, back_fn, obj);
+	return asup__wait_grant(cx, q, w, back_fn, obj, ASUP__WAIT_WAITQ);
 }
 
 int asup__wait_grant(asup_cx *cx, asup_waitq *q, asup_waiter *w, asup_wait_return_fn *back_fn,
-		     void *obj)
+		     void *obj, uint8_t kind)
 {
 	int rc;
 
 	asup__list_push_back(Q(q), &W(w)->link);
-	rc = wait_queued(cx, W(w));
+	rc = wait_queued(cx, W(w), kind);
 	if (W(w)->result == ASUP__WAIT_PENDING) {
 		back_fn(obj, w); /* left unwoken: the head may have changed */
 		return rc;

@@ -122,6 +122,7 @@ int asup__region_create(asup__kernel *k, asup__region *parent, asup_budget budge
 	asup__list_init(&r->sibling);
 	asup__list_init(&r->tasks);
 	asup__list_init(&r->close_waiters);
+	asup__list_init(&r->failed);
 	if (parent) {
 		asup__list_push_back(&parent->children, &r->sibling);
 		parent->nchildren++;
@@ -248,8 +249,19 @@ static int start_finalizer(asup__kernel *k, asup__region *r)
 
 /* ---- advancing --------------------------------------------------------- */
 
+void asup__region_report_unjoined(asup__kernel *k, asup__region *r)
+{
+	while (!asup__list_empty(&r->failed)) {
+		asup__ktask *kt = asup__container_of(asup__list_pop_front(&r->failed), asup__ktask,
+						     fail_link);
+		kt->fail_listed = 0;
+		asup__task_report_failed(k, kt, r->id, "never joined");
+	}
+}
+
 static void complete_close(asup__kernel *k, asup__region *r)
 {
+	asup__region_report_unjoined(k, r);
 	asup__k_event(k, ASUP_EV_REGION_CLOSE_COMPLETE, NULL, r,
 		      r->parent ? r->parent->id : ASUP_ID_NONE, 0);
 	r->state = ASUP__R_CLOSED;
@@ -337,62 +349,123 @@ void asup__region_wait_closed(asup__kernel *k, asup__ktask *self, uint64_t id)
 	 * region is gone, whatever happens to the caller meanwhile. A closed
 	 * region's record is freed, so it is found again by id each time. */
 	self->t.masked++;
+	self->wait_kind = ASUP__WAIT_REGION;
+	self->wait_id = id;
 	while ((r = asup__region_lookup(k, id)) != NULL)
 		asup__waitq_wait(k->sched, &self->t, &r->close_waiters, ASUP_TIME_MAX, 0);
+	self->wait_kind = ASUP__WAIT_NONE;
 	self->t.masked--;
 }
 
 /* ---- cancel propagation ------------------------------------------------ */
 
-/* Cancels region r with reason (referenced by the caller), then recurses
- * into its children with chained ParentCancelled reasons: parents first. */
-static int cancel_tree(asup__kernel *k, asup__region *r, asup__reason *reason, int depth)
+/* Cancels one region with reason (referenced by the caller): sets or
+ * strengthens its reason and cancel-requests its live tasks. */
+static int cancel_one(asup__kernel *k, asup__region *r, asup__reason *reason)
 {
+	asup__reason *why;
 	asup_budget cleanup;
 	int n = 0;
 
 	asup__region_begin_close(k, r, reason); /* sets or strengthens the reason */
-	cleanup = asup_cancel_kind_cleanup_budget((r->reason ? r->reason : reason)->kind);
-	asup__k_event(k, ASUP_EV_REGION_CANCEL, NULL, r, (r->reason ? r->reason : reason)->kind,
-		      (r->reason ? r->reason : reason)->depth);
+	r->cancel_walk = k->cancel_walk;
+	why = r->reason ? r->reason : reason;
+	cleanup = asup_cancel_kind_cleanup_budget(why->kind);
+	asup__k_event(k, ASUP_EV_REGION_CANCEL, NULL, r, why->kind, why->depth);
 	if (r->body_task)
 		asup__scope_body_cancel(k, r);
 	for (asup__list *l = r->tasks.next; l != &r->tasks; l = l->next) {
 		asup__ktask *kt = asup__container_of(l, asup__ktask, region_link);
 		if (kt->pstate != ASUP__P_COMPLETED) {
-			asup__task_request_cancel(k, kt, r->reason ? r->reason : reason, cleanup);
+			asup__task_request_cancel(k, kt, why, cleanup);
 			n++;
 		}
-	}
-	for (asup__list *l = r->children.next; l != &r->children; l = l->next) {
-		asup__region *c = asup__container_of(l, asup__region, sibling);
-		asup__reason *cr = asup__reason_new(&k->alloc, ASUP_CANCEL_PARENT_CANCELLED, r->id,
-						    ASUP_ID_NONE, reason->timestamp, NULL,
-						    r->reason ? r->reason : reason,
-						    k->chain_depth);
-		/* Without memory the child gets the static ParentCancelled
-		 * node: the same kind, no cause, flagged truncated. */
-		n += cancel_tree(k, c, asup__reason_or_fallback(cr, ASUP_CANCEL_PARENT_CANCELLED),
-				 depth + 1);
-		asup__reason_unref(&k->alloc, cr);
 	}
 	return n;
 }
 
-/* Advances every region of the subtree that has nothing left to wait for,
- * deepest first, so that finalizers can start. */
-static void advance_idle(asup__kernel *k, asup__region *r)
+/* The region after r in a pre-order walk of top's subtree (NULL at the end),
+ * past r's own subtree when skip is set. Uses only the parent and sibling
+ * links, so a walk needs no stack whatever the depth. */
+static asup__region *walk_next(asup__region *top, asup__region *r, int skip)
 {
-	asup__list *l = r->children.next;
-	uint64_t id = r->id;
-
-	while (l != &r->children) {
-		asup__list *next = l->next;
-		advance_idle(k, asup__container_of(l, asup__region, sibling));
-		l = next;
+	if (!skip && !asup__list_empty(&r->children))
+		return asup__container_of(r->children.next, asup__region, sibling);
+	while (r != top) {
+		if (r->sibling.next != &r->parent->children)
+			return asup__container_of(r->sibling.next, asup__region, sibling);
+		r = r->parent;
 	}
-	if (asup__region_lookup(k, id) == r && r->ntasks == 0 && r->nchildren == 0)
-		asup__region_advance(k, r);
+	return NULL;
+}
+
+/* Cancels the regions of top's subtree, parents first: top gets reason (NULL:
+ * top is skipped, its children get ParentCancelled causes from top's own
+ * reason or, without one, from base), each descendant ParentCancelled with its
+ * parent's reason as cause. Iterative: a cancel of a 100,000-deep tree uses no
+ * more stack than one of a single region. With prune, subtrees the cancel
+ * cannot change are skipped (see below) and the count leaves their tasks out. */
+static int cancel_tree(asup__kernel *k, asup__region *top, asup__reason *reason,
+		       asup__reason *base, int prune)
+{
+	asup__region *r = reason ? top : walk_next(top, top, 0);
+	int n = 0, skip;
+
+	k->cancel_walk++;
+	top->cancel_walk = k->cancel_walk;
+	while (r) {
+		skip = 0;
+		if (r == top) {
+			n += cancel_one(k, r, reason);
+		} else {
+			asup__region *p = r->parent;
+			asup__reason *cause = p->reason ? p->reason : base;
+			asup__reason *cr = asup__reason_new(&k->alloc, ASUP_CANCEL_PARENT_CANCELLED,
+							    p->id, ASUP_ID_NONE, base->timestamp,
+							    NULL, cause, k->chain_depth);
+			/* Without memory the child gets the static ParentCancelled
+			 * node: the same kind, no cause, flagged truncated. */
+			asup__reason *why = asup__reason_or_fallback(cr, ASUP_CANCEL_PARENT_CANCELLED);
+
+			/* A region cancelled before by a reason this one does not
+			 * beat keeps it, and so does everything below it (that
+			 * walk reached them all; a closing region admits nothing
+			 * new but cleanup work): skip the subtree. A body
+			 * cancelled with a stronger reason than its region's
+			 * re-cancels its child region, so without this a deep
+			 * chain would be walked once per level. */
+			if (prune && r->reason && r->state != ASUP__R_OPEN &&
+			    !asup__reason_beats(why, r->reason))
+				skip = 1;
+			else
+				n += cancel_one(k, r, why);
+			asup__reason_unref(&k->alloc, cr);
+		}
+		r = walk_next(top, r, skip);
+	}
+	return n;
+}
+
+/* Advances every region the last cancel walk reached in top's subtree that
+ * has nothing left to wait for, so that finalizers can start (a subtree the
+ * walk skipped did not change). Only regions without children need it: a
+ * region whose last child closes is advanced by that close. The next region
+ * is found before the current one is advanced: the advance may close it and
+ * ancestors up to (not beyond) the one whose sibling is next, as that
+ * sibling keeps their common parent open. */
+static void advance_idle(asup__kernel *k, asup__region *top)
+{
+	asup__region *r = top, *next;
+
+	while (r) {
+		int skip = r->cancel_walk != k->cancel_walk;
+		int leaf = asup__list_empty(&r->children);
+
+		next = walk_next(top, r, skip);
+		if (!skip && leaf && r->ntasks == 0)
+			asup__region_advance(k, r);
+		r = next;
+	}
 }
 
 int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason)
@@ -401,7 +474,35 @@ int asup__region_cancel(asup__kernel *k, asup__region *r, asup__reason *reason)
 
 	if (r->state == ASUP__R_CLOSED)
 		return 0;
-	n = cancel_tree(k, r, reason, 0);
+	n = cancel_tree(k, r, reason, reason, 0);
 	advance_idle(k, r);
+	return n;
+}
+
+void asup__region_cancel_quick(asup__kernel *k, asup__region *r, asup__reason *reason)
+{
+	if (r->state == ASUP__R_CLOSED)
+		return;
+	cancel_tree(k, r, reason, reason, 1);
+	advance_idle(k, r);
+}
+
+int asup__region_cancel_below(asup__kernel *k, asup__region *r, asup__reason *reason)
+{
+	int n = 0;
+
+	if (r->state == ASUP__R_CLOSED)
+		return 0;
+	for (asup__list *l = r->tasks.next; l != &r->tasks; l = l->next) {
+		asup__ktask *kt = asup__container_of(l, asup__ktask, region_link);
+		if (kt->pstate != ASUP__P_COMPLETED) {
+			asup__task_request_cancel(
+				k, kt, reason, asup_cancel_kind_cleanup_budget(reason->kind));
+			n++;
+		}
+	}
+	n += cancel_tree(k, r, NULL, reason, 1);
+	if (!asup__list_empty(&r->children))
+		advance_idle(k, r);
 	return n;
 }

@@ -111,7 +111,7 @@ static void close_child(asup__kernel *k, asup__ktask *self, asup__region *child,
 		/* Cancelling begins the close (a reason is never missing for
 		 * lack of memory: see asup__reason_make). */
 		if (why)
-			asup__region_cancel(k, child, why);
+			asup__region_cancel_quick(k, child, why);
 		else
 			asup__region_begin_close(k, child, NULL);
 	}

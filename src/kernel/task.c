@@ -74,6 +74,7 @@ void asup__kernel_destroy(asup__kernel *k)
 	for (uint32_t i = 0; i < k->regions.len; i++) {
 		asup__region *r = k->regions.slot[i].ptr;
 		if (r) {
+			asup__region_report_unjoined(k, r);
 			asup__region_heap_release(k, r);
 			asup__reason_unref(&k->alloc, r->reason);
 			asup__free_mem(&k->alloc, r->fin, (size_t)r->capfin * sizeof(*r->fin));
@@ -131,6 +132,13 @@ static asup__ktask *rec_alloc(asup__kernel *k)
 
 static void rec_free(asup__kernel *k, asup__ktask *kt)
 {
+	if (kt->fail_listed) {
+		/* A failed task's outcome given up unread is reported as well. */
+		if (kt->released && !kt->consumed)
+			asup__task_report_failed(k, kt, kt->fail_region->id, "released");
+		asup__list_remove(&kt->fail_link);
+		kt->fail_listed = 0;
+	}
 	if (kt->in_arena) {
 		asup__arena_remove(&k->tasks, kt->id);
 		kt->in_arena = 0;
@@ -330,6 +338,55 @@ void asup__kernel_task_main(asup__kernel *k, asup__task *t)
 	complete(k, kt, v);
 }
 
+/* ---- failures nobody reads ------------------------------------------- */
+
+void asup__task_report_failed(asup__kernel *k, const asup__ktask *kt, uint64_t region,
+			      const char *why)
+{
+	char line[160 + ASUP__NAME_MAX + ASUP_PANIC_MSG_MAX];
+	int panicked = kt->kind == ASUP_OUTCOME_PANICKED;
+	asup_report rep;
+
+	if (!k->report)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	rep.kind = ASUP_REPORT_TASK_FAILED;
+	rep.task_id = kt->id;
+	rep.task_name = kt->t.name;
+	rep.region_id = region;
+	rep.outcome = kt->kind;
+	rep.value = kt->value;
+	rep.panic_msg = panicked && kt->panic_msg ? kt->panic_msg : "";
+	rep.why = why;
+	if (panicked)
+		snprintf(line, sizeof(line), "asupersync: task '%s' (T%u) in region R%u panicked: %s (%s)",
+			 kt->t.name, (unsigned)ASUP__ID_INDEX(kt->id), (unsigned)ASUP__ID_INDEX(region),
+			 rep.panic_msg, why);
+	else
+		snprintf(line, sizeof(line),
+			 "asupersync: task '%s' (T%u) in region R%u ended Err (%lld) (%s)", kt->t.name,
+			 (unsigned)ASUP__ID_INDEX(kt->id), (unsigned)ASUP__ID_INDEX(region),
+			 (long long)kt->value, why);
+	rep.line = line;
+	k->report(k->report_ud, &rep);
+}
+
+/* A task that ended Err or Panicked: reported now if its handle is gone,
+ * else remembered by its region, which reports it at close unless a join or
+ * try_join reads it first (rec_free takes it off the list). */
+static void note_failure(asup__kernel *k, asup__ktask *kt, asup__region *r)
+{
+	if ((kt->kind != ASUP_OUTCOME_ERR && kt->kind != ASUP_OUTCOME_PANICKED) || kt->consumed)
+		return;
+	if (kt->released) {
+		asup__task_report_failed(k, kt, r->id, "released");
+		return;
+	}
+	kt->fail_listed = 1;
+	kt->fail_region = r;
+	asup__list_push_back(&r->failed, &kt->fail_link);
+}
+
 /* The spec's task_completed: leave the tables, settle obligations, let the
  * region move on. Runs after the task's stack was released. */
 void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
@@ -351,6 +408,7 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 	}
 	if (kt->is_cleanup)
 		r->fin_running = 0;
+	note_failure(k, kt, r);
 	kt->owner = NULL;
 	if (kt->released || kt->consumed)
 		rec_free(k, kt);
@@ -506,7 +564,7 @@ ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
 		return -EDEADLK;
 	rc = asup__cx_checkpoint(cx);
 	while (rc == 0 && kt->pstate != ASUP__P_COMPLETED) {
-		rc = asup__cx_waitq_wait(cx, &kt->joiners);
+		rc = asup__cx_waitq_wait_as(cx, &kt->joiners, ASUP__WAIT_JOIN, kt->id);
 		if (rc == 0)
 			rc = asup__handle_resolve(h, &kt); /* consumed by a copy? */
 	}
@@ -618,6 +676,8 @@ int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_
 	}
 	if (!interruptible)
 		self->t.masked++;
+	self->wait_kind = ASUP__WAIT_JOIN; /* of the first; the dump says "any of" */
+	self->wait_id = n == 1 ? recs[0]->id : ASUP_ID_NONE;
 	for (;;) {
 		size_t i;
 		for (i = 0; i < n; i++)
@@ -631,10 +691,11 @@ int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_
 			asup__sched_park(k->sched, &self->t, ASUP_TIME_MAX, 0);
 			continue;
 		}
-		rc = asup__cx_park(&self->cx, ASUP_TIME_MAX, 0);
+		rc = asup__cx_park_as(&self->cx, ASUP_TIME_MAX, 0, ASUP__WAIT_JOIN, self->wait_id);
 		if (rc < 0)
 			break;
 	}
+	self->wait_kind = ASUP__WAIT_NONE;
 	if (!interruptible)
 		self->t.masked--;
 	for (size_t i = 0; i < n; i++)

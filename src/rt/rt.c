@@ -12,11 +12,14 @@
 #include "asupersync/rt.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rt_internal.h"
+#include "../io/io_rt.h"
+#include "../trace/dump.h"
 
 
 static void *default_alloc(void *ud, size_t n)
@@ -62,6 +65,14 @@ ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
 	cfg->blocking_threads = 4;
 	cfg->leak_response = ASUP_LEAK_LOG;
 	cfg->leak_escalate_to = ASUP_LEAK_PANIC;
+	cfg->report = asup_report_stderr;
+}
+
+ASUP_API void asup_report_stderr(void *ud, const asup_report *r)
+{
+	(void)ud;
+	if (r && r->line)
+		fprintf(stderr, "%s\n", r->line);
 }
 
 ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
@@ -87,6 +98,8 @@ ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
 	else if ((unsigned)cfg->leak_response > ASUP_LEAK_PANIC ||
 		 (unsigned)cfg->leak_escalate_to > ASUP_LEAK_PANIC)
 		bad = "leak_response";
+	else if ((unsigned)cfg->io_backend > ASUP_IO_EPOLL)
+		bad = "io_backend";
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -101,6 +114,8 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 
 	if (!out || asup_rt_config_check(cfg, NULL) < 0)
 		return -EINVAL;
+	if (asup__io_rt_check(cfg) < 0)
+		return -ENOSYS;
 	if (cfg->alloc.alloc) {
 		a.alloc = cfg->alloc.alloc;
 		a.free = cfg->alloc.free;
@@ -125,6 +140,8 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 	rt->kernel.leak_response = cfg->leak_response;
 	rt->kernel.leak_escalate_after = cfg->leak_escalate_after;
 	rt->kernel.leak_escalate_to = cfg->leak_escalate_to;
+	rt->kernel.report = cfg->report;
+	rt->kernel.report_ud = cfg->report_ud;
 	if (!det && cfg->blocking_threads > 0 &&
 	    asup__pool_init(&rt->pool, &rt->alloc, cfg->blocking_threads, &rt->kernel) == 0) {
 		rt->kernel.blocking_submit = asup__pool_submit;
@@ -159,6 +176,7 @@ ASUP_API int asup_rt_destroy(asup_rt *rt)
 	if (atomic_load(&rt->running))
 		return -ASUP_ERUNNING;
 	asup__pool_destroy(&rt->pool);
+	asup__io_rt_destroy(rt); /* after the pool's threads, before the regions */
 	asup__kernel_destroy(&rt->kernel);
 	asup__timebase_destroy(&rt->tb);
 	asup__sched_destroy(&rt->sched);
@@ -236,6 +254,8 @@ static int drive(asup_rt *rt)
 			rt->steps++;
 			if (rt->cfg.max_steps && rt->steps >= rt->cfg.max_steps)
 				return -ASUP_ESTEPLIMIT;
+			if ((rt->steps & 63) == 0)
+				asup__io_tick(rt);
 			asup__pool_drain(&rt->pool);
 		}
 		if (rt->kernel.live == 0) {
@@ -254,8 +274,14 @@ static int drive(asup_rt *rt)
 		if (rc > 0)
 			continue;
 		next = asup__timebase_next(&rt->tb);
-		if (rc < 0 && next == ASUP_TIME_MAX && !rt->pool.outstanding)
+		if (rc < 0 && next == ASUP_TIME_MAX && !rt->pool.outstanding &&
+		    !rt->io.waiting)
 			return rc;
+		rc = asup__io_idle(rt, next);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			continue;
 		if (rt->pool.outstanding) {
 			/* Blocking work is out: wait for it or the next timer. */
 			asup__pool_wait(&rt->pool, next, &rt->tb.base);
@@ -304,6 +330,8 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 	rt->sched.direct = direct;
 	if (installed)
 		asup__altstack_remove(alt, alt_len);
+	if (rc == -EDEADLK)
+		asup__dump_deadlock(&rt->kernel);
 	asup__rt_leave(rt);
 	if (rc == 0)
 		rc = asup_task_try_join(&root, out);
@@ -450,6 +478,52 @@ ASUP_API int asup_rt_stats_get(asup_rt *rt, asup_rt_stats *out)
 	out->obligations_leaked = rt->kernel.obl_leaked;
 	out->leaks_detected = rt->kernel.leaks;
 	return 0;
+}
+
+ASUP_API int asup_rt_cancel(asup_rt *rt, asup_cancel_kind kind, const char *msg)
+{
+	asup__reason *r;
+	void *alt;
+	size_t alt_len;
+	int rc, installed = 0;
+
+	if (!rt || asup_cancel_kind_severity(kind) < 0)
+		return -EINVAL;
+	if (rt->lab)
+		return -EPERM;
+	rc = asup__rt_enter(rt);
+	if (rc < 0)
+		return rc;
+	/* Never NULL: without memory, a static reason of the kind. */
+	r = asup__reason_make(&rt->kernel, kind, rt->kernel.root, NULL, msg);
+	asup__region_cancel_below(&rt->kernel, rt->kernel.root, r);
+	asup__reason_unref(&rt->alloc, r);
+	if (rt->cfg.overflow_report)
+		installed = asup__altstack_ensure(&alt, &alt_len) == 1;
+	rc = drive(rt);
+	if (installed)
+		asup__altstack_remove(alt, alt_len);
+	if (rc == -EDEADLK)
+		asup__dump_deadlock(&rt->kernel);
+	asup__rt_leave(rt);
+	return rc;
+}
+
+ASUP_API int asup_rt_dump(asup_rt *rt, FILE *f)
+{
+	int rc;
+
+	if (!rt || !f)
+		return -EINVAL;
+	/* Taking the runtime keeps a driver on another thread out meanwhile. */
+	rc = asup__rt_enter(rt);
+	if (rc == -ASUP_EINTASK)
+		return -ASUP_ERUNNING;
+	if (rc < 0)
+		return rc;
+	rc = asup__dump_tree(&rt->kernel, f);
+	asup__rt_leave(rt);
+	return rc;
 }
 
 /* Internal: the kernel of a runtime (tests reach the region tree with it). */

@@ -153,7 +153,7 @@ ASUP_API int asup_once_get_or_init(asup_cx *cx, asup_once *c, asup_once_init_fn 
 		if (x->state == EMPTY)
 			return run_init(cx, x, self, init, arg, out);
 		asup__waiter_init_task(&w, cx->kt);
-		rc = asup__wait_grant(cx, &x->waiters, &w, turn_back, x);
+		rc = asup__wait_grant(cx, &x->waiters, &w, turn_back, x, ASUP__WAIT_WAITQ);
 		if (rc < 0)
 			return rc; /* no effect on anybody: a turn was passed on */
 		if (rc == WOKE_TURN)

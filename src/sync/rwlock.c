@@ -275,7 +275,7 @@ static int wait_turn(asup_cx *cx, struct rwlock *x, struct rw_waiter *w)
 		x->nwait_r++;
 	else
 		x->nwait_w++;
-	rc = asup__wait_grant(cx, &x->waiters, &w->w, turn_back, x);
+	rc = asup__wait_grant(cx, &x->waiters, &w->w, turn_back, x, ASUP__WAIT_PARK);
 	if (rc >= 0)
 		return 0;
 	/* Not granted (a grant cancelled since was released with its record). */

@@ -132,7 +132,7 @@ static int wait_grant(asup_cx *cx, struct sem *x, size_t n)
 
 	asup__waiter_init_task(&w.w, cx->kt);
 	w.n = n;
-	rc = asup__wait_grant(cx, &x->waiters, &w.w, permits_back, x);
+	rc = asup__wait_grant(cx, &x->waiters, &w.w, permits_back, x, ASUP__WAIT_PARK);
 	return rc < 0 ? rc : 0;
 }
 

@@ -127,7 +127,7 @@ ASUP_API int asup_mutex_lock(asup_cx *cx, asup_mutex *m)
 		return 0;
 	}
 	asup__waiter_init_task(&w, cx->kt);
-	rc = asup__wait_grant(cx, &x->waiters, &w, lock_back, x);
+	rc = asup__wait_grant(cx, &x->waiters, &w, lock_back, x, ASUP__WAIT_MUTEX);
 	return rc < 0 ? rc : 0; /* granted: acquired on our behalf */
 }
 

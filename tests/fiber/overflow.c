@@ -394,7 +394,9 @@ static void touch_60k_below_a_stack(void)
 		_exit(4);
 	below = mmap((char *)s->map - 256 * 1024, 256 * 1024, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (below == MAP_FAILED || below != (char *)s->map - 256 * 1024)
+	if (below == MAP_FAILED)
+		_exit(77); /* the space below is taken (ASan's allocator lives there) */
+	if (below != (char *)s->map - 256 * 1024)
 		_exit(5);
 	((volatile char *)s->lo)[-60 * 1024] = 1; /* inside the guard: fault */
 }
@@ -404,5 +406,7 @@ TEST(guard_covers_64_kib_below_the_stack)
 	struct crash c;
 	skip_where_faults_are_taken_over();
 	run_child(touch_60k_below_a_stack, &c);
+	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
+		SKIP("no room for a neighbour mapping below the stack");
 	expect_fault_passed_on(&c);
 }
