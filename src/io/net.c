@@ -220,7 +220,7 @@ static int64_t xfer(asup_cx *cx, asup_socket h, struct xfer *x)
 		return rc;
 	for (;;) {
 		n = xfer_once(s->h.fd, x);
-		if (n >= 0 || (n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR))
+		if (n >= 0 || (n != -EAGAIN && n != -EINTR))
 			return n;
 		if (n == -EINTR)
 			continue;
@@ -433,7 +433,7 @@ ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 			return sock_bind_fd(s, fd, out);
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EAGAIN)
 			return -errno;
 		rc = asup__reactor_wait(cx, l->r, &l->h, ASUP__IO_IN);
 		if (rc < 0)
