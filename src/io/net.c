@@ -44,20 +44,30 @@ struct sock {
 	asup__reactor *r;
 	asup__io_handle h;  /* h.fd is -1 unless open */
 	uint64_t region;
+	asup__kernel *k;    /* where its reports go */
 };
 
-/* Where the I/O layer says what it did on its own (a region closing with a
- * socket open, a runtime destroyed with one). One function, so that it can
- * be routed to the runtime's report hook later. */
-void asup__io_report(const char *fmt, ...)
+/* Where the I/O layer says what it did on its own: a region closing with a
+ * socket open, a runtime destroyed with one. Goes to the runtime's report
+ * hook like every other report. */
+static void sock_report(const struct sock *s, const char *what)
 {
-	va_list ap;
+	char line[160];
+	asup_report rep;
 
-	va_start(ap, fmt);
-	fputs("asupersync: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
+	if (!s->k->report)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	rep.kind = ASUP_REPORT_RESOURCE_LEAK;
+	rep.task_id = ASUP_ID_NONE;
+	rep.task_name = "";
+	rep.region_id = s->region;
+	rep.why = "socket";
+	rep.value = s->h.fd;
+	snprintf(line, sizeof(line), "asupersync: %s with socket fd %d still open; closed it",
+		 what, s->h.fd);
+	rep.line = line;
+	asup__k_report(s->k, &rep);
 }
 
 static void sock_shut(struct sock *s)
@@ -75,8 +85,7 @@ static void sock_finalize(void *arg)
 	struct sock *s = arg;
 
 	if (s->h.fd >= 0) {
-		asup__io_report("region %llu closed with socket fd %d still open; closed it",
-				(unsigned long long)s->region, s->h.fd);
+		sock_report(s, "region closed");
 		sock_shut(s);
 	}
 }
@@ -87,7 +96,7 @@ static void sock_teardown(void *arg)
 {
 	struct sock *s = arg;
 
-	asup__io_report("runtime destroyed with socket fd %d still open; closed it", s->h.fd);
+	sock_report(s, "runtime destroyed");
 	close(s->h.fd);
 	s->h.fd = -1;
 	s->h.tag = 0;
@@ -105,6 +114,7 @@ static int sock_reserve(asup_cx *cx, asup__reactor *r, struct sock **out)
 	s = ref.ptr;
 	s->h.fd = -1;
 	s->r = r;
+	s->k = cx->k;
 	s->region = ref.region;
 	rc = asup_defer(cx, sock_finalize, s);
 	if (rc < 0)
@@ -220,7 +230,7 @@ static int64_t xfer(asup_cx *cx, asup_socket h, struct xfer *x)
 		return rc;
 	for (;;) {
 		n = xfer_once(s->h.fd, x);
-		if (n >= 0 || (n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR))
+		if (n >= 0 || (n != -EAGAIN && n != -EINTR))
 			return n;
 		if (n == -EINTR)
 			continue;
@@ -433,7 +443,7 @@ ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 			return sock_bind_fd(s, fd, out);
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EAGAIN)
 			return -errno;
 		rc = asup__reactor_wait(cx, l->r, &l->h, ASUP__IO_IN);
 		if (rc < 0)

@@ -226,12 +226,12 @@ static int64_t flow(asup_cx *cx, void *arg)
 			if (*done)
 				continue;
 			if (next_rand(&f->rng) % 2 == 0 || round == 399) {
-				asup_task_abort(h);
+				(void)!asup_task_abort(h); /* 0: the task is ours */
 				f->cancels++;
 			}
 			/* A non-aborted one finishes on its own, or is aborted now. */
 			if (asup_task_is_finished(h) != 1)
-				asup_task_abort(h);
+				(void)!asup_task_abort(h);
 			CHECK_EQ(asup_join(cx, h, &o), 0);
 			if (o.kind == ASUP_OUTCOME_OK)
 				*done = 1;

@@ -58,6 +58,58 @@ TEST(region_closing_with_sockets_open_closes_them_and_reports_it)
 	unlink(path);
 }
 
+static struct {
+	int n;
+	uint64_t region[4];
+	int64_t fd[4];
+} leaks;
+
+static void leak_hook(void *ud, const asup_report *r)
+{
+	(void)ud;
+	CHECK_EQ(r->kind, ASUP_REPORT_RESOURCE_LEAK);
+	CHECK_STR_EQ(r->why, "socket");
+	CHECK(strstr(r->line, "still open; closed it") != NULL);
+	if (leaks.n < 4) {
+		leaks.region[leaks.n] = r->region_id;
+		leaks.fd[leaks.n] = r->value;
+	}
+	leaks.n++;
+}
+
+static int64_t region_close_counted(asup_cx *cx, void *arg)
+{
+	struct own *w = arg;
+	asup_outcome o;
+
+	CHECK_EQ(asup_region(cx, open_and_leave, w, &o), 0);
+	CHECK_EQ(leaks.n, 2);
+	CHECK(leaks.region[0] != 0 && leaks.region[0] == leaks.region[1]);
+	CHECK(leaks.fd[0] == w->fd || leaks.fd[1] == w->fd);
+	return 0;
+}
+
+TEST(sockets_left_open_are_reported_through_the_report_hook)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	struct own w;
+	int rc;
+
+	asup_rt_config_init(&cfg);
+	cfg.io_backend = io_wants_uring() ? ASUP_IO_URING : ASUP_IO_EPOLL;
+	cfg.report = leak_hook;
+	rc = asup_rt_create(&cfg, &rt);
+	if (rc == -ENOSYS && io_wants_uring())
+		SKIP("io_uring refused by this kernel");
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(asup_rt_run(rt, region_close_counted, &w, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(asup_rt_destroy(rt), 0);
+	CHECK_EQ(leaks.n, 2); /* nothing more at destroy */
+}
+
 static int64_t after_close(asup_cx *cx, void *arg)
 {
 	asup_socket ls, c;
