@@ -150,18 +150,24 @@ int asup__cx_park(asup_cx *cx, asup_time until, int until_code)
 				until == ASUP_TIME_MAX ? ASUP__WAIT_PARK : ASUP__WAIT_TIMER, 0);
 }
 
+/* The waiter lives in this frame and is off the queue when the wait
+ * returns; GCC cannot see that and warns about the queue keeping its
+ * address. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 int asup__cx_waitq_wait_as(asup_cx *cx, asup__list *q, uint8_t kind, uint64_t id)
 {
-	asup__ktask *kt = cx->kt;
-	int code = 0, rc;
-	asup_time when = park_deadline(cx, kt, ASUP_TIME_MAX, &code);
+	asup__waiter w;
 
-	kt->wait_kind = kind;
-	kt->wait_id = id;
-	rc = asup__waitq_wait(cx->k->sched, &kt->t, q, when, code);
-	kt->wait_kind = ASUP__WAIT_NONE;
-	return after_park(cx, kt, rc);
+	asup__waiter_init(&w, &cx->kt->t);
+	asup__list_push_back(q, &w.link);
+	return asup__cx_wait_as(cx, &w, kind, id);
 }
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
 
 int asup__cx_waitq_wait(asup_cx *cx, asup__list *q)
 {
