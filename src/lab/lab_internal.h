@@ -1,17 +1,17 @@
 /*
  * The lab's state, shared by the files of the lab's entry points (lab.c:
  * config, stepping, runs, reading; lab_replay.c: recordings, replay and
- * the verdict of a run). Nothing outside src/rt includes this.
+ * the verdict of a run). Nothing outside src/lab includes this.
  */
-#ifndef ASUP_RT_LAB_INTERNAL_H
-#define ASUP_RT_LAB_INTERNAL_H
+#ifndef ASUP_LAB_LAB_INTERNAL_H
+#define ASUP_LAB_LAB_INTERNAL_H
 
 #include "asupersync/lab.h"
 
-#include "../lab/oracle.h"
-#include "../lab/replay.h"
+#include "oracle.h"
+#include "replay.h"
 #include "../trace/trace.h"
-#include "rt_internal.h"
+#include "../rt/rt_internal.h"
 
 struct asup_lab {
 	asup_lab_config cfg;
