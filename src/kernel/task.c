@@ -139,6 +139,43 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	return 0;
 }
 
+/* ---- spawning ---------------------------------------------------------- */
+
+static int spawn_here(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+		      asup_task *out, int local)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	asup__spawn_req req;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!(self->caps & ASUP_CAP_SPAWN))
+		return -EPERM;
+	asup__k_effect(cx->k, self, ASUP_CAP_SPAWN);
+	memset(&req, 0, sizeof(req));
+	req.fn = fn;
+	req.arg = arg;
+	req.opts = opts;
+	req.region = cx->scope;
+	req.budget = cx->scope->budget;
+	req.parent = self;
+	req.local = (uint8_t)local;
+	return asup__task_spawn(cx->k, &req, out);
+}
+
+ASUP_API int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+			asup_task *out)
+{
+	return spawn_here(cx, fn, arg, opts, out, 0);
+}
+
+ASUP_API int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void *arg,
+			      const asup_spawn_opts *opts, asup_task *out)
+{
+	/* A task always runs on a worker with a local queue. */
+	return spawn_here(cx, fn, arg, opts, out, 1);
+}
+
 /* ---- completion -------------------------------------------------------- */
 
 void asup__task_finish(asup__kernel *k, asup__ktask *kt)
