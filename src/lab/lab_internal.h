@@ -11,7 +11,7 @@
 #include "oracle.h"
 #include "replay.h"
 #include "../trace/trace.h"
-#include "../rt/rt_internal.h"
+#include "../rt/drive.h"
 
 struct asup_lab {
 	asup_lab_config cfg;
