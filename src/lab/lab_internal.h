@@ -48,6 +48,18 @@ struct asup_lab_replay {
 /* malloc/free: the lab's own tables (outside the runtime's hooks). */
 extern const asup__alloc asup__lab_heap;
 
+/* The chaos trace events' kinds (ASUP_EV_CHAOS's `a`). */
+#define CHAOS_CANCEL 1
+#define CHAOS_DELAY 2
+#define CHAOS_STORM 3
+#define CHAOS_BUDGET 4
+#define CHAOS_INJECT 5
+
+/* Nonzero if any chaos is configured. */
+int asup__lab_chaos_on(const asup_lab_chaos *c);
+/* Applies this step's chaos (chaos.c). */
+void asup__lab_chaos(asup_lab *lab);
+
 void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
 
 #endif

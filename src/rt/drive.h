@@ -1,5 +1,5 @@
 /*
- * The front door through which a driver outside the rt layer (the lab) runs
+ * The front door through which a driver above the rt layer runs
  * a runtime one dispatch at a time. Everything a driver needs from the
  * scheduler and the kernel goes through these calls; the driver never reads
  * or writes their fields, and the scheduler does not know who drives it (it

@@ -204,7 +204,7 @@ static inline void make_ready(asup__sched *s, asup__task *t, int lane)
 }
 
 /* Bookkeeping of a dispatch from `lane` of worker w (streak, stats, the
- * RESUME event: the schedule decision the lab's certificate hashes). */
+ * RESUME event: the schedule decision a deterministic run's certificate hashes). */
 static inline void dispatched(asup__sched *s, asup__worker *w, asup__task *t, int lane)
 {
 	if (lane == ASUP__LANE_CANCEL) {

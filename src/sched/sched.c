@@ -6,7 +6,7 @@
  * queue helpers are still here.
  *
  * Must not touch: the kernel's records (it calls back through the backend),
- * the lab (it emits probe events and never asks who listens).
+ * whoever drives it (it emits probe events and never asks who listens).
  *
  * Dispatch order (per scheduler): due timers are fired first; then the cancel
  * lane while the cancel streak is below the limit L; then due timed work; then

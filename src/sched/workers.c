@@ -1,6 +1,6 @@
 /*
  * The workers of a scheduler: their creation, stealing between them and the
- * step that runs one task on a chosen worker (the lab's step, and the place
+ * step that runs one task on a chosen worker (a driver's step, and the place
  * where workers on their own threads will grow).
  *
  * Owns: the worker array (s->workers, s->nworkers) and which worker is
