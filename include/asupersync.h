@@ -40,5 +40,6 @@
 #include "asupersync/ext.h"
 #include "asupersync/trace.h"
 #include "asupersync/lab.h"
+#include "asupersync/net.h"
 
 #endif

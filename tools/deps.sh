@@ -18,6 +18,17 @@ build)
 	want cc gcc
 	want cmake cmake
 	want make make
+	# io_uring backend (optional: without it the build has epoll only).
+	if [ ! -e /usr/include/liburing.h ]; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			echo "installing: liburing-dev"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburing-dev >/dev/null 2>&1 ||
+				{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburing-dev >/dev/null; } ||
+				echo "tools/deps.sh: liburing-dev could not be installed; I/O uses epoll only" >&2
+		else
+			echo "tools/deps.sh: liburing-dev not installed; I/O uses epoll only (apt-get install liburing-dev)" >&2
+		fi
+	fi
 	;;
 test)
 	# Wanted: the install test builds a program through pkg-config (it

@@ -59,6 +59,26 @@ extern "C" {
 	X(ASUP_EALREADY, EALREADY, "operation already done")                  \
 	X(ASUP_EPIPE, EPIPE, "closed: the other side is gone or it was closed") \
 	X(ASUP_EIO, EIO, "input/output error: a file could not be read or written") \
+	X(ASUP_EBADF, EBADF, "bad file descriptor, or a socket already closed") \
+	X(ASUP_EINTR, EINTR, "interrupted by a signal") \
+	X(ASUP_EEXIST, EEXIST, "already exists") \
+	X(ASUP_ENOENT, ENOENT, "no such file or directory") \
+	X(ASUP_EACCES, EACCES, "permission denied") \
+	X(ASUP_EMFILE, EMFILE, "too many open files in this process") \
+	X(ASUP_ENFILE, ENFILE, "too many open files in the system") \
+	X(ASUP_ENOSPC, ENOSPC, "no space left on the device") \
+	X(ASUP_ENOTSOCK, ENOTSOCK, "not a socket") \
+	X(ASUP_EMSGSIZE, EMSGSIZE, "message too long for the socket") \
+	X(ASUP_EAFNOSUPPORT, EAFNOSUPPORT, "address family not supported") \
+	X(ASUP_EADDRINUSE, EADDRINUSE, "address already in use") \
+	X(ASUP_EADDRNOTAVAIL, EADDRNOTAVAIL, "address not available on this host") \
+	X(ASUP_ENETUNREACH, ENETUNREACH, "network unreachable") \
+	X(ASUP_EHOSTUNREACH, EHOSTUNREACH, "host unreachable") \
+	X(ASUP_ECONNABORTED, ECONNABORTED, "connection aborted") \
+	X(ASUP_ECONNRESET, ECONNRESET, "connection reset by the peer") \
+	X(ASUP_ECONNREFUSED, ECONNREFUSED, "connection refused: nothing listens there") \
+	X(ASUP_EISCONN, EISCONN, "socket already connected") \
+	X(ASUP_ENOTCONN, ENOTCONN, "socket not connected") \
 	X(ASUP_ENOTASK, ASUP_ERRBASE + 1,                                     \
 	  "suspending call made outside the task that owns this cx")         \
 	X(ASUP_EJOINED, ASUP_ERRBASE + 2, "task already joined")             \
@@ -78,6 +98,8 @@ extern "C" {
 	  "lock poisoned: its holder ended without unlocking")                \
 	X(ASUP_ELAGGED, ASUP_ERRBASE + 12,                                    \
 	  "receiver fell behind: messages were overwritten (count reported)") \
+	X(ASUP_ESIMONLY, ASUP_ERRBASE + 13,                                   \
+	  "real I/O is refused by a deterministic-mode runtime")              \
 	X(ASUP_ECORRUPT, ASUP_ERRBASE + 20,                                   \
 	  "lab recording is corrupt or truncated")                          \
 	X(ASUP_EORACLE, ASUP_ERRBASE + 21,                                    \

@@ -2,7 +2,7 @@
  * asupersync/report.h - reports: how the runtime tells about a failure
  * nobody else would see.
  *
- * Four things are reported, each through the one hook of the runtime's
+ * Five things are reported, each through the one hook of the runtime's
  * config (asup_rt_config.report, with report_ud):
  *
  *   TASK_FAILED      a task ended Err or Panicked and no one will read its
@@ -13,6 +13,9 @@
  *                    not report);
  *   DEADLOCK         asup_rt_run found every remaining task blocked: one
  *                    report per blocked task, naming what it waits on;
+ *   RESOURCE_LEAK    a region closed (or the runtime was destroyed) with a
+ *                    socket or file of it still open: the runtime closed it;
+ *                    `why` names the resource ("socket"), `value` its fd;
  *   STACK_OVERFLOW   a task ran past its stack. This one is written by the
  *                    fault handler with write(2) straight to fd 2 and does not
  *                    go through the hook: the handler can call only
@@ -39,6 +42,7 @@ typedef enum asup_report_kind {
 	ASUP_REPORT_OBLIGATION_LEAK = 2,
 	ASUP_REPORT_DEADLOCK = 3,
 	ASUP_REPORT_STACK_OVERFLOW = 4, /* never delivered to the hook (see above) */
+	ASUP_REPORT_RESOURCE_LEAK = 5,
 } asup_report_kind;
 
 typedef struct asup_report {

@@ -43,6 +43,14 @@ typedef struct asup_alloc_hooks {
 	void *ud;
 } asup_alloc_hooks;
 
+/* The I/O reactor's backend (see asupersync/net.h). */
+typedef enum asup_io_backend {
+	ASUP_IO_AUTO = 0,  /* io_uring where the kernel allows it, else epoll */
+	ASUP_IO_URING = 1, /* io_uring; asup_rt_create fails with -ENOSYS
+	                      where it cannot be had */
+	ASUP_IO_EPOLL = 2,
+} asup_io_backend;
+
 typedef struct asup_rt_config {
 	asup_mode mode;
 	uint64_t seed;                /* deterministic mode: schedule seed */
@@ -73,6 +81,9 @@ typedef struct asup_rt_config {
 	                                 default asup_report_stderr; NULL
 	                                 silences them */
 	void *report_ud;              /* passed to report */
+	asup_io_backend io_backend;   /* the reactor is created at the first
+	                                 I/O call, so runtimes without I/O
+	                                 never pay for it */
 } asup_rt_config;
 
 typedef struct asup_rt asup_rt;
@@ -84,7 +95,8 @@ typedef struct asup_rt asup_rt;
 ASUP_API void asup_rt_config_init(asup_rt_config *cfg);
 
 /* Creates a runtime. -EINVAL for a bad config (names no field; see
- * asup_rt_config_check), -ENOMEM. *out is set only on success. */
+ * asup_rt_config_check), -ENOMEM, -ENOSYS (io_backend ASUP_IO_URING where
+ * io_uring is not available). *out is set only on success. */
 ASUP_API ASUP_NODISCARD int asup_rt_create(const asup_rt_config *cfg, asup_rt **out);
 /* 0 if cfg is valid, else -EINVAL and *field names the first bad field. */
 ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field);

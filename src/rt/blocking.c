@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int asup__pool_init(asup__pool *p, const asup__alloc *a, uint32_t max, asup__kernel *k)
 {
@@ -25,8 +26,19 @@ int asup__pool_init(asup__pool *p, const asup__alloc *a, uint32_t max, asup__ker
 	}
 	pthread_condattr_destroy(&ca);
 	atomic_init(&p->ncompleted, 0);
+	atomic_init(&p->wake_fd, -1);
 	p->ready = 1;
 	return 0;
+}
+
+static void wake_reactor(asup__pool *p)
+{
+	int fd = atomic_load(&p->wake_fd);
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, a wake is pending anyway. */
+	}
 }
 
 static void *worker(void *arg)
@@ -55,6 +67,7 @@ static void *worker(void *arg)
 		p->completed = job;
 		atomic_fetch_add(&p->ncompleted, 1);
 		pthread_cond_signal(&p->done);
+		wake_reactor(p);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;

@@ -26,6 +26,9 @@ typedef struct asup__pool {
 	uint32_t nthreads, max, idle;
 	uint32_t outstanding;       /* submitted and not drained (runtime thread) */
 	atomic_uint ncompleted;     /* length of `completed`, read without the lock */
+	atomic_int wake_fd;         /* the reactor's eventfd once it exists (-1
+	                               before): completions write it, since the
+	                               idle runtime then waits in the reactor */
 	int shutdown;
 	int ready;                  /* mutex and conds initialised */
 	asup__alloc alloc;

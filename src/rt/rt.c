@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "rt_internal.h"
+#include "../io/io_rt.h"
 #include "../trace/dump.h"
 
 
@@ -97,6 +98,8 @@ ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
 	else if ((unsigned)cfg->leak_response > ASUP_LEAK_PANIC ||
 		 (unsigned)cfg->leak_escalate_to > ASUP_LEAK_PANIC)
 		bad = "leak_response";
+	else if ((unsigned)cfg->io_backend > ASUP_IO_EPOLL)
+		bad = "io_backend";
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -111,6 +114,8 @@ ASUP_API int asup_rt_create(const asup_rt_config *cfg, asup_rt **out)
 
 	if (!out || asup_rt_config_check(cfg, NULL) < 0)
 		return -EINVAL;
+	if (asup__io_rt_check(cfg) < 0)
+		return -ENOSYS;
 	if (cfg->alloc.alloc) {
 		a.alloc = cfg->alloc.alloc;
 		a.free = cfg->alloc.free;
@@ -171,6 +176,7 @@ ASUP_API int asup_rt_destroy(asup_rt *rt)
 	if (atomic_load(&rt->running))
 		return -ASUP_ERUNNING;
 	asup__pool_destroy(&rt->pool);
+	asup__io_rt_destroy(rt); /* after the pool's threads, before the regions */
 	asup__kernel_destroy(&rt->kernel);
 	asup__timebase_destroy(&rt->tb);
 	asup__sched_destroy(&rt->sched);
@@ -248,6 +254,8 @@ static int drive(asup_rt *rt)
 			rt->steps++;
 			if (rt->cfg.max_steps && rt->steps >= rt->cfg.max_steps)
 				return -ASUP_ESTEPLIMIT;
+			if ((rt->steps & 63) == 0)
+				asup__io_tick(rt);
 			asup__pool_drain(&rt->pool);
 		}
 		if (rt->kernel.live == 0) {
@@ -266,8 +274,14 @@ static int drive(asup_rt *rt)
 		if (rc > 0)
 			continue;
 		next = asup__timebase_next(&rt->tb);
-		if (rc < 0 && next == ASUP_TIME_MAX && !rt->pool.outstanding)
+		if (rc < 0 && next == ASUP_TIME_MAX && !rt->pool.outstanding &&
+		    !rt->io.waiting)
 			return rc;
+		rc = asup__io_idle(rt, next);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			continue;
 		if (rt->pool.outstanding) {
 			/* Blocking work is out: wait for it or the next timer. */
 			asup__pool_wait(&rt->pool, next, &rt->tb.base);

@@ -11,6 +11,7 @@
 #include "../kernel/kernel.h"
 #include "../time/time.h"
 #include "blocking.h"
+#include "../io/reactor.h"
 
 struct asup_rt {
 	asup_rt_config cfg;
@@ -19,6 +20,7 @@ struct asup_rt {
 	asup__kernel kernel;
 	asup__timebase tb;
 	asup__pool pool;
+	asup__reactor io;           /* created at the first I/O call */
 	atomic_int running;
 	uint64_t steps;
 	int driven;                 /* stepped through drive.h: asup_rt_run/step refuse */

@@ -1,0 +1,115 @@
+/* The I/O layer's seam with the runtime object (see io_rt.h). */
+#define _GNU_SOURCE
+#include "io_rt.h"
+
+#include <stddef.h>
+
+#include "../rt/rt_internal.h"
+
+static asup_rt *rt_of(asup__kernel *k)
+{
+	/* The kernel is embedded in its runtime object. */
+	return (asup_rt *)(void *)((char *)k - offsetof(struct asup_rt, kernel));
+}
+
+static int backend_kind(const asup_rt_config *cfg)
+{
+	if (cfg->io_backend == ASUP_IO_EPOLL)
+		return ASUP__IO_EPOLL;
+	if (cfg->io_backend == ASUP_IO_URING)
+		return ASUP__IO_URING;
+	return asup__reactor_uring_available() ? ASUP__IO_URING : ASUP__IO_EPOLL;
+}
+
+int asup__io_reactor(asup_cx *cx, asup__reactor **out)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	asup_rt *rt;
+	int rc;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!(kt->caps & ASUP_CAP_IO))
+		return -EPERM;
+	asup__k_effect(cx->k, kt, ASUP_CAP_IO);
+	rt = rt_of(cx->k);
+	if (rt->cfg.mode != ASUP_MODE_REAL)
+		return -ASUP_ESIMONLY;
+	if (rt->io.kind == ASUP__IO_NONE) {
+		rc = asup__reactor_init(&rt->io, &rt->alloc, &rt->sched, backend_kind(&rt->cfg));
+		if (rc < 0)
+			return rc;
+		/* From now on the blocking pool's completions wake the reactor. */
+		atomic_store(&rt->pool.wake_fd, rt->io.wake_fd);
+	}
+	*out = &rt->io;
+	return 0;
+}
+
+int asup__io_rt_check(const asup_rt_config *cfg)
+{
+	if (cfg->io_backend == ASUP_IO_URING && !asup__reactor_uring_available())
+		return -ENOSYS;
+	return 0;
+}
+
+void asup__io_rt_destroy(asup_rt *rt)
+{
+	atomic_store(&rt->pool.wake_fd, -1);
+	asup__reactor_destroy(&rt->io);
+}
+
+int asup__io_idle(asup_rt *rt, asup_time next)
+{
+	asup__reactor *r = &rt->io;
+	asup_time now;
+	int64_t timeout;
+
+	if (r->kind == ASUP__IO_NONE)
+		return 0;
+	if (!rt->pool.outstanding && !r->waiting && next == ASUP_TIME_MAX)
+		return -EDEADLK;
+	/* A completion that arrived before the pool saw our eventfd would not
+	 * have written it: look before sleeping. */
+	if (atomic_load(&rt->pool.ncompleted)) {
+		asup__reactor_poll(r, 0);
+		return 1;
+	}
+	if (next == ASUP_TIME_MAX) {
+		timeout = -1;
+	} else {
+		now = asup__timebase_now(&rt->tb);
+		timeout = next > now ? (int64_t)(next - now) : 0;
+	}
+	asup__reactor_poll(r, timeout);
+	return 1;
+}
+
+void asup__io_tick(asup_rt *rt)
+{
+	if (rt->io.kind != ASUP__IO_NONE && rt->io.waiting)
+		asup__reactor_poll(&rt->io, 0);
+}
+
+/* Internal: the backend a runtime's reactor uses (ASUP__IO_NONE before the
+ * first I/O call), and how many completions it dropped as stale. Tests. */
+int asup__io_backend_of(asup_rt *rt, uint64_t *stale)
+{
+	if (stale)
+		*stale = rt->io.stale;
+	return rt->io.kind;
+}
+
+/* Internal: waits the reactor still has in flight (tests: a cancelled wait
+ * must leave none behind). */
+uint32_t asup__io_waiting(asup_rt *rt)
+{
+	return rt->io.waiting;
+}
+
+/* Internal: how often the run loop polled the reactor (tests: an idle
+ * runtime sleeps in it instead of spinning). */
+uint64_t asup__io_polls(asup_rt *rt)
+{
+	return rt->io.polls;
+}
