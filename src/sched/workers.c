@@ -3,8 +3,8 @@
  * step that runs one task on a chosen worker (a driver's step, and the place
  * where workers on their own threads will grow).
  *
- * Owns: the worker array (s->workers, s->nworkers) and which worker is
- * current (s->w). Must not touch: the kernel, the fiber switch (it goes
+ * Owns: making the worker array (s->workers, s->nworkers; asup__sched_destroy
+ * frees it) and which worker is current (s->w). Must not touch: the kernel, the fiber switch (it goes
  * through asup__sched_run_picked), timers other than firing due ones.
  * Invariants: 1 <= nworkers <= ASUP__WORKERS_MAX; the array is replaced only
  * while no task exists; a stolen task is ready and not local, and moves with
