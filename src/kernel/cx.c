@@ -1,6 +1,7 @@
 /*
  * The cx: checkpoints, budgets, masks, capabilities, the cancel state a task
- * sees, randomness, panics, and the public spawn/yield entry points.
+ * sees, randomness, panics, and the public yield entry point (spawning is in
+ * task.c).
  *
  * The checkpoint rule, in order: count the checkpoint; charge one poll and
  * fold budget exhaustion (deadline, poll quota, cost quota) into the cancel
@@ -203,43 +204,6 @@ ASUP_API int asup_yield(asup_cx *cx)
 	if (cx->kt->t.wake_code == -ECANCELED)
 		return asup__cx_checkpoint_slow(cx, cx->kt);
 	return 0;
-}
-
-/* ---- spawning ---------------------------------------------------------- */
-
-static int spawn_here(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
-		      asup_task *out, int local)
-{
-	asup__ktask *self = asup__cx_self(cx);
-	asup__spawn_req req;
-
-	if (!self)
-		return -ASUP_ENOTASK;
-	if (!(self->caps & ASUP_CAP_SPAWN))
-		return -EPERM;
-	asup__k_effect(cx->k, self, ASUP_CAP_SPAWN);
-	memset(&req, 0, sizeof(req));
-	req.fn = fn;
-	req.arg = arg;
-	req.opts = opts;
-	req.region = cx->scope;
-	req.budget = cx->scope->budget;
-	req.parent = self;
-	req.local = (uint8_t)local;
-	return asup__task_spawn(cx->k, &req, out);
-}
-
-ASUP_API int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
-			asup_task *out)
-{
-	return spawn_here(cx, fn, arg, opts, out, 0);
-}
-
-ASUP_API int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void *arg,
-			      const asup_spawn_opts *opts, asup_task *out)
-{
-	/* A task always runs on a worker with a local queue. */
-	return spawn_here(cx, fn, arg, opts, out, 1);
 }
 
 ASUP_API uint64_t asup_cx_task_id(asup_cx *cx)

@@ -347,6 +347,14 @@ void asup__rec_trim(asup__kernel *k, uint32_t keep);
 void asup__rec_trim_idle(asup__kernel *k);
 /* Frees every chunk, resident and spare (runtime teardown). */
 void asup__rec_chunks_free(asup__kernel *k);
+/* Pops a free record (in_use set), growing when none is free; NULL when
+ * memory is out. */
+asup__ktask *asup__rec_alloc(asup__kernel *k);
+/* Returns a record to the free stack: its generation moves on (handles and
+ * wakers go stale), its reasons and panic message are released. */
+void asup__rec_free(asup__kernel *k, asup__ktask *kt);
+/* Drops the reasons and the panic message a record holds. */
+void asup__rec_release_refs(asup__kernel *k, asup__ktask *kt);
 
 /* ---- regions (region.c) ---- */
 /* A new child of parent (NULL: the root) with budget parent.meet(budget).

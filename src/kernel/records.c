@@ -1,8 +1,8 @@
 /*
  * Task record chunks: where records come from and how their memory goes back.
  *
- * Owns the resident chunk list, the spare list and the free stack's
- * rebuilding. Must not touch a record that is in use.
+ * Owns the resident chunk list, the spare list, the free stack (popping a
+ * record, pushing one back) and its rebuilding. Must not touch a record that is in use.
  *
  * Records come 64 to a chunk. A handle names a record by address and
  * generation, and copies of a handle may outlive the record's task for as
@@ -157,4 +157,64 @@ void asup__rec_chunks_free(asup__kernel *k)
 	}
 	k->spare = NULL;
 	k->nspare = 0;
+}
+
+void asup__rec_release_refs(asup__kernel *k, asup__ktask *kt)
+{
+	if (!((uintptr_t)kt->rec_reason | (uintptr_t)kt->cx_reason | (uintptr_t)kt->out_reason |
+	      (uintptr_t)kt->panic_msg))
+		return; /* the common case: a task nobody cancelled */
+	asup__reason_unref(&k->alloc, kt->rec_reason);
+	asup__reason_unref(&k->alloc, kt->cx_reason);
+	asup__reason_unref(&k->alloc, kt->out_reason);
+	kt->rec_reason = kt->cx_reason = kt->out_reason = NULL;
+	if (kt->panic_msg) {
+		asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
+		kt->panic_msg = NULL;
+	}
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+/* A singly linked free stack: popping and pushing touch only the record
+ * itself, which matters when thousands of cold records cycle. */
+asup__ktask *asup__rec_alloc(asup__kernel *k)
+{
+	asup__ktask *kt = k->free_recs;
+
+	if (!kt) {
+		if (asup__rec_grow(k) < 0)
+			return NULL;
+		kt = k->free_recs;
+	}
+	k->free_recs = kt->next_free;
+	k->nfree--;
+	kt->in_use = 1;
+	return kt;
+}
+
+void asup__rec_free(asup__kernel *k, asup__ktask *kt)
+{
+	if (kt->fail_listed) {
+		/* A failed task's outcome given up unread is reported as well. */
+		if (kt->released && !kt->consumed)
+			asup__task_report_failed(k, kt, kt->fail_region->id, "released");
+		asup__list_remove(&kt->fail_link);
+		kt->fail_listed = 0;
+	}
+	if (kt->in_arena) {
+		asup__arena_remove(&k->tasks, kt->id);
+		kt->in_arena = 0;
+	}
+	kt->in_use = 0;
+	kt->cx.magic = 0;
+	kt->t.gen++; /* outstanding handles and wakers go stale */
+	asup__rec_release_refs(k, kt);
+	kt->next_free = k->free_recs;
+	k->free_recs = kt;
+	k->nfree++;
+	/* Many free records while busy (the tail of a large burst): give the
+	 * memory of wholly free chunks back (see records.c). */
+	if (__builtin_expect(k->nfree > k->rec_trim_at, 0) && k->nfree > 2 * (k->nrecs - k->nfree))
+		asup__rec_trim(k, ASUP__REC_KEEP);
 }

@@ -1,6 +1,8 @@
 /*
- * Task records: spawn, completion, the cancellation protocol of a record,
- * handles and join (see kernel.h for the record lifecycle).
+ * Tasks: spawn, completion, the cancellation protocol of a record, and
+ * waiting on several tasks (see kernel.h for the record lifecycle). The
+ * kernel object is in kernel.c, records' memory in records.c, handles and
+ * join in handle.c.
  *
  * Records are recycled through a free list, so after warm-up spawn and join
  * never allocate. A handle names a record by pointer and generation: the
@@ -19,156 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define H_CONSUMED 1u /* this handle was joined or released */
-
-int asup__kernel_init(asup__kernel *k, const asup__alloc *a, asup__sched *s, uint64_t seed)
-{
-	memset(k, 0, sizeof(*k));
-	k->alloc = *a;
-	k->sched = s;
-	s->rec_bytes = sizeof(asup__ktask);
-	k->seed = seed;
-	k->chain_depth = ASUP__CHAIN_DEPTH_DEFAULT;
-	k->leak_response = ASUP_LEAK_LOG;
-	k->rec_trim_at = ASUP__REC_TRIM_MIN;
-	asup__arena_init(&k->tasks, &k->alloc);
-	asup__arena_init(&k->regions, &k->alloc);
-	asup__arena_init(&k->obligations, &k->alloc);
-	return asup__region_create(k, NULL, asup_budget_default(), &k->root);
-}
-
-static void rec_release_refs(asup__kernel *k, asup__ktask *kt)
-{
-	if (!((uintptr_t)kt->rec_reason | (uintptr_t)kt->cx_reason | (uintptr_t)kt->out_reason |
-	      (uintptr_t)kt->panic_msg))
-		return; /* the common case: a task nobody cancelled */
-	asup__reason_unref(&k->alloc, kt->rec_reason);
-	asup__reason_unref(&k->alloc, kt->cx_reason);
-	asup__reason_unref(&k->alloc, kt->out_reason);
-	kt->rec_reason = kt->cx_reason = kt->out_reason = NULL;
-	if (kt->panic_msg) {
-		asup__free_mem(&k->alloc, kt->panic_msg, ASUP_PANIC_MSG_MAX);
-		kt->panic_msg = NULL;
-	}
-}
-
-void asup__kernel_destroy(asup__kernel *k)
-{
-	struct asup__rec_chunk *c, *next;
-
-	/* Tasks that never finished are discarded: their stacks are released
-	 * and C cleanup past their suspension point does not run. */
-	for (c = k->chunks; c; c = c->next)
-		for (int i = 0; i < ASUP__REC_CHUNK; i++) {
-			asup__ktask *kt = &c->recs[i];
-			if (!kt->in_use)
-				continue;
-			asup__region_finalizer_discard(k, kt);
-			asup__sched_discard(k->sched, &kt->t);
-			/* The pool is stopped by now: nothing else touches it. */
-			asup__free_mem(&k->alloc, kt->bjob, sizeof(*kt->bjob));
-			kt->bjob = NULL;
-		}
-	for (uint32_t i = 0; i < k->obligations.len; i++)
-		asup__free_mem(&k->alloc, k->obligations.slot[i].ptr, sizeof(asup__obligation));
-	for (uint32_t i = 0; i < k->regions.len; i++) {
-		asup__region *r = k->regions.slot[i].ptr;
-		if (r) {
-			asup__region_report_unjoined(k, r);
-			asup__region_heap_release(k, r);
-			asup__reason_unref(&k->alloc, r->reason);
-			asup__free_mem(&k->alloc, r->fin, (size_t)r->capfin * sizeof(*r->fin));
-			asup__free_mem(&k->alloc, r, sizeof(*r));
-		}
-	}
-	for (c = k->chunks; c; c = next) {
-		next = c->next;
-		for (int i = 0; i < ASUP__REC_CHUNK; i++)
-			rec_release_refs(k, &c->recs[i]);
-		asup__free_mem(&k->alloc, c, sizeof(*c));
-	}
-	k->chunks = NULL;
-	k->free_recs = NULL;
-	asup__rec_chunks_free(k);
-	asup__arena_destroy(&k->tasks);
-	asup__arena_destroy(&k->regions);
-	asup__arena_destroy(&k->obligations);
-}
-
-/* ---- the driving thread ------------------------------------------------ */
-
-_Thread_local asup__kernel *asup__tls_kernel __attribute__((tls_model("initial-exec")));
-
-void asup__kernel_enter(asup__kernel *k)
-{
-	asup__tls_kernel = k;
-	atomic_store_explicit(&k->driver, (uintptr_t)&asup__tls_kernel, memory_order_release);
-}
-
-void asup__kernel_leave(asup__kernel *k)
-{
-	atomic_store_explicit(&k->driver, 0, memory_order_release);
-	asup__tls_kernel = NULL;
-}
-
-/* ---- records ----------------------------------------------------------- */
-
-/* A singly linked free stack: popping and pushing touch only the record
- * itself, which matters when thousands of cold records cycle. */
-static asup__ktask *rec_alloc(asup__kernel *k)
-{
-	asup__ktask *kt = k->free_recs;
-
-	if (!kt) {
-		if (asup__rec_grow(k) < 0)
-			return NULL;
-		kt = k->free_recs;
-	}
-	k->free_recs = kt->next_free;
-	k->nfree--;
-	kt->in_use = 1;
-	return kt;
-}
-
-static void rec_free(asup__kernel *k, asup__ktask *kt)
-{
-	if (kt->fail_listed) {
-		/* A failed task's outcome given up unread is reported as well. */
-		if (kt->released && !kt->consumed)
-			asup__task_report_failed(k, kt, kt->fail_region->id, "released");
-		asup__list_remove(&kt->fail_link);
-		kt->fail_listed = 0;
-	}
-	if (kt->in_arena) {
-		asup__arena_remove(&k->tasks, kt->id);
-		kt->in_arena = 0;
-	}
-	kt->in_use = 0;
-	kt->cx.magic = 0;
-	kt->t.gen++; /* outstanding handles and wakers go stale */
-	rec_release_refs(k, kt);
-	kt->next_free = k->free_recs;
-	k->free_recs = kt;
-	k->nfree++;
-	/* Many free records while busy (the tail of a large burst): give the
-	 * memory of wholly free chunks back (see records.c). */
-	if (__builtin_expect(k->nfree > k->rec_trim_at, 0) && k->nfree > 2 * (k->nrecs - k->nfree))
-		asup__rec_trim(k, ASUP__REC_KEEP);
-}
-
-asup__ktask *asup__task_lookup(const asup__kernel *k, uint64_t id)
-{
-	return asup__arena_get(&k->tasks, id);
-}
-
-asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const asup__region *r,
-				const asup__ktask *t, const char *msg)
-{
-	asup__reason *n = asup__reason_new(&k->alloc, kind, r ? r->id : ASUP_ID_NONE,
-					   t ? t->id : ASUP_ID_NONE, asup__sched_now(k->sched), msg,
-					   NULL, k->chain_depth);
-	return asup__reason_or_fallback(n, kind);
-}
 
 /* ---- spawn ------------------------------------------------------------- */
 
@@ -222,11 +74,11 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	rc = asup__region_admits_task(r, req->cleanup);
 	if (rc < 0)
 		return rc;
-	kt = rec_alloc(k);
+	kt = asup__rec_alloc(k);
 	if (!kt)
 		return -ENOMEM;
 	if (asup__arena_insert(&k->tasks, kt, &id) < 0) {
-		rec_free(k, kt);
+		asup__rec_free(k, kt);
 		return -ENOMEM;
 	}
 	kt->in_arena = 1;
@@ -275,7 +127,7 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	if (rc < 0) {
 		asup__list_remove(&kt->region_link);
 		r->ntasks--;
-		rec_free(k, kt);
+		asup__rec_free(k, kt);
 		return rc;
 	}
 	k->live++;
@@ -285,6 +137,43 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	out->_gen = kt->t.gen;
 	out->_flags = 0;
 	return 0;
+}
+
+/* ---- spawning ---------------------------------------------------------- */
+
+static int spawn_here(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+		      asup_task *out, int local)
+{
+	asup__ktask *self = asup__cx_self(cx);
+	asup__spawn_req req;
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	if (!(self->caps & ASUP_CAP_SPAWN))
+		return -EPERM;
+	asup__k_effect(cx->k, self, ASUP_CAP_SPAWN);
+	memset(&req, 0, sizeof(req));
+	req.fn = fn;
+	req.arg = arg;
+	req.opts = opts;
+	req.region = cx->scope;
+	req.budget = cx->scope->budget;
+	req.parent = self;
+	req.local = (uint8_t)local;
+	return asup__task_spawn(cx->k, &req, out);
+}
+
+ASUP_API int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
+			asup_task *out)
+{
+	return spawn_here(cx, fn, arg, opts, out, 0);
+}
+
+ASUP_API int asup_spawn_local(asup_cx *cx, asup_task_fn fn, void *arg,
+			      const asup_spawn_opts *opts, asup_task *out)
+{
+	/* A task always runs on a worker with a local queue. */
+	return spawn_here(cx, fn, arg, opts, out, 1);
 }
 
 /* ---- completion -------------------------------------------------------- */
@@ -411,7 +300,7 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 	note_failure(k, kt, r);
 	kt->owner = NULL;
 	if (kt->released || kt->consumed)
-		rec_free(k, kt);
+		asup__rec_free(k, kt);
 	if (r->state != ASUP__R_OPEN) /* an open region has nothing to advance */
 		asup__region_advance(k, r);
 }
@@ -491,172 +380,6 @@ void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
 	asup__cx_request_cancel(k, kt, reason);
 }
 
-/* ---- handles ----------------------------------------------------------- */
-
-/* The runtime test comes before anything of the record is read but its
- * kernel (written once): a handle of a runtime another thread drives is
- * refused without racing with that thread, and one of another runtime
- * changes nothing there. */
-int asup__handle_resolve(const asup_task *h, asup__ktask **out)
-{
-	asup__ktask *kt;
-	int rc;
-
-	if (!h || !h->_rec)
-		return -EINVAL;
-	if (h->_flags & H_CONSUMED)
-		return -ASUP_EJOINED;
-	kt = h->_rec;
-	rc = asup__k_here(kt->cx.k);
-	if (rc < 0)
-		return rc;
-	if (kt->t.gen != h->_gen || !kt->in_use || kt->released || kt->consumed)
-		return -ESRCH;
-	*out = kt;
-	return 0;
-}
-
-void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_outcome *out)
-{
-	if (out) {
-		/* Only what the kind says is meaningful is filled in full; the
-		 * rest is left empty (this is on the spawn/join hot path). */
-		out->kind = kt->kind;
-		out->value = kt->value;
-		out->panic_msg[0] = '\0';
-		if (kt->kind == ASUP_OUTCOME_CANCELLED)
-			asup__reason_export(kt->out_reason, &out->reason);
-		else
-			out->reason.kind = ASUP_CANCEL_USER, out->reason.has_message = 0;
-		if (kt->kind == ASUP_OUTCOME_PANICKED && kt->panic_msg)
-			memcpy(out->panic_msg, kt->panic_msg, ASUP_PANIC_MSG_MAX);
-	}
-	h->_flags |= H_CONSUMED;
-	kt->consumed = 1;
-	if (!kt->owner && !kt->t.stack) /* already left its region */
-		rec_free(k, kt);
-}
-
-static void drop_abort(asup__kernel *k, asup__ktask *kt)
-{
-	asup__reason *r;
-
-	if (kt->defused || kt->pstate == ASUP__P_COMPLETED)
-		return;
-	r = asup__reason_make(k, kt->drop_kind, kt->owner, kt, "abort");
-	asup__task_abort(k, kt, r);
-	asup__reason_unref(&k->alloc, r);
-}
-
-ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
-{
-	asup__ktask *self = asup__cx_self(cx), *kt;
-	int rc;
-
-	if (!self)
-		return -ASUP_ENOTASK;
-	rc = asup__handle_resolve(h, &kt);
-	if (rc < 0)
-		return rc;
-	if (kt->cx.k != cx->k)
-		return -EXDEV;
-	if (kt == self)
-		return -EDEADLK;
-	rc = asup__cx_checkpoint(cx);
-	while (rc == 0 && kt->pstate != ASUP__P_COMPLETED) {
-		rc = asup__cx_waitq_wait_as(cx, &kt->joiners, ASUP__WAIT_JOIN, kt->id);
-		if (rc == 0)
-			rc = asup__handle_resolve(h, &kt); /* consumed by a copy? */
-	}
-	if (rc == -ECANCELED)
-		drop_abort(cx->k, kt);
-	if (rc < 0)
-		return rc;
-	asup__handle_consume(cx->k, kt, h, out);
-	return 0;
-}
-
-ASUP_API int asup_task_try_join(asup_task *h, asup_outcome *out)
-{
-	asup__ktask *kt;
-	int rc = asup__handle_resolve(h, &kt);
-
-	if (rc < 0)
-		return rc;
-	if (kt->pstate != ASUP__P_COMPLETED)
-		return -EAGAIN;
-	asup__handle_consume(kt->cx.k, kt, h, out);
-	return 0;
-}
-
-ASUP_API int asup_task_is_finished(const asup_task *h)
-{
-	asup__ktask *kt;
-	int rc = asup__handle_resolve(h, &kt);
-	return rc < 0 ? rc : kt->pstate == ASUP__P_COMPLETED;
-}
-
-ASUP_API int asup_task_release(asup_task *h)
-{
-	asup__ktask *kt;
-	int rc = asup__handle_resolve(h, &kt);
-
-	if (rc < 0)
-		return rc;
-	h->_flags |= H_CONSUMED;
-	kt->released = 1;
-	if (!kt->owner && !kt->t.stack)
-		rec_free(kt->cx.k, kt);
-	return 0;
-}
-
-ASUP_API int asup_task_abort_with(asup_task *h, asup_cancel_kind kind, const char *msg)
-{
-	asup__ktask *kt;
-	asup__reason *r;
-	int rc = asup__handle_resolve(h, &kt);
-
-	if (rc < 0)
-		return rc;
-	if (asup_cancel_kind_severity(kind) < 0)
-		return -EINVAL;
-	if (kt->pstate == ASUP__P_COMPLETED)
-		return 0;
-	r = asup__reason_make(kt->cx.k, kind, kt->owner, kt, msg);
-	asup__task_abort(kt->cx.k, kt, r);
-	asup__reason_unref(&kt->cx.k->alloc, r);
-	return 0;
-}
-
-ASUP_API int asup_task_abort(asup_task *h)
-{
-	return asup_task_abort_with(h, ASUP_CANCEL_USER, "abort");
-}
-
-ASUP_API int asup_task_set_drop_reason(asup_task *h, asup_cancel_kind kind)
-{
-	asup__ktask *kt;
-	int rc = asup__handle_resolve(h, &kt);
-
-	if (rc < 0)
-		return rc;
-	if (asup_cancel_kind_severity(kind) < 0)
-		return -EINVAL;
-	kt->drop_kind = kind;
-	return 0;
-}
-
-ASUP_API int asup_task_defuse(asup_task *h)
-{
-	asup__ktask *kt;
-	int rc = asup__handle_resolve(h, &kt);
-
-	if (rc < 0)
-		return rc;
-	kt->defused = 1;
-	return 0;
-}
-
 /* ---- waiting on several tasks ------------------------------------------ */
 
 int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_t n,
@@ -703,46 +426,4 @@ int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_
 	if (w != local)
 		asup__free_mem(&k->alloc, w, n * sizeof(*w));
 	return rc;
-}
-
-/* ---- invariants -------------------------------------------------------- */
-
-int asup__kernel_check(const asup__kernel *k)
-{
-	uint32_t live = 0;
-
-	if (asup__arena_check(&k->tasks) || asup__arena_check(&k->regions))
-		return -EINVAL;
-	for (uint32_t i = 0; i < k->tasks.len; i++) {
-		const asup__ktask *kt = k->tasks.slot[i].ptr;
-		if (!kt)
-			continue;
-		if (!kt->in_use || !kt->in_arena || ASUP__ID_INDEX(kt->id) != i)
-			return -EINVAL;
-		if (kt->pstate != ASUP__P_COMPLETED)
-			live++;
-	}
-	if (live != k->live)
-		return -EINVAL;
-	for (uint32_t i = 0; i < k->regions.len; i++) {
-		const asup__region *r = k->regions.slot[i].ptr;
-		uint32_t nt = 0, nc = 0;
-		if (!r)
-			continue;
-		if (r->state == ASUP__R_CLOSED || ASUP__ID_INDEX(r->id) != i)
-			return -EINVAL;
-		for (const asup__list *l = r->tasks.next; l != &r->tasks; l = l->next)
-			nt++;
-		for (const asup__list *l = r->children.next; l != &r->children; l = l->next) {
-			const asup__region *c = asup__container_of(l, asup__region, sibling);
-			if (c->parent != r)
-				return -EINVAL;
-			nc++;
-		}
-		if (nt != r->ntasks || nc != r->nchildren)
-			return -EINVAL;
-		if (!r->parent && r != k->root)
-			return -EINVAL;
-	}
-	return 0;
 }

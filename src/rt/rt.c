@@ -307,7 +307,7 @@ ASUP_API int asup_rt_run(asup_rt *rt, asup_task_fn fn, void *arg, asup_outcome *
 
 	if (!rt || !fn)
 		return -EINVAL;
-	if (rt->lab)
+	if (rt->driven)
 		return -EPERM;
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
@@ -397,7 +397,7 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 		return -EINVAL;
 	if (rt->cfg.mode != ASUP_MODE_DETERMINISTIC)
 		return -ASUP_ENOTDET;
-	if (rt->lab)
+	if (rt->driven)
 		return -EPERM;
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
@@ -489,7 +489,7 @@ ASUP_API int asup_rt_cancel(asup_rt *rt, asup_cancel_kind kind, const char *msg)
 
 	if (!rt || asup_cancel_kind_severity(kind) < 0)
 		return -EINVAL;
-	if (rt->lab)
+	if (rt->driven)
 		return -EPERM;
 	rc = asup__rt_enter(rt);
 	if (rc < 0)
@@ -532,7 +532,7 @@ asup__kernel *asup__rt_kernel(asup_rt *rt)
 	return &rt->kernel;
 }
 
-/* Internal: invariant check of every layer (tests, and the lab later). */
+/* Internal: invariant check of every layer (tests, and a driver after every step). */
 int asup__rt_check(asup_rt *rt)
 {
 	if (asup__sched_check(&rt->sched) || asup__kernel_check(&rt->kernel) ||

@@ -1,6 +1,6 @@
 /*
  * The runtime object's layout, shared by the files of the rt layer (rt.c,
- * the lab's entry points). Nothing outside src/rt includes this.
+ * drive.c). Outside src/rt, only drive.h includes it, for its inline calls.
  */
 #ifndef ASUP_RT_INTERNAL_H
 #define ASUP_RT_INTERNAL_H
@@ -23,7 +23,7 @@ struct asup_rt {
 	asup__reactor io;           /* created at the first I/O call */
 	atomic_int running;
 	uint64_t steps;
-	int lab;                    /* driven by a lab: asup_rt_run/step refuse */
+	int driven;                 /* stepped through drive.h: asup_rt_run/step refuse */
 };
 
 /* Takes the runtime for the calling thread (-ASUP_EINTASK, -ASUP_ERUNNING)

@@ -1,6 +1,12 @@
 /*
- * The three-lane scheduler and its run loop (see sched.h for the state
- * machine and the invariants).
+ * The scheduler's dispatch: setup, picking the next task, starting and
+ * switching fibers, suspension (park, yield, exit), waking, and the debug
+ * check (see sched.h for the state machine and the invariants). The lanes
+ * themselves are in lanes.h, the workers and stealing in workers.c; the wait
+ * queue helpers are still here.
+ *
+ * Must not touch: the kernel's records (it calls back through the backend),
+ * whoever drives it (it emits probe events and never asks who listens).
  *
  * Dispatch order (per scheduler): due timers are fired first; then the cancel
  * lane while the cancel streak is below the limit L; then due timed work; then
@@ -12,212 +18,18 @@
  * nothing is runnable, when a task exits (its stack must be released from
  * another stack), or in single-step mode.
  */
-#include "sched.h"
+#include "lanes.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- priority lanes ---------------------------------------------------- */
-
-#define DET_WINDOW 8
-
-static void lane_init(asup__prio_lane *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->top = -1;
-	for (int i = 0; i < 256; i++)
-		asup__list_init(&l->bucket[i]);
-}
-
-/* Inserts t before `at` in bucket p (the bucket's head: its very end). */
-static inline void lane_insert(asup__prio_lane *l, asup__task *t, uint8_t p, asup__list *at)
-{
-	t->qprio = p;
-	asup__list_insert_before(at, &t->lane_link);
-	l->count[p]++;
-	l->n++;
-	l->bitmap[p >> 6] |= 1ull << (p & 63);
-	if ((int)p > l->top)
-		l->top = p;
-}
-
-/*
- * FIFO within a priority. In deterministic mode a task entering a non-empty
- * bucket takes a seeded place among its last DET_WINDOW positions instead
- * of the very end: that is the seeded choice among equally ready tasks.
- * Choosing on entry rather than on exit walks only the recently queued (so
- * cache-hot) end of the bucket, keeps the head prefetchable, and bounds how
- * far a task can be overtaken: once DET_WINDOW tasks queued behind it,
- * nobody passes it any more.
- */
-static inline void lane_push(asup__sched *s, asup__prio_lane *l, asup__task *t, uint8_t p)
-{
-	asup__list *at = &l->bucket[p];
-
-	if (s->deterministic && l->count[p]) {
-		/* The place is a hash of the seed and the number of entries so
-		 * far, not a draw from a shared generator: a replay that forces
-		 * the schedule (and so skips the scheduler's own choices) still
-		 * builds the same queues. The product's high half is within 2^-27
-		 * of uniform for these small counts. */
-		uint32_t c = l->count[p] < DET_WINDOW - 1 ? l->count[p] : DET_WINDOW - 1;
-		uint64_t r = asup__mix64(s->place_key + ++s->places) >> 32;
-		uint64_t k = (r * (c + 1)) >> 32;
-		while (k--)
-			at = at->prev;
-	}
-	lane_insert(l, t, p, at);
-}
-
-static int lane_scan_top(const asup__prio_lane *l)
-{
-	for (int i = 3; i >= 0; i--)
-		if (l->bitmap[i])
-			return i * 64 + 63 - __builtin_clzll(l->bitmap[i]);
-	return -1;
-}
-
-static inline void lane_remove(asup__prio_lane *l, asup__task *t)
-{
-	uint8_t p = t->qprio;
-	asup__list_remove(&t->lane_link);
-	l->n--;
-	if (--l->count[p] == 0) {
-		l->bitmap[p >> 6] &= ~(1ull << (p & 63));
-		if ((int)p == l->top)
-			l->top = lane_scan_top(l);
-	}
-}
-
-/*
- * Records and stacks of queued tasks are cold after a burst of spawns or a
- * mass cancel: start loading the next task's record (its first lines) and,
- * if it has run before, the top of its stack where its saved frames are.
- * (Measured on W5: 31 -> 27 ms for 100,000 cancelled tasks.)
- */
-static inline void prefetch_record(const asup__sched *s, const asup__task *t)
-{
-	for (uint32_t off = 0; off < s->rec_bytes; off += 64)
-		__builtin_prefetch((const char *)t + off);
-}
-
-/*
- * Two deep, so that nothing here waits for memory: the record of the task
- * after next (its lines only, no loads from it), and the stack top of the
- * next one, whose record the previous pop already brought in.
- */
-static inline void prefetch_next(const asup__sched *s, asup__list *n, asup__list *head)
-{
-	asup__task *t;
-	if (n == head)
-		return;
-	t = asup__container_of(n, asup__task, lane_link);
-#ifndef ASUP_FIBER_PORTABLE
-	if (t->stack) {
-		const char *sp = (const char *)t->fiber.ctx.sp;
-		__builtin_prefetch(sp);
-		__builtin_prefetch(sp + 64);
-	}
-#endif
-	if (n->next != head)
-		prefetch_record(s, asup__container_of(n->next, asup__task, lane_link));
-}
-
-/* Highest priority first, the head of its bucket (see lane_push for the
- * seeded order). The lane must not be empty. */
-static inline asup__task *lane_pop(asup__sched *s, asup__prio_lane *l)
-{
-	int p = l->top;
-	asup__list *n = l->bucket[p].next;
-	asup__task *t;
-
-	(void)s;
-	t = asup__container_of(n, asup__task, lane_link);
-	lane_remove(l, t);
-	if (l->count[p] > 4) /* only long queues go cold */
-		prefetch_next(s, l->bucket[p].next, &l->bucket[p]);
-	return t;
-}
-
-/* ---- lane membership --------------------------------------------------- */
-
-static inline asup__worker *worker_of(asup__sched *s, const asup__task *t)
-{
-	return &s->workers[t->worker];
-}
-
-/* Puts t in a lane of its worker without a trace event (a YIELD event
- * already says the task went to the back of the ready lane). */
-static inline void enqueue_quiet(asup__sched *s, asup__task *t, int lane)
-{
-	asup__worker *w = worker_of(s, t);
-
-	t->lane = (uint8_t)lane;
-	switch (lane) {
-	case ASUP__LANE_CANCEL:
-		lane_push(s, &w->cancel, t, t->cancel_priority);
-		break;
-	case ASUP__LANE_TIMED:
-		/* FIFO among equal deadlines; the priority lanes get FIFO from
-		 * their bucket lists. */
-		t->seq = s->seq++;
-		t->timed_node.seq = t->seq;
-		asup__heap_push(&w->timed, &t->timed_node); /* room reserved at admit */
-		break;
-	default:
-		lane_push(s, &w->ready, t, t->priority);
-		break;
-	}
-}
-
-static inline void enqueue(asup__sched *s, asup__task *t, int lane)
-{
-	enqueue_quiet(s, t, lane);
-	asup__trace(s, ASUP_EV_SCHEDULE, t->id, ASUP_ID_NONE, (uint64_t)lane, 0);
-}
-
-static void dequeue(asup__sched *s, asup__task *t)
-{
-	asup__worker *w = worker_of(s, t);
-
-	switch (t->lane) {
-	case ASUP__LANE_CANCEL:
-		lane_remove(&w->cancel, t);
-		break;
-	case ASUP__LANE_TIMED:
-		asup__heap_remove(&w->timed, &t->timed_node);
-		break;
-	case ASUP__LANE_READY:
-		lane_remove(&w->ready, t);
-		break;
-	default:
-		break;
-	}
-	t->lane = ASUP__LANE_NONE;
-}
-
-static void make_ready(asup__sched *s, asup__task *t, int lane)
-{
-	t->state = ASUP__T_READY;
-	enqueue(s, t, lane);
-}
-
 /* ---- setup ------------------------------------------------------------- */
-
-static void worker_init(asup__worker *w, const asup__alloc *a, uint32_t index)
-{
-	lane_init(&w->cancel);
-	lane_init(&w->ready);
-	asup__heap_init(&w->timed, a);
-	w->cancel_streak = 0;
-	w->index = index;
-}
 
 int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
 		     uint32_t pool_max, uint32_t streak_limit, int deterministic, uint64_t seed)
 {
 	memset(s, 0, sizeof(*s));
-	worker_init(&s->w0, a, 0);
+	asup__worker_init(&s->w0, a, 0);
 	s->workers = s->w = &s->w0;
 	s->nworkers = 1;
 	asup__stack_pool_init(&s->stacks, stack_size, pool_max);
@@ -228,27 +40,6 @@ int asup__sched_init(asup__sched *s, const asup__alloc *a, size_t stack_size,
 	s->deterministic = (uint8_t)(deterministic != 0);
 	s->direct = 1;
 	s->timer_min = ASUP_TIME_MAX;
-	return 0;
-}
-
-int asup__sched_set_workers(asup__sched *s, const asup__alloc *a, uint32_t n)
-{
-	asup__worker *ws;
-
-	if (n < 1 || n > ASUP__WORKERS_MAX || s->ntasks || s->nworkers != 1)
-		return -EINVAL;
-	if (n == 1)
-		return 0;
-	ws = asup__alloc_mem(a, n * sizeof(*ws));
-	if (!ws)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		worker_init(&ws[i], a, i);
-	asup__heap_destroy(&s->w0.timed);
-	s->workers = s->w = ws;
-	s->nworkers = n;
-	s->cap_tasks = 0;
-	s->workers_alloc = *a;
 	return 0;
 }
 
@@ -309,7 +100,7 @@ int asup__sched_admit(asup__sched *s, asup__task *t)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static void check_timers(asup__sched *s)
+void asup__sched_check_timers(asup__sched *s)
 {
 	asup_time now;
 
@@ -323,33 +114,8 @@ static void check_timers(asup__sched *s)
 		s->be.timer_fire(s->be.ctx, now);
 }
 
-/* Bookkeeping of a dispatch from `lane` of worker w (streak, stats, the
- * RESUME event: the schedule decision the lab's certificate hashes). */
-static inline void dispatched(asup__sched *s, asup__worker *w, asup__task *t, int lane)
-{
-	if (lane == ASUP__LANE_CANCEL) {
-		if (w->cancel_streak < s->streak_limit) {
-			w->cancel_streak++;
-		} else {
-			w->cancel_streak = 1; /* the fallback after a full streak */
-			s->stats.fallback_cancel_dispatches++;
-		}
-		if (w->cancel_streak > s->stats.max_cancel_streak)
-			s->stats.max_cancel_streak = w->cancel_streak;
-		s->stats.cancel_dispatches++;
-	} else {
-		w->cancel_streak = 0;
-		if (lane == ASUP__LANE_TIMED)
-			s->stats.timed_dispatches++;
-	}
-	t->lane = ASUP__LANE_NONE;
-	s->last_lane = (uint8_t)lane;
-	s->stats.dispatches++;
-	asup__trace(s, ASUP_EV_RESUME, t->id, ASUP_ID_NONE, (uint64_t)lane, w->index);
-}
-
 /* Cancel, due timed or fallback work, with the streak rule. */
-static asup__task *pick_slow(asup__sched *s, asup__worker *w)
+asup__task *asup__sched_pick_slow(asup__sched *s, asup__worker *w)
 {
 	asup__task *t;
 	asup__hnode *top;
@@ -382,9 +148,9 @@ static inline asup__task *pick(asup__sched *s)
 	asup__task *t;
 
 	if (s->timer_min != ASUP_TIME_MAX)
-		check_timers(s);
+		asup__sched_check_timers(s);
 	if (__builtin_expect(w->cancel.n || w->timed.len || !w->ready.n || s->probe.emit, 0))
-		return pick_slow(s, w);
+		return asup__sched_pick_slow(s, w);
 	/* Only ready work: the common case. ready_dispatches is derived in
 	 * asup__sched_stats_ready() to keep this path short. */
 	t = lane_pop(s, &w->ready);
@@ -447,7 +213,7 @@ static void reap(asup__sched *s)
 	s->be.task_exited(s->be.kctx, t);
 }
 
-static void run_picked(asup__sched *s, asup__task *t)
+void asup__sched_run_picked(asup__sched *s, asup__task *t)
 {
 	if (t->state == ASUP__T_NEW && start(s, t) < 0)
 		return;
@@ -462,126 +228,8 @@ asup__task *asup__sched_run_one(asup__sched *s)
 	asup__task *t = pick(s);
 
 	if (t)
-		run_picked(s, t);
+		asup__sched_run_picked(s, t);
 	return t;
-}
-
-/*
- * Stealing takes ready, non-local work only: up to max(1, min(n/2, 4)) tasks
- * from the top of a victim's ready lane (victims scanned from a seeded
- * start), the first to run, the rest queued on the thief.
- */
-/* The task a steal from victim v would take first (the first non-local
- * task from the top of its ready lane), or NULL. */
-static asup__task *steal_first(asup__worker *v)
-{
-	for (int p = v->ready.top; p >= 0; p--) {
-		asup__list *h = &v->ready.bucket[p];
-		for (asup__list *l = h->next; l != h; l = l->next) {
-			asup__task *t = asup__container_of(l, asup__task, lane_link);
-			if (!t->local)
-				return t;
-		}
-	}
-	return NULL;
-}
-
-/* Moves a batch from victim v to thief and dispatches its first task (which
- * the caller knows exists). The others keep their state (a stolen task may
- * never have run) and go to the back of the thief's ready lane. */
-static asup__task *steal_batch(asup__sched *s, asup__worker *v, asup__worker *thief)
-{
-	asup__task *first = NULL;
-	uint32_t want = v->ready.n / 2 < 4 ? v->ready.n / 2 : 4, got = 0;
-
-	if (want < 1)
-		want = 1;
-	for (int p = v->ready.top; p >= 0 && got < want; p--) {
-		asup__list *h = &v->ready.bucket[p], *l = h->next;
-		while (l != h && got < want) {
-			asup__task *t = asup__container_of(l, asup__task, lane_link);
-			l = l->next;
-			if (t->local)
-				continue;
-			lane_remove(&v->ready, t);
-			t->lane = ASUP__LANE_NONE;
-			t->worker = (uint16_t)thief->index;
-			if (!first)
-				first = t;
-			else
-				enqueue(s, t, ASUP__LANE_READY);
-			got++;
-		}
-	}
-	dispatched(s, thief, first, ASUP_LANE_STOLEN);
-	return first;
-}
-
-static asup__task *steal(asup__sched *s, asup__worker *thief)
-{
-	uint32_t n = s->nworkers, start = (uint32_t)asup__rng_below(&s->rng, n);
-
-	for (uint32_t i = 0; i < n; i++) {
-		asup__worker *v = &s->workers[(start + i) % n];
-		if (v != thief && v->ready.n && steal_first(v))
-			return steal_batch(s, v, thief);
-	}
-	return NULL;
-}
-
-asup__task *asup__sched_run_one_on(asup__sched *s, uint32_t w)
-{
-	uint32_t n = s->nworkers;
-	asup__task *t = NULL;
-
-	if (w >= n)
-		w %= n;
-	if (s->timer_min != ASUP_TIME_MAX)
-		check_timers(s);
-	for (uint32_t i = 0; i < n && !t; i++) {
-		s->w = &s->workers[(w + i) % n];
-		t = pick_slow(s, s->w);
-		if (!t && i == 0 && n > 1)
-			t = steal(s, s->w);
-	}
-	if (t)
-		run_picked(s, t);
-	else
-		s->w = &s->workers[w]; /* idle: what follows is the chosen worker's */
-	return t;
-}
-
-int asup__sched_run_task(asup__sched *s, asup__task *t, uint32_t w)
-{
-	int lane;
-
-	if (w >= s->nworkers)
-		return -EINVAL;
-	if (s->timer_min != ASUP_TIME_MAX)
-		check_timers(s);
-	lane = t->lane;
-	if (t->lane == ASUP__LANE_NONE)
-		return -ESRCH;
-	if (t->lane == ASUP__LANE_TIMED && t->timed_node.key > s->now_cached)
-		return -ESRCH; /* not due yet */
-	if (t->worker != w && t->local)
-		return -EPERM;
-	if (t->worker != w && lane != ASUP__LANE_READY)
-		return -EPERM; /* only ready work moves between workers */
-	if (t->worker != w) {
-		/* A steal: the same batch moves as when it was recorded. */
-		asup__worker *v = worker_of(s, t);
-		if (steal_first(v) != t)
-			return -EPERM;
-		s->w = &s->workers[w];
-		run_picked(s, steal_batch(s, v, s->w));
-		return 0;
-	}
-	dequeue(s, t);
-	s->w = &s->workers[w];
-	dispatched(s, s->w, t, lane);
-	run_picked(s, t);
-	return 0;
 }
 
 /* Leaves the running task `self` (already parked or queued) for the next

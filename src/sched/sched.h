@@ -129,8 +129,8 @@ typedef struct asup__prio_lane {
 
 /*
  * A worker's three lanes and its cancel streak. The real runtime has one
- * worker; the lab runs several virtual workers on one thread, choosing one
- * per step. A task is queued only in the lanes of t->worker; stealing moves
+ * worker; a driven runtime (rt/drive.h) runs several virtual workers on one
+ * thread, its driver choosing one per step. A task is queued only in the lanes of t->worker; stealing moves
  * ready, non-local tasks to the thief.
  */
 typedef struct asup__worker {
@@ -213,7 +213,7 @@ static inline int asup__sched_reserve(asup__sched *s)
  */
 asup__task *asup__sched_run_one(asup__sched *s);
 /*
- * The lab's step: worker `w` dispatches by its own rule, else steals ready
+ * A driver's step: worker `w` dispatches by its own rule, else steals ready
  * work from another worker; if it finds nothing, the next workers in order
  * try their own lanes. Returns the task that ran or NULL.
  */
@@ -243,7 +243,7 @@ int asup__sched_unpark(asup__sched *s, asup__task *t);
  * parked and not masked, promotes it to the cancel lane if it is queued. */
 void asup__sched_interrupt(asup__sched *s, asup__task *t, int code);
 /* Sends a task queued in the ready or cancel lane to the back of its
- * bucket (the lab's delay chaos); other tasks are left alone. */
+ * bucket (a driver's injected delay); other tasks are left alone. */
 void asup__sched_requeue(asup__sched *s, asup__task *t);
 /* Called by the time layer when the park timer of `t` fired. */
 void asup__sched_timer_expired(asup__sched *s, asup__task *t);

@@ -5,27 +5,24 @@
  * chaos happens, when virtual time jumps, and (when following a recording)
  * which task runs.
  *
- * A step: draw the step's random word; apply chaos; dispatch one task (the
- * chosen worker's own rule, else stealing, else another worker; or the
- * recorded task when following); if nothing could run and a timer is armed,
+ * A step: draw the step's random word; apply chaos (chaos.c); dispatch one
+ * task (the chosen worker's own rule, else stealing, else another worker;
+ * or the recorded task when following); if nothing could run and a timer is armed,
  * jump virtual time to it and try once more; record the step; run the step
  * checks.
  *
  * Lab states: created -> running (asup_lab_run, or stepping) -> ran (the root
  * region is closed; only reading remains). Every choice comes from the seed,
  * so nothing here may read a wall clock, call rand or order by address.
+ *
+ * Must not touch: the runtime's scheduler and kernel except through
+ * rt/drive.h (the lab is a layer above rt).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lab_internal.h"
-
-#define CHAOS_CANCEL 1
-#define CHAOS_DELAY 2
-#define CHAOS_STORM 3
-#define CHAOS_BUDGET 4
-#define CHAOS_INJECT 5
 
 static void *dflt_alloc(void *ud, size_t n)
 {
@@ -147,14 +144,13 @@ static void lab_emit(void *ctx, uint32_t type, uint64_t task, uint64_t region, u
 		     uint64_t b)
 {
 	asup_lab *lab = ctx;
-	asup__sched *s = &lab->rt->sched;
 	asup_event *e = asup__ring_next(&lab->ring);
-	uint64_t step = s->stats.dispatches;
-	uint32_t worker = s->w->index;
+	uint64_t step;
+	uint32_t worker;
 
+	asup__drive_where(lab->rt, &step, &worker, &e->time);
 	e->seq = lab->nevents++;
 	e->step = step;
-	e->time = *s->vclock;
 	e->type = type;
 	e->worker = worker;
 	e->task = task;
@@ -176,22 +172,17 @@ static void lab_emit(void *ctx, uint32_t type, uint64_t task, uint64_t region, u
 static int lab_checkpoint(void *ctx, asup__ktask *kt)
 {
 	asup_lab *lab = ctx;
-	asup__kernel *k = &lab->rt->kernel;
-	asup__reason *r;
+	asup__drive_task v;
 
 	lab->checkpoints++;
 	if (!lab->cfg.inject_at || lab->checkpoints != lab->cfg.inject_at)
 		return 0;
 	lab->injected++;
-	asup__trace(k->sched, ASUP_EV_CHAOS, kt->id, kt->owner->id, CHAOS_INJECT,
-		    lab->checkpoints);
-	if (!lab->cfg.inject_root || !k->root)
+	asup__drive_task_of(kt, &v);
+	asup__drive_trace(lab->rt, ASUP_EV_CHAOS, v.id, v.region, CHAOS_INJECT, lab->checkpoints);
+	if (!lab->cfg.inject_root || asup__drive_root_id(lab->rt) == ASUP_ID_NONE)
 		return (int)lab->cfg.inject_kind + 1;
-	r = asup__reason_make(k, lab->cfg.inject_kind, k->root, kt, "injected");
-	if (r) {
-		asup__region_cancel(k, k->root, r);
-		asup__reason_unref(&k->alloc, r);
-	}
+	asup__drive_cancel_root(lab->rt, lab->cfg.inject_kind, kt, "injected");
 	return 0;
 }
 
@@ -230,27 +221,19 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	err = asup_rt_create(&rc, &lab->rt);
 	if (err < 0)
 		goto fail;
-	err = asup__sched_set_workers(&lab->rt->sched, &lab->rt->alloc, cfg->workers);
+	err = asup__drive_set_workers(lab->rt, cfg->workers);
 	if (err == 0)
 		err = asup__ring_init(&lab->ring, &heap, cfg->trace_capacity);
 	if (err == 0)
-		err = asup__oracle_init(&lab->oracle, &lab->alloc, lab->rt->kernel.root->id);
+		err = asup__oracle_init(&lab->oracle, &lab->alloc, asup__drive_root_id(lab->rt));
 	if (err < 0)
 		goto fail;
 	asup__digest_init(&lab->dg);
 	asup__rec_init(&lab->rec, &heap);
 	asup__rng_seed(&lab->rng, asup__mix64(cfg->seed ^ 0x6c6162206c616221ull));
-	lab->rt->sched.probe.emit = lab_emit;
-	lab->rt->sched.probe.ctx = lab;
-	lab->rt->kernel.hook_checkpoint = lab_checkpoint;
-	lab->rt->kernel.hook_ctx = lab;
-	/* The root region was made before the probe existed: its creation is
-	 * the trace's first event. */
-	asup__trace(&lab->rt->sched, ASUP_EV_REGION_CREATE, ASUP_ID_NONE, lab->rt->kernel.root->id,
-		    ASUP_ID_NONE, lab->rt->kernel.root->budget.deadline);
-	/* Every suspension returns to the lab's loop: one dispatch per step. */
-	lab->rt->sched.direct = 0;
-	lab->rt->lab = 1;
+	/* The root region's creation becomes the trace's first event, and every
+	 * suspension returns to the lab's loop: one dispatch per step. */
+	asup__drive_attach(lab->rt, &(asup__drive_hooks){lab_emit, lab_checkpoint, lab});
 	*out = lab;
 	return 0;
 fail:
@@ -268,10 +251,10 @@ ASUP_API int asup_lab_destroy(asup_lab *lab)
 	if (!lab)
 		return -EINVAL;
 	/* Tasks discarded at teardown emit nothing: stop tracing first. */
-	lab->rt->sched.probe.emit = NULL;
+	asup__drive_set_probe(lab->rt, NULL);
 	rc = asup_rt_destroy(lab->rt);
 	if (rc < 0) {
-		lab->rt->sched.probe.emit = lab_emit;
+		asup__drive_set_probe(lab->rt, &(asup__drive_hooks){lab_emit, lab_checkpoint, lab});
 		return rc;
 	}
 	asup__ring_destroy(&lab->ring, &heap);
@@ -279,93 +262,6 @@ ASUP_API int asup_lab_destroy(asup_lab *lab)
 	asup__rec_destroy(&lab->rec);
 	free(lab);
 	return 0;
-}
-
-/* ---- chaos ------------------------------------------------------------- */
-
-static int roll(asup_lab *lab, uint32_t ppm)
-{
-	return ppm && asup__rng_below(&lab->rng, 1000000) < ppm;
-}
-
-typedef int (*task_pred)(const asup__ktask *kt);
-
-static int is_live(const asup__ktask *kt)
-{
-	return kt->pstate != ASUP__P_COMPLETED && !kt->is_cleanup;
-}
-
-static int is_queued(const asup__ktask *kt)
-{
-	return kt->t.lane == ASUP__LANE_READY || kt->t.lane == ASUP__LANE_CANCEL;
-}
-
-static int is_parked(const asup__ktask *kt)
-{
-	return kt->t.state == ASUP__T_PARKED;
-}
-
-/* A uniformly drawn task (in arena order) satisfying pred, or NULL. */
-static asup__ktask *draw_task(asup_lab *lab, task_pred pred)
-{
-	asup__arena *a = &lab->rt->kernel.tasks;
-	uint64_t n = 0, k;
-
-	for (uint32_t i = 0; i < a->len; i++)
-		if (a->slot[i].ptr && pred(a->slot[i].ptr))
-			n++;
-	if (!n)
-		return NULL;
-	k = asup__rng_below(&lab->rng, n);
-	for (uint32_t i = 0; i < a->len; i++)
-		if (a->slot[i].ptr && pred(a->slot[i].ptr) && k-- == 0)
-			return a->slot[i].ptr;
-	return NULL;
-}
-
-static void chaos_event(asup_lab *lab, uint64_t kind, const asup__ktask *kt, uint64_t detail)
-{
-	lab->chaos_n++;
-	asup__trace(&lab->rt->sched, ASUP_EV_CHAOS, kt ? kt->id : ASUP_ID_NONE,
-		    kt && kt->owner ? kt->owner->id : ASUP_ID_NONE, kind, detail);
-}
-
-static void chaos(asup_lab *lab)
-{
-	const asup_lab_chaos *c = &lab->cfg.chaos;
-	asup__kernel *k = &lab->rt->kernel;
-	asup__ktask *kt;
-
-	if (roll(lab, c->cancel_ppm) && (kt = draw_task(lab, is_live)) != NULL) {
-		asup__reason *r = asup__reason_make(k, ASUP_CANCEL_USER, kt->owner, kt, "chaos");
-		if (r) {
-			lab->injected++;
-			chaos_event(lab, CHAOS_CANCEL, kt, 0);
-			asup__task_abort(k, kt, r);
-			asup__reason_unref(&k->alloc, r);
-		}
-	}
-	if (roll(lab, c->delay_ppm) && (kt = draw_task(lab, is_queued)) != NULL) {
-		chaos_event(lab, CHAOS_DELAY, kt, 0);
-		asup__sched_requeue(&lab->rt->sched, &kt->t);
-	}
-	if (roll(lab, c->storm_ppm)) {
-		uint64_t n = 1 + asup__rng_below(&lab->rng, c->storm_max), woke = 0;
-		while (n-- && (kt = draw_task(lab, is_parked)) != NULL)
-			woke += asup__sched_unpark(&lab->rt->sched, &kt->t) > 0;
-		chaos_event(lab, CHAOS_STORM, NULL, woke);
-	}
-	if (roll(lab, c->budget_ppm) && (kt = draw_task(lab, is_live)) != NULL) {
-		lab->injected++;
-		chaos_event(lab, CHAOS_BUDGET, kt, 0);
-		kt->budget.poll_quota = 0;
-		kt->budget_limited = 1;
-	}
-}
-
-static int chaos_on(const asup_lab_chaos *c)
-{
-	return c->cancel_ppm | c->delay_ppm | c->storm_ppm | c->budget_ppm;
 }
 
 /* ---- steps ------------------------------------------------------------- */
@@ -421,7 +317,7 @@ static void after_step(asup_lab *lab)
 	}
 	if (lab->oracle.holders && lab->cfg.futurelock_steps &&
 	    asup__oracle_futurelock(&lab->oracle, lab->steps, lab->cfg.futurelock_steps))
-		asup__trace(&lab->rt->sched, ASUP_EV_FUTURELOCK, ASUP_ID_NONE, ASUP_ID_NONE,
+		asup__drive_trace(lab->rt, ASUP_EV_FUTURELOCK, ASUP_ID_NONE, ASUP_ID_NONE,
 			    lab->cfg.futurelock_steps, 0);
 	if (lab->cfg.stop_on_violation && lab->oracle.nviolations > before)
 		lab->stop = 1;
@@ -430,41 +326,30 @@ static void after_step(asup_lab *lab)
 /* Jumps virtual time to the next timer if nothing can run. 1 if it moved. */
 static int advance_if_idle(asup_lab *lab)
 {
-	asup_time next;
-
-	if (!lab->cfg.auto_advance || asup__sched_has_ready(&lab->rt->sched))
-		return 0;
-	next = asup__timebase_next(&lab->rt->tb);
-	if (next == ASUP_TIME_MAX)
-		return 0;
-	asup__timebase_advance_to(&lab->rt->tb, next);
-	return 1;
+	return lab->cfg.auto_advance && asup__drive_advance_if_idle(lab->rt);
 }
 
 static int follow_step(asup_lab *lab, uint32_t w)
 {
 	const asup__step_rec *want;
-	asup__ktask *kt;
 	int rc;
 
 	if (lab->steps >= lab->follow->n) {
 		/* The recording ended: so must the run. */
-		if (asup__sched_has_ready(&lab->rt->sched) ||
-		    (lab->cfg.auto_advance && asup__timebase_next(&lab->rt->tb) != ASUP_TIME_MAX))
+		if (asup__drive_pending(lab->rt, lab->cfg.auto_advance))
 			diverge(lab, lab->steps);
 		return 0;
 	}
 	want = &lab->follow->steps[lab->steps];
 	for (int tries = 0; tries < 2; tries++) {
-		kt = asup__task_lookup(&lab->rt->kernel, want->task);
-		rc = kt ? asup__sched_run_task(&lab->rt->sched, &kt->t, want->worker) : -ESRCH;
+		rc = asup__drive_run_task(lab->rt, want->task, want->worker);
 		if (rc == 0) {
 			if (lab->cur_task != want->task || lab->cur_lane != want->lane)
 				diverge(lab, lab->steps);
 			after_step(lab);
 			return 1;
 		}
-		lab->rt->sched.w = &lab->rt->sched.workers[w]; /* as an idle dispatch leaves it */
+		asup__drive_idle(lab->rt, w); /* as an idle dispatch leaves it */
 		if (!advance_if_idle(lab))
 			break;
 	}
@@ -475,18 +360,18 @@ static int follow_step(asup_lab *lab, uint32_t w)
 /* One step with the runtime entered: 1 ran, 0 nothing could run. */
 static int step_inner(asup_lab *lab)
 {
-	asup__sched *s = &lab->rt->sched;
 	uint64_t x = asup__rng_next(&lab->rng);
-	uint32_t w = s->nworkers > 1 ? (uint32_t)((x >> 32) % s->nworkers) : 0;
+	uint32_t nw = asup__drive_workers(lab->rt);
+	uint32_t w = nw > 1 ? (uint32_t)((x >> 32) % nw) : 0;
 
 	lab->chaos_n = 0;
 	lab->viol_before = lab->oracle.nviolations;
-	if (chaos_on(&lab->cfg.chaos))
-		chaos(lab);
+	if (asup__lab_chaos_on(&lab->cfg.chaos))
+		asup__lab_chaos(lab);
 	if (lab->follow)
 		return follow_step(lab, w);
-	if (!asup__sched_run_one_on(s, w)) {
-		if (!advance_if_idle(lab) || !asup__sched_run_one_on(s, w))
+	if (!asup__drive_step(lab->rt, w)) {
+		if (!advance_if_idle(lab) || !asup__drive_step(lab->rt, w))
 			return 0;
 	}
 	after_step(lab);
@@ -540,29 +425,35 @@ ASUP_API int asup_lab_spawn(asup_lab *lab, asup_task_fn fn, void *arg,
 
 /* ---- whole runs -------------------------------------------------------- */
 
+struct blocked {
+	char msg[160];
+	size_t len;
+	int shown;
+};
+
+static int name_blocked(void *ctx, const asup__drive_task *t)
+{
+	struct blocked *b = ctx;
+
+	if (t->completed)
+		return 0;
+	if (b->len < sizeof b->msg)
+		b->len += (size_t)snprintf(b->msg + b->len, sizeof b->msg - b->len,
+					   " T%" PRIu32 "%s%s%s", t->index, t->name[0] ? " '" : "",
+					   t->name, t->name[0] ? "'" : "");
+	return ++b->shown >= 4;
+}
+
 /* Names the blocked tasks of a deadlock in one violation. */
 static void report_deadlock(asup_lab *lab)
 {
-	asup__arena *a = &lab->rt->kernel.tasks;
-	char msg[160];
-	size_t len;
-	int shown = 0;
+	struct blocked b = {.shown = 0};
+	uint32_t live = asup__drive_live(lab->rt);
 
-	len = (size_t)snprintf(msg, sizeof msg, "%" PRIu32 " task(s) blocked forever:",
-			       lab->rt->kernel.live);
-	for (uint32_t i = 0; i < a->len && shown < 4; i++) {
-		asup__ktask *kt = a->slot[i].ptr;
-		if (!kt || kt->pstate == ASUP__P_COMPLETED)
-			continue;
-		if (len < sizeof msg)
-			len += (size_t)snprintf(msg + len, sizeof msg - len, " T%" PRIu32 "%s%s%s",
-						kt->t.index, kt->t.name[0] ? " '" : "", kt->t.name,
-						kt->t.name[0] ? "'" : "");
-		shown++;
-	}
-	asup__trace(&lab->rt->sched, ASUP_EV_DEADLOCK, ASUP_ID_NONE, ASUP_ID_NONE,
-		    lab->rt->kernel.live, 0);
-	report(lab, "deadlock", ASUP_ID_NONE, ASUP_ID_NONE, msg);
+	b.len = (size_t)snprintf(b.msg, sizeof b.msg, "%" PRIu32 " task(s) blocked forever:", live);
+	asup__drive_each_task(lab->rt, name_blocked, &b);
+	asup__drive_trace(lab->rt, ASUP_EV_DEADLOCK, ASUP_ID_NONE, ASUP_ID_NONE, live, 0);
+	report(lab, "deadlock", ASUP_ID_NONE, ASUP_ID_NONE, b.msg);
 }
 
 /* Steps until `done` holds or nothing can run. 0, -EDEADLK (something is
@@ -582,37 +473,33 @@ static int drive(asup_lab *lab, int (*done)(asup_lab *))
 		/* Nothing ran: finalizers that could not start for lack of
 		 * memory get another chance before the run is judged stuck. */
 		if (step_inner(lab) == 0 &&
-		    asup__region_retry_finalizers(&lab->rt->kernel) <= 0)
+		    asup__drive_retry_finalizers(lab->rt) <= 0)
 			return done(lab) ? 0 : lab->diverged ? -ASUP_EDIVERGED : -EDEADLK;
 	}
 }
 
 static int quiescent(asup_lab *lab)
 {
-	return lab->rt->kernel.live == 0 && lab->rt->kernel.obligations.live == 0;
+	return asup__drive_quiescent(lab->rt);
 }
 
 static int root_gone(asup_lab *lab)
 {
-	return lab->rt->kernel.root == NULL;
+	return asup__drive_root_id(lab->rt) == ASUP_ID_NONE;
 }
 
 /* Closes the root region (its finalizers run as tasks) and steps until it
  * is gone. */
 static int close_root(asup_lab *lab)
 {
-	asup__kernel *k = &lab->rt->kernel;
-
-	if (!k->root)
+	if (asup__drive_root_id(lab->rt) == ASUP_ID_NONE)
 		return 0;
-	asup__region_begin_close(k, k->root, NULL);
-	asup__region_advance(k, k->root);
+	asup__drive_close_root(lab->rt);
 	return drive(lab, root_gone);
 }
 
 ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcome *out)
 {
-	asup_spawn_opts o;
 	asup_task root;
 	void *alt;
 	size_t alt_len;
@@ -626,18 +513,7 @@ ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcom
 	if (rc < 0)
 		return rc;
 	lab->ran = 1;
-	asup_spawn_opts_init(&o);
-	o.name = "root";
-	{
-		asup__spawn_req req;
-		memset(&req, 0, sizeof(req));
-		req.fn = fn;
-		req.arg = arg;
-		req.opts = &o;
-		req.region = lab->rt->kernel.root;
-		req.budget = lab->rt->kernel.root->budget;
-		rc = asup__task_spawn(&lab->rt->kernel, &req, &root);
-	}
+	rc = asup__drive_spawn_root(lab->rt, fn, arg, "root", &root);
 	if (rc < 0) {
 		asup__rt_leave(lab->rt);
 		return rc;
@@ -648,7 +524,7 @@ ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcom
 		rc = close_root(lab);
 	if (rc == -EDEADLK)
 		report_deadlock(lab);
-	lab->root_closed = lab->rt->kernel.root == NULL;
+	lab->root_closed = asup__drive_root_id(lab->rt) == ASUP_ID_NONE;
 	if (lab->follow && rc == 0 && lab->steps != lab->follow->n)
 		diverge(lab, lab->steps);
 	asup__oracle_final(&lab->oracle, lab->steps, lab->root_closed);
@@ -680,7 +556,8 @@ ASUP_API int asup_lab_check(asup_lab *lab)
 		return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX
 								 : lab->oracle.nviolations);
 	asup__oracle_step_end(&lab->oracle);
-	asup__oracle_final(&lab->oracle, lab->steps, lab->rt->kernel.root == NULL);
+	asup__oracle_final(&lab->oracle, lab->steps,
+			   asup__drive_root_id(lab->rt) == ASUP_ID_NONE);
 	return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX : lab->oracle.nviolations);
 }
 

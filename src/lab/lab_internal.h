@@ -1,17 +1,17 @@
 /*
  * The lab's state, shared by the files of the lab's entry points (lab.c:
  * config, stepping, runs, reading; lab_replay.c: recordings, replay and
- * the verdict of a run). Nothing outside src/rt includes this.
+ * the verdict of a run). Nothing outside src/lab includes this.
  */
-#ifndef ASUP_RT_LAB_INTERNAL_H
-#define ASUP_RT_LAB_INTERNAL_H
+#ifndef ASUP_LAB_LAB_INTERNAL_H
+#define ASUP_LAB_LAB_INTERNAL_H
 
 #include "asupersync/lab.h"
 
-#include "../lab/oracle.h"
-#include "../lab/replay.h"
+#include "oracle.h"
+#include "replay.h"
 #include "../trace/trace.h"
-#include "rt_internal.h"
+#include "../rt/drive.h"
 
 struct asup_lab {
 	asup_lab_config cfg;
@@ -47,6 +47,18 @@ struct asup_lab_replay {
 
 /* malloc/free: the lab's own tables (outside the runtime's hooks). */
 extern const asup__alloc asup__lab_heap;
+
+/* The chaos trace events' kinds (ASUP_EV_CHAOS's `a`). */
+#define CHAOS_CANCEL 1
+#define CHAOS_DELAY 2
+#define CHAOS_STORM 3
+#define CHAOS_BUDGET 4
+#define CHAOS_INJECT 5
+
+/* Nonzero if any chaos is configured. */
+int asup__lab_chaos_on(const asup_lab_chaos *c);
+/* Applies this step's chaos (chaos.c). */
+void asup__lab_chaos(asup_lab *lab);
 
 void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_lab_result *res);
 
