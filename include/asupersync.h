@@ -41,5 +41,6 @@
 #include "asupersync/trace.h"
 #include "asupersync/lab.h"
 #include "asupersync/net.h"
+#include "asupersync/io.h"
 
 #endif
