@@ -38,6 +38,8 @@
 
 #include "core.h"
 #include "cx.h"
+#include "rt.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +90,64 @@ ASUP_API int asup_resolve(asup_cx *cx, const char *host, const char *service,
 			  const struct addrinfo *hints, struct addrinfo **out);
 /* Frees a list from asup_resolve (NULL is fine). */
 ASUP_API void asup_resolve_free(struct addrinfo *res);
+
+/* ---- signals ---- */
+
+/*
+ * A signal watch catches the signals it names from the moment it is opened
+ * (their default action, e.g. ending the process on SIGTERM, no longer
+ * happens) until it is closed, when the disposition they had before is
+ * restored (once the last watch naming a signal closed). Signals sent to the
+ * process are counted whichever thread receives them; asup_signal_wait
+ * returns one per delivery the kernel made (the kernel merges deliveries of
+ * a signal that arrive before the first is handled). Watches are owned by
+ * the region of the current scope; a region closing with one open closes it
+ * and reports it. At most 64 watches are open in the process at a time.
+ * Signal dispositions are process-wide: do not also install handlers of
+ * your own for the signals a watch names.
+ */
+#define ASUP_SIGNAL_WATCH_MAX 8
+
+typedef struct asup_sigwatch {
+	uint64_t _region;
+	void *_p;
+} asup_sigwatch;
+
+/* Opens a watch for sigs[0..n-1] (1 .. ASUP_SIGNAL_WATCH_MAX signals).
+ * -EINVAL for NULL sigs or out, a bad n, or a signal that cannot be caught
+ * or is a fault signal (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+ * 0, out of range); -EMFILE (64 watches open), -errno of eventfd or
+ * sigaction, a common code. */
+ASUP_API int asup_signal_open(asup_cx *cx, const int *sigs, int n, asup_sigwatch *out);
+/* Waits for the next delivery of one of the watch's signals since the
+ * watch was opened (or since the previous wait returned it) and returns the
+ * signal number (> 0). A checkpoint: -ECANCELED/-ETIMEDOUT. -EBADF (closed,
+ * also when closed while waiting), -ASUP_ECLOSED (its region closed), a
+ * common code. */
+ASUP_API int asup_signal_wait(asup_cx *cx, asup_sigwatch w);
+/* Closes the watch: 0, -EBADF (already closed), -ASUP_ECLOSED. */
+ASUP_API int asup_signal_close(asup_cx *cx, asup_sigwatch w);
+
+/*
+ * Runs fn(cx, arg) like asup_rt_run, in a region of its own, with a graceful
+ * shutdown on SIGINT and SIGTERM (caught for the duration of the call, as
+ * by a signal watch):
+ *   - the first of them cancels fn's region with an ASUP_CANCEL_SHUTDOWN
+ *     reason (its message names the signal): fn and its tasks see
+ *     -ECANCELED at their next checkpoint and run their cleanup;
+ *   - if that region has not closed grace_ns later, or if a second SIGINT or
+ *     SIGTERM arrives, the process ends at once with _exit(128 + signo)
+ *     (130 for SIGINT, 143 for SIGTERM, as a shell reports them).
+ * *out (may be NULL) gets the outcome of fn's region: what fn returned
+ * (also after a shutdown, once its cleanup is done: the reason is visible to
+ * it through asup_cx_cancel_reason), or Cancelled / Panicked as for any
+ * region. Returns 0, -EINVAL (NULL rt or fn),
+ * or asup_rt_run's codes. The runtime must be in real mode with the I/O
+ * capability for the root task (else *out is an Err with -ASUP_ESIMONLY or
+ * -EPERM and fn did not run).
+ */
+ASUP_API int asup_rt_run_main(asup_rt *rt, asup_task_fn fn, void *arg, uint64_t grace_ns,
+			      asup_outcome *out);
 
 #ifdef __cplusplus
 }
