@@ -93,6 +93,7 @@ static int64_t server_body(asup_cx *cx, void *arg)
 		die("spawn", rc);
 	asup_sleep(cx, sv->secs * 1000000000ull);
 	asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "benchmark over");
+	asup_sock_close(cx, sv->ls);
 	return 0;
 }
 
