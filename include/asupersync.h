@@ -42,5 +42,6 @@
 #include "asupersync/lab.h"
 #include "asupersync/net.h"
 #include "asupersync/io.h"
+#include "asupersync/post.h"
 
 #endif
