@@ -76,7 +76,6 @@ static int64_t client(asup_cx *cx, void *arg)
 
 	rc = asup_tcp_connect(cx, (struct sockaddr *)&c->r->addr, sizeof(c->r->addr), &s);
 	if (rc < 0) {
-		fprintf(stderr, "fetch: client %d: connect: %s\n", c->id, asup_strerror(rc));
 		c->rc = rc;
 		return rc;
 	}
@@ -96,7 +95,7 @@ static int64_t client(asup_cx *cx, void *arg)
 	}
 	asup_sock_close(cx, s);
 	c->rc = rc;
-	if (rc < 0 && rc != -ECANCELED && rc != -ETIMEDOUT)
+	if (rc < 0 && rc != -ECANCELED && rc != -ETIMEDOUT && rc != -ASUP_ECLOSED)
 		asup_scope_cancel(cx, ASUP_CANCEL_USER, "a connection failed");
 	return rc;
 }
@@ -140,7 +139,8 @@ static int64_t deadline_body(asup_cx *cx, void *arg)
 	for (int i = 0; i < r->n; i++) {
 		if (cs[i].rc == 0)
 			r->ok++;
-		else if (cs[i].rc == -ECANCELED || cs[i].rc == -ETIMEDOUT)
+		else if (cs[i].rc == -ECANCELED || cs[i].rc == -ETIMEDOUT ||
+			 cs[i].rc == -ASUP_ECLOSED) /* stopped by the deadline or a failure */
 			r->cancelled++;
 		else
 			r->failed++;
