@@ -74,8 +74,7 @@ static int64_t dns_job(asup_blocking *b, void *arg)
 	int e;
 
 	(void)b;
-	if (asup__io_pool_hook)
-		asup__io_pool_hook(ASUP__POOL_DNS);
+	asup__pool_hook_call(ASUP__POOL_DNS);
 	e = getaddrinfo(d->host, d->service, d->has_hints ? &d->hints : NULL, &d->res);
 	d->rc = eai_code(e, errno);
 	if (e != 0)

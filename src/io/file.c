@@ -98,8 +98,7 @@ static int64_t fjob_run(void *arg)
 	struct fjob *j = arg;
 	ssize_t n;
 
-	if (asup__io_pool_hook)
-		asup__io_pool_hook(ASUP__POOL_FILE);
+	asup__pool_hook_call(ASUP__POOL_FILE);
 	do {
 		switch (j->op) {
 		case OP_OPEN: n = open(j->path, j->flags | O_CLOEXEC, j->mode); break;

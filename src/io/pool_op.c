@@ -8,7 +8,7 @@
 #include "../kernel/kernel.h"
 #include "../sched/sched.h"
 
-void (*volatile asup__io_pool_hook)(int kind);
+_Atomic(asup__pool_hook_fn) asup__io_pool_hook;
 
 struct call {
 	int64_t (*fn)(void *arg);

@@ -13,13 +13,24 @@
 #ifndef ASUP_IO_POOL_OP_H
 #define ASUP_IO_POOL_OP_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "asupersync/cx.h"
 
 enum { ASUP__POOL_FILE = 1, ASUP__POOL_DNS = 2 };
 
-extern void (*volatile asup__io_pool_hook)(int kind);
+typedef void (*asup__pool_hook_fn)(int kind);
+extern _Atomic(asup__pool_hook_fn) asup__io_pool_hook;
+
+/* Calls the hook if one is set (pool thread). */
+static inline void asup__pool_hook_call(int kind)
+{
+	asup__pool_hook_fn h = atomic_load(&asup__io_pool_hook);
+
+	if (h)
+		h(kind);
+}
 
 /* Returns fn's result, or -ENOMEM (nothing ran). */
 int64_t asup__pool_call(asup_cx *cx, int64_t (*fn)(void *arg), void *arg);

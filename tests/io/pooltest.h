@@ -30,13 +30,13 @@ static inline void hold_arm(int kind)
 	atomic_store(&hold_kind, kind);
 	atomic_store(&held, 0);
 	atomic_store(&released, 0);
-	asup__io_pool_hook = hold_hook;
+	atomic_store(&asup__io_pool_hook, hold_hook);
 }
 
 static inline void hold_disarm(void)
 {
 	atomic_store(&released, 1);
-	asup__io_pool_hook = NULL;
+	atomic_store(&asup__io_pool_hook, (asup__pool_hook_fn)NULL);
 }
 
 /* Sleeps (virtual or real) until the held job started; bounded. */
