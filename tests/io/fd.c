@@ -126,7 +126,15 @@ static int64_t pool_and_io(asup_cx *cx, void *arg)
 TEST(blocking_pool_completion_wakes_the_reactor)
 {
 	struct pipe_arg pa;
-	asup_rt *rt = io_rt();
+	asup_rt *rt;
+
+	/* Valgrind runs one thread at a time and keeps its lock across
+	 * io_uring_enter, so the pool thread could never run to wake it. */
+	if (getenv("ASUP_UNDER_VALGRIND") && io_wants_uring()) {
+		fprintf(stderr, "io_uring wait with another thread under valgrind: skipped\n");
+		exit(77);
+	}
+	rt = io_rt();
 
 	CHECK_EQ(pipe(pa.p), 0);
 	CHECK_EQ(io_run(rt, pool_and_io, &pa), 0);
