@@ -14,7 +14,9 @@
  * with -ASUP_ECLOSED, and what was queued but never taken is dropped (an
  * inbox's functions are not run; its drop function, if any, is called on
  * each arg). The memory goes when the region has closed and every
- * reference was released.
+ * reference was released. Open them in a region of your own (asup_region):
+ * the root region of asup_rt_run is not closed before the runtime is
+ * destroyed, so an object opened there keeps the region's reference.
  *
  * Thread-safety: *_post, *_notify, *_send, *_try_send, *_retain and
  * *_release may be called from any thread, concurrently. asup_inbox_notify

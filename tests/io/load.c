@@ -259,8 +259,15 @@ static int64_t emfile_root(asup_cx *cx, void *arg)
 
 TEST(accept_at_the_fd_limit_returns_emfile_promptly_and_recovers)
 {
-	asup_rt *rt = io_rt();
+	asup_rt *rt;
 
+	if (getenv("ASUP_UNDER_VALGRIND")) {
+		/* Valgrind keeps fds of its own above the limit and lets the
+		 * program exceed it. */
+		fprintf(stderr, "fd limits are not enforced under valgrind: skipped\n");
+		exit(77);
+	}
+	rt = io_rt();
 	need_fds(256);
 	{
 		/* A small limit, so that using it up is quick. */

@@ -11,6 +11,18 @@
 
 #define NPOST 1000
 
+/* Runs fn in a child region: its objects are closed and released there
+ * (the root region of asup_rt_run is not closed before the runtime is
+ * destroyed). */
+static int64_t in_region(asup_cx *cx, asup_task_fn fn, void *arg)
+{
+	asup_outcome o;
+
+	CHECK_EQ(asup_region(cx, fn, arg, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	return o.value;
+}
+
 struct inbox_test {
 	asup_inbox *ib;
 	int ran;          /* runtime thread only */
@@ -52,7 +64,7 @@ static int64_t server(asup_cx *cx, void *arg)
 	return asup_inbox_serve(cx, t->ib, on_notify, t);
 }
 
-static int64_t inbox_basic(asup_cx *cx, void *arg)
+static int64_t inbox_basic_body(asup_cx *cx, void *arg)
 {
 	struct inbox_test *t = arg;
 	asup_task h;
@@ -76,6 +88,11 @@ static int64_t inbox_basic(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_inbox_notify(t->ib), -ASUP_ECLOSED);
 	CHECK_EQ(asup_inbox_close(cx, t->ib), -ASUP_ECLOSED);
 	return 0;
+}
+
+static int64_t inbox_basic(asup_cx *cx, void *arg)
+{
+	return in_region(cx, inbox_basic_body, arg);
 }
 
 TEST(inbox_runs_functions_posted_by_another_thread_as_tasks)
@@ -145,7 +162,7 @@ static void notify_from_handler(int sig)
 	asup_inbox_notify(sig_ib);
 }
 
-static int64_t inbox_signal(asup_cx *cx, void *arg)
+static int64_t inbox_signal_body(asup_cx *cx, void *arg)
 {
 	struct inbox_test *t = arg;
 	struct sigaction sa, old;
@@ -168,6 +185,11 @@ static int64_t inbox_signal(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_join(cx, &h, &o), 0);
 	asup_inbox_release(t->ib);
 	return 0;
+}
+
+static int64_t inbox_signal(asup_cx *cx, void *arg)
+{
+	return in_region(cx, inbox_signal_body, arg);
 }
 
 TEST(inbox_notify_from_a_signal_handler_wakes_the_serving_task)
@@ -199,7 +221,7 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-static int64_t xchan_flow(asup_cx *cx, void *arg)
+static int64_t xchan_flow_body(asup_cx *cx, void *arg)
 {
 	struct xc_test *t = arg;
 	pthread_t th;
@@ -232,6 +254,11 @@ static int64_t xchan_flow(asup_cx *cx, void *arg)
 	return 0;
 }
 
+static int64_t xchan_flow(asup_cx *cx, void *arg)
+{
+	return in_region(cx, xchan_flow_body, arg);
+}
+
 TEST(xchan_carries_values_from_a_foreign_thread_in_order)
 {
 	struct xc_test t;
@@ -259,7 +286,7 @@ static int64_t recv_task(asup_cx *cx, void *arg)
 	return asup_xchan_recv(cx, arg, &v);
 }
 
-static int64_t xchan_close(asup_cx *cx, void *arg)
+static int64_t xchan_close_body(asup_cx *cx, void *arg)
 {
 	struct xc_test *t = arg;
 	pthread_t th;
@@ -285,7 +312,7 @@ static int64_t xchan_close(asup_cx *cx, void *arg)
 	return 0;
 }
 
-static int64_t xchan_deadline(asup_cx *cx, void *arg)
+static int64_t xchan_deadline_body(asup_cx *cx, void *arg)
 {
 	asup_xchan *ch;
 	uint64_t v;
@@ -299,6 +326,16 @@ static int64_t xchan_deadline(asup_cx *cx, void *arg)
 	CHECK_EQ(v, 5);
 	asup_xchan_release(ch);
 	return 0;
+}
+
+static int64_t xchan_close(asup_cx *cx, void *arg)
+{
+	return in_region(cx, xchan_close_body, arg);
+}
+
+static int64_t xchan_deadline(asup_cx *cx, void *arg)
+{
+	return in_region(cx, xchan_deadline_body, arg);
 }
 
 TEST(xchan_receive_past_its_deadline_returns_etimedout)
