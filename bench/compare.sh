@@ -6,7 +6,7 @@
 #
 #   bench/compare.sh                          W1 W2 W3 W5 LAB, RUNS=3, BUILD=./build
 #   BUILD=build-release bench/compare.sh      another build directory
-#   W=W2 bench/compare.sh                     one workload (W1, W2, W3, W5 or LAB)
+#   W=W2 bench/compare.sh                     one workload (W1, W2, W3, W5, W6 or LAB)
 #   RUNS=5 QUICK=1 bench/compare.sh           our sizes / 10 (smoke test, no ratios)
 #
 # Peers come from $PEERS_BUILD (default /tmp/peers-build). A missing peer is
@@ -29,7 +29,7 @@ raw=$(mktemp)
 tmpdirs=()
 trap 'rm -f "$raw"; [ ${#tmpdirs[@]} -eq 0 ] || rm -rf "${tmpdirs[@]}"' EXIT
 
-case "$W" in "" | W1 | W2 | W3 | W5 | LAB) ;; *) echo "compare.sh: W must be W1, W2, W3, W5 or LAB" >&2; exit 2 ;; esac
+case "$W" in "" | W1 | W2 | W3 | W5 | W6 | LAB) ;; *) echo "compare.sh: W must be W1, W2, W3, W5, W6 or LAB" >&2; exit 2 ;; esac
 want() { [ -z "$W" ] || [ "$W" = "$1" ]; }
 
 T=$PEERS_BUILD/peer-tokio
@@ -44,12 +44,47 @@ want W2 && jobs+=("W2 ours $BUILD/bench_w2 $q" "W2 tokio $T W2 st" "W2 go $G W2 
 want W3 && jobs+=("W3 ours $BUILD/bench_w3 $q" "W3 tokio $T W3 st" "W3 go $G W3 st")
 want W5 && jobs+=("W5 ours $BUILD/bench_w5 $q" "W5 tokio $T W5 st" "W5 go $G W5 st")
 want LAB && jobs+=("LAB ours $BUILD/bench_lab $q")
+# W6 entries name the label the client prints ("w6:<peer>:<flavour>"); the
+# server gets "<port> <secs>" appended, as ../shared/peers/run_all.sh does.
+U=$PEERS_BUILD/peer-libuv
+want W6 && jobs+=("W6 ours:w6:asup:st $BUILD/bench_w6 auto" "W6 ours:w6:asup-epoll:st $BUILD/bench_w6 epoll"
+	"W6 w6:c-epoll:st $PEERS_BUILD/epoll_echo" "W6 w6:tokio:st $T W6 st" "W6 w6:go:st $G W6 st"
+	"W6 w6:libuv:st $U W6 st")
+W6_SECS=${W6_SECS:-5}
+W6_CONNS=${W6_CONNS:-100}
+w6_port=${PORT_BASE:-19600}
+
+# One W6 run: the server in the background, the common client against it,
+# then the server's CPU time per request (utime + stime of the server
+# process over the warm-up and measured round trips).
+run_w6() { # label server-cmd...
+	local label=$1 peer fl spid out rps
+	shift
+	IFS=: read -r _ peer fl <<<"$label"
+	w6_port=$((w6_port + 1))
+	timeout $((W6_SECS + 15)) "$@" "$w6_port" $((W6_SECS + 10)) 2>/dev/null &
+	spid=$!
+	sleep 0.3
+	out=$(timeout $((W6_SECS + 10)) "$PEERS_BUILD/echo_client" "$w6_port" "$peer" "$fl" "$W6_CONNS" "$W6_SECS" 2>/dev/null)
+	printf '%s\n' "$out" | grep -E '^W6 ' | tee -a "$raw"
+	local child
+	child=$(pgrep -P "$spid" | head -1)
+	rps=$(echo "$out" | awk '$4 == "req_per_s" {print $5}')
+	if [ -n "$child" ] && [ -r "/proc/$child/stat" ] && [ -n "$rps" ]; then
+		awk -v rps="$rps" -v secs="$W6_SECS" -v hz="$(getconf CLK_TCK)" -v p="$peer" -v f="$fl" '{
+			n = rps * (secs + 0.5); if (n <= 0) exit;
+			printf "W6 %s %s server_cpu_us_per_req %.3f\n", p, f, ($14 + $15) / hz * 1e6 / n }' \
+			"/proc/$child/stat" | tee -a "$raw"
+	fi
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+}
 
 # ---- peers: build the missing ones once, then drop what is still missing
 need=()
 for j in "${jobs[@]}"; do
 	set -- $j
-	[ "$2" = ours ] || [ -x "$3" ] || need+=("$1")
+	case "$2" in ours*) ;; *) [ -x "$3" ] || need+=("$1") ;; esac
 done
 if [ ${#need[@]} -gt 0 ]; then
 	if [ -x "$PEERS/run_all.sh" ]; then
@@ -70,7 +105,7 @@ for j in "${jobs[@]}"; do
 	set -- $j
 	if [ -x "$3" ]; then
 		runnable+=("$j")
-	elif [ "$2" = ours ]; then
+	elif [ "${2%%:*}" = ours ]; then
 		echo "ours unavailable: $3 (build it first)"
 	elif [ -z "${said["$2.$1"]:-}" ]; then
 		echo "peer $2 unavailable for $1 ($3 missing)"
@@ -83,6 +118,12 @@ for ((r = 1; r <= RUNS; r++)); do
 	echo "# repetition $r/$RUNS" >&2
 	for j in "${runnable[@]}"; do
 		set -- $j
+		if [ "$1" = W6 ]; then
+			label=${2#ours:}
+			shift 2
+			run_w6 "$label" "$@"
+			continue
+		fi
 		shift 2
 		out=$(timeout 300 "$@" 2>/dev/null)
 		rc=$?
@@ -132,6 +173,12 @@ ratios = [
     ("W5 tree cancel (recv) / tokio st abort_recv", A("W5", "tree_recv_total_us"), P("W5", "tokio", "abort_recv_total_us"), 0.5),
     ("W5 tree cancel (sleep) / tokio st abort_sleep", A("W5", "tree_sleep_total_us"), P("W5", "tokio", "abort_sleep_total_us"), None),
     ("W5 tree cancel (sleep) / tokio st token_tree_sleep", A("W5", "tree_sleep_total_us"), P("W5", "tokio", "token_tree_sleep_total_us"), None),
+    ("W6 req/s / c-epoll st (higher is better)", A("W6", "req_per_s"), P("W6", "c-epoll", "req_per_s"), -1.0),
+    ("W6 asup-epoll req/s / c-epoll st (higher is better)", P("W6", "asup-epoll", "req_per_s"), P("W6", "c-epoll", "req_per_s"), -1.0),
+    ("W6 req/s / tokio st (higher is better)", A("W6", "req_per_s"), P("W6", "tokio", "req_per_s"), None),
+    ("W6 p99 / tokio st", A("W6", "p99_us"), P("W6", "tokio", "p99_us"), 1.0),
+    ("W6 asup-epoll p99 / tokio st", P("W6", "asup-epoll", "p99_us"), P("W6", "tokio", "p99_us"), None),
+    ("W6 cpu/req / c-epoll st", A("W6", "server_cpu_us_per_req"), P("W6", "c-epoll", "server_cpu_us_per_req"), None),
     ("W5 tree cancel (recv) / go st ctx_tree_recv", A("W5", "tree_recv_total_us"), P("W5", "go", "ctx_tree_recv_total_us"), None),
 ]
 rows = []
@@ -143,11 +190,18 @@ for name, a, b, target in ratios:
     va, vb = med.get(a), med.get(b)
     if va is None or vb is None or vb == 0:
         if target is not None and (a in med or b in med):
-            rows.append("| %s | %s | %s | - | <= %.1f: no data |" % (
-                name, f(va) if va is not None else "-", f(vb) if vb is not None else "-", target))
+            rows.append("| %s | %s | %s | - | %s %.1f: no data |" % (
+                name, f(va) if va is not None else "-", f(vb) if vb is not None else "-",
+                ">=" if target < 0 else "<=", abs(target)))
         continue
     r = va / vb
-    t = "" if target is None else ("<= %.1f: %s" % (target, "met" if r <= target else "MISSED"))
+    # A negative target is a floor (higher is better): -1.0 means >= 1.0.
+    if target is None:
+        t = ""
+    elif target < 0:
+        t = ">= %.1f: %s" % (-target, "met" if r >= -target else "MISSED")
+    else:
+        t = "<= %.1f: %s" % (target, "met" if r <= target else "MISSED")
     rows.append("| %s | %s | %s | %.3f | %s |" % (name, f(va), f(vb), r, t))
 if rows:
     print("\n| ratio (medians) | asup | peer | ratio | target |")

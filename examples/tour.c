@@ -21,6 +21,9 @@
  */
 #include <asupersync.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -486,6 +489,46 @@ static void part_pipeline(asup_cx *cx)
 	    p.produced == p.consumed + (long)(a.queued + b.queued) ? "nothing lost" : "LOST");
 }
 
+/* ---- 12b. a local TCP exchange ------------------------------------------- */
+
+static int64_t tcp_answer(asup_cx *cx, void *arg)
+{
+	asup_socket ls = *(asup_socket *)arg, c;
+	char buf[32];
+	int64_t n;
+
+	check(asup_sock_accept(cx, ls, &c, NULL, NULL), "accept");
+	n = asup_sock_read(cx, c, buf, sizeof(buf));
+	check((int)(n < 0 ? n : 0), "read");
+	check(asup_sock_write_all(cx, c, "pong", 4, NULL), "write");
+	return asup_sock_close(cx, c);
+}
+
+static void part_tcp(asup_cx *cx)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	asup_socket ls, c;
+	asup_task h;
+	asup_outcome o;
+	char buf[8] = {0};
+
+	SAY("12b. a TCP exchange on loopback, the server a task of the same region\n");
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	check(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), NULL, &ls), "listen");
+	check(asup_sock_local_addr(cx, ls, (struct sockaddr *)&a, &len), "local_addr");
+	check(asup_spawn(cx, tcp_answer, &ls, NULL, &h), "spawn");
+	check(asup_tcp_connect(cx, (struct sockaddr *)&a, sizeof(a), &c), "connect");
+	check(asup_sock_write_all(cx, c, "ping", 4, NULL), "write");
+	check((int)(asup_sock_read(cx, c, buf, 4) == 4 ? 0 : -EIO), "read");
+	check(asup_join(cx, &h, &o), "join");
+	SAY("  sent \"ping\", got \"%s\"\n", buf);
+	check(asup_sock_close(cx, c), "close");
+	check(asup_sock_close(cx, ls), "close");
+}
+
 static int64_t tour_root(asup_cx *cx, void *arg)
 {
 	part_outcomes(cx);
@@ -499,6 +542,7 @@ static int64_t tour_root(asup_cx *cx, void *arg)
 	part_deadlines(cx);
 	part_panic(cx);
 	part_pipeline(cx);
+	part_tcp(cx);
 	return 0;
 }
 

@@ -41,5 +41,7 @@
 #include "asupersync/trace.h"
 #include "asupersync/lab.h"
 #include "asupersync/net.h"
+#include "asupersync/io.h"
+#include "asupersync/post.h"
 
 #endif

@@ -43,6 +43,16 @@ test)
 			echo "tools/deps.sh: pkg-config not installed; the install test checks find_package only (apt-get install pkg-config)" >&2
 		fi
 	fi
+	# Optional: the examples test drives http_hello with curl (skipped without).
+	if ! command -v curl >/dev/null 2>&1; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			echo "installing: curl"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null 2>&1 ||
+				echo "tools/deps.sh: curl could not be installed; the http_hello test is skipped" >&2
+		else
+			echo "tools/deps.sh: curl not installed; the http_hello test is skipped (apt-get install curl)" >&2
+		fi
+	fi
 	# Optional: the lab's cross-compiler digest test also builds with clang.
 	command -v clang >/dev/null 2>&1 && exit 0
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
