@@ -91,8 +91,8 @@ static int64_t server_body(asup_cx *cx, void *arg)
 	rc = asup_spawn(cx, acceptor, sv, NULL, &h);
 	if (rc < 0)
 		die("spawn", rc);
-	asup_sleep(cx, sv->secs * 1000000000ull);
-	asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "benchmark over");
+	(void)!asup_sleep(cx, sv->secs * 1000000000ull);
+	(void)!asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "benchmark over");
 	asup_sock_close(cx, sv->ls);
 	return 0;
 }

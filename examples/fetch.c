@@ -96,7 +96,7 @@ static int64_t client(asup_cx *cx, void *arg)
 	asup_sock_close(cx, s);
 	c->rc = rc;
 	if (rc < 0 && rc != -ECANCELED && rc != -ETIMEDOUT && rc != -ASUP_ECLOSED)
-		asup_scope_cancel(cx, ASUP_CANCEL_USER, "a connection failed");
+		(void)!asup_scope_cancel(cx, ASUP_CANCEL_USER, "a connection failed");
 	return rc;
 }
 
@@ -167,7 +167,7 @@ static int64_t root(asup_cx *cx, void *arg)
 	/* The deadline covers the whole fan-out. */
 	rc = (int)asup_timeout(cx, r->deadline_ns, deadline_body, r);
 	asup_sock_close(cx, r->ls); /* ends the server's accept */
-	asup_task_abort(&srv);
+	(void)!asup_task_abort(&srv);
 	if (asup_join(cx, &srv, &o) < 0)
 		return -ECANCELED;
 	return rc;

@@ -136,7 +136,7 @@ static int64_t app(asup_cx *cx, void *arg)
 	 * for the shutdown signal like the acceptor. */
 	rc = asup_sleep(cx, o->secs ? o->secs * 1000000000ull : UINT64_MAX / 4);
 	if (rc == 0)
-		asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "time limit");
+		(void)!asup_scope_cancel(cx, ASUP_CANCEL_SHUTDOWN, "time limit");
 	asup_sock_close(cx, o->ls);
 	return 0;
 }

@@ -79,6 +79,9 @@ extern "C" {
 	X(ASUP_ECONNREFUSED, ECONNREFUSED, "connection refused: nothing listens there") \
 	X(ASUP_EISCONN, EISCONN, "socket already connected") \
 	X(ASUP_ENOTCONN, ENOTCONN, "socket not connected") \
+	X(ASUP_EISDIR, EISDIR, "is a directory") \
+	X(ASUP_ESPIPE, ESPIPE, "not seekable (a pipe or socket)") \
+	X(ASUP_EFBIG, EFBIG, "file too large") \
 	X(ASUP_ENOTASK, ASUP_ERRBASE + 1,                                     \
 	  "suspending call made outside the task that owns this cx")         \
 	X(ASUP_EJOINED, ASUP_ERRBASE + 2, "task already joined")             \

@@ -34,6 +34,7 @@ struct afile {
 	                     that job */
 	uint32_t busy;    /* pool jobs using fd */
 	uint64_t region;
+	asup__kernel *k;  /* where its reports go */
 };
 
 static void file_finalize(void *arg)
@@ -41,8 +42,7 @@ static void file_finalize(void *arg)
 	struct afile *f = arg;
 
 	if (f->fd >= 0) {
-		asup__io_report("region %llu closed with file fd %d still open; closed it",
-				(unsigned long long)f->region, f->fd);
+		asup__io_report_leak(f->k, f->region, "file", f->fd, "region closed");
 		close(f->fd);
 		f->fd = -1;
 	}
@@ -145,6 +145,7 @@ ASUP_API int asup_file_open(asup_cx *cx, const char *path, int flags, mode_t mod
 	f->fd = -1;
 	f->pending_fd = -1;
 	f->region = ref.region;
+	f->k = cx->k;
 	rc = asup_defer(cx, file_finalize, f);
 	if (rc < 0)
 		return rc;

@@ -35,6 +35,7 @@
 
 #include "asupersync/region.h"
 #include "io_rt.h"
+#include "pool_op.h"
 
 #define SOCK_MAGIC 0x736f636bu /* "sock" */
 
@@ -50,24 +51,34 @@ struct sock {
 /* Where the I/O layer says what it did on its own: a region closing with a
  * socket open, a runtime destroyed with one. Goes to the runtime's report
  * hook like every other report. */
-static void sock_report(const struct sock *s, const char *what)
+void asup__io_report_leak(asup__kernel *k, uint64_t region, const char *what, int64_t fd,
+			  const char *when)
 {
 	char line[160];
 	asup_report rep;
 
-	if (!s->k->report)
+	if (!k->report)
 		return;
 	memset(&rep, 0, sizeof(rep));
 	rep.kind = ASUP_REPORT_RESOURCE_LEAK;
 	rep.task_id = ASUP_ID_NONE;
 	rep.task_name = "";
-	rep.region_id = s->region;
-	rep.why = "socket";
-	rep.value = s->h.fd;
-	snprintf(line, sizeof(line), "asupersync: %s with socket fd %d still open; closed it",
-		 what, s->h.fd);
+	rep.region_id = region;
+	rep.why = what;
+	rep.value = fd;
+	if (fd >= 0)
+		snprintf(line, sizeof(line), "asupersync: %s with %s fd %lld still open; closed it",
+			 when, what, (long long)fd);
+	else
+		snprintf(line, sizeof(line), "asupersync: %s with a %s still open; closed it",
+			 when, what);
 	rep.line = line;
-	asup__k_report(s->k, &rep);
+	asup__k_report(k, &rep);
+}
+
+static void sock_report(const struct sock *s, const char *when)
+{
+	asup__io_report_leak(s->k, s->region, "socket", s->h.fd, when);
 }
 
 static void sock_shut(struct sock *s)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "asupersync/cx.h"
+#include "../kernel/kernel.h"
 
 enum { ASUP__POOL_FILE = 1, ASUP__POOL_DNS = 2 };
 
@@ -35,7 +36,10 @@ static inline void asup__pool_hook_call(int kind)
 /* Returns fn's result, or -ENOMEM (nothing ran). */
 int64_t asup__pool_call(asup_cx *cx, int64_t (*fn)(void *arg), void *arg);
 
-/* The I/O layer's report line on stderr (net.c). */
-void asup__io_report(const char *fmt, ...);
+/* Reports a resource (`what`: "socket", "file", "signal watch") of region
+ * `region` that the runtime closed on its owner's behalf, through the
+ * runtime's report hook (RESOURCE_LEAK; net.c). */
+void asup__io_report_leak(asup__kernel *k, uint64_t region, const char *what, int64_t fd,
+			  const char *when);
 
 #endif

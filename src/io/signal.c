@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -54,6 +55,7 @@ struct watch {
 	int sigs[ASUP_SIGNAL_WATCH_MAX];
 	unsigned long seen[ASUP_SIGNAL_WATCH_MAX];
 	uint64_t region;
+	asup__kernel *k;  /* where its reports go */
 };
 
 static void on_signal(int signo)
@@ -129,8 +131,7 @@ static void watch_finalize(void *arg)
 	struct watch *w = arg;
 
 	if (w->slot >= 0) {
-		asup__io_report("region %llu closed with a signal watch open; closed it",
-				(unsigned long long)w->region);
+		asup__io_report_leak(w->k, w->region, "signal watch", -1, "region closed");
 		watch_shut(w);
 	}
 }
@@ -176,6 +177,7 @@ ASUP_API int asup_signal_open(asup_cx *cx, const int *sigs, int n, asup_sigwatch
 	w = ref.ptr;
 	w->slot = -1;
 	w->region = ref.region;
+	w->k = cx->k;
 	rc = asup_defer(cx, watch_finalize, w);
 	if (rc < 0)
 		return rc;
@@ -302,8 +304,10 @@ static int64_t main_watcher(asup_cx *cx, void *arg)
 	shutdown_app(cx, m, signo);
 	/* Cleanup gets the grace period; past it the process ends. */
 	if (asup_sleep(cx, m->grace_ns) == 0) {
-		asup__io_report("shutdown grace period of %llu ns passed; exiting",
-				(unsigned long long)m->grace_ns);
+		/* The process ends right here: straight to stderr, like the
+		 * stack-overflow line. */
+		fprintf(stderr, "asupersync: shutdown grace period of %llu ns passed; exiting\n",
+			(unsigned long long)m->grace_ns);
 		_exit(128 + signo);
 	}
 	return 0;
@@ -332,7 +336,7 @@ static int64_t main_root(asup_cx *cx, void *arg)
 		return rc;
 	rc = asup_region(cx, main_app, m, &m->app);
 	m->app_ran = rc == 0;
-	asup_task_abort(&wt);
+	(void)!asup_task_abort(&wt); /* our own task: cannot fail */
 	if (asup_join(cx, &wt, &o) < 0)
 		return -ECANCELED;
 	atomic_store(&main_armed, 0);

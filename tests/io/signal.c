@@ -201,7 +201,7 @@ static int64_t stubborn(asup_cx *cx, void *arg)
 	/* Ignores the cancel: sleeps masked, for far longer than the grace. */
 	(void)arg;
 	for (int i = 0; i < 1000; i++)
-		asup_sleep(cx, 10000000);
+		(void)!asup_sleep(cx, 10000000);
 	return 0;
 }
 
@@ -209,7 +209,7 @@ static int64_t app_second_signal(asup_cx *cx, void *arg)
 {
 	(void)arg;
 	kill(getpid(), SIGINT);
-	asup_sleep(cx, 10ull * 1000000000ull); /* cancelled by the first */
+	(void)!asup_sleep(cx, 10ull * 1000000000ull); /* cancelled by the first */
 	kill(getpid(), SIGINT);               /* ends the process at once */
 	return asup_cx_masked(cx, stubborn, NULL);
 }
