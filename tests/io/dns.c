@@ -39,6 +39,7 @@ static int64_t numeric(asup_cx *cx, void *arg)
 
 TEST(resolve_numeric_addresses_and_localhost)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, numeric, NULL), 0);
 	test_rt_done(rt);
@@ -67,6 +68,7 @@ static int64_t codes(asup_cx *cx, void *arg)
 
 TEST(resolve_failures_map_to_clear_codes)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, codes, NULL), 0);
 	test_rt_done(rt);
@@ -91,6 +93,7 @@ static int64_t eperm(asup_cx *cx, void *arg)
 
 TEST(resolve_without_the_capability_is_refused_with_eperm)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, eperm, NULL), 0);
 	test_rt_done(rt);
@@ -150,6 +153,7 @@ static int64_t cancel_resolve(asup_cx *cx, void *arg)
 
 TEST(cancelled_resolve_returns_at_once_and_the_late_result_is_freed)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, cancel_resolve, NULL), 0);
 	test_rt_done(rt);
@@ -178,6 +182,7 @@ static int64_t deadline(asup_cx *cx, void *arg)
 
 TEST(resolve_past_its_deadline_returns_etimedout)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, deadline, NULL), 0);
 	test_rt_done(rt);

@@ -43,6 +43,7 @@ static int64_t rw(asup_cx *cx, void *arg)
 
 TEST(file_write_pwrite_fsync_pread_read_round_trip)
 {
+	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -82,6 +83,7 @@ static int64_t bad(asup_cx *cx, void *arg)
 
 TEST(file_bad_input_and_use_after_close_get_clear_codes)
 {
+	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -125,6 +127,7 @@ static int64_t owner(asup_cx *cx, void *arg)
 
 TEST(region_closing_with_a_file_open_closes_it_and_reports_it)
 {
+	io_skip_uring_threads_under_valgrind();
 	char path[64], rep[] = "/tmp/asup-file-report-XXXXXX", text[512];
 	int fd = mkstemp(rep), saved = dup(2);
 	struct owned o;
@@ -173,6 +176,7 @@ static int64_t eperm(asup_cx *cx, void *arg)
 
 TEST(file_calls_without_the_capability_are_refused_with_eperm)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, eperm, NULL), 0);
 	test_rt_done(rt);
@@ -189,6 +193,7 @@ static int64_t det(asup_cx *cx, void *arg)
 
 TEST(deterministic_runtime_refuses_files_with_esimonly)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 3);
 	CHECK_EQ(io_run(rt, det, NULL), 0);
 	test_rt_done(rt);
@@ -239,6 +244,7 @@ static int64_t cancel_mid_read(asup_cx *cx, void *arg)
 
 TEST(cancel_during_a_pool_read_lets_it_finish_and_reports_the_data)
 {
+	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -278,6 +284,7 @@ static int64_t cancelled_before(asup_cx *cx, void *arg)
 
 TEST(file_call_of_a_cancelled_task_returns_ecanceled_and_does_nothing)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, cancelled_before, NULL), 0);
 	test_rt_done(rt);

@@ -97,6 +97,7 @@ static int64_t inbox_basic(asup_cx *cx, void *arg)
 
 TEST(inbox_runs_functions_posted_by_another_thread_as_tasks)
 {
+	io_skip_uring_threads_under_valgrind();
 	struct inbox_test t;
 	asup_rt *rt = io_rt();
 
@@ -261,6 +262,7 @@ static int64_t xchan_flow(asup_cx *cx, void *arg)
 
 TEST(xchan_carries_values_from_a_foreign_thread_in_order)
 {
+	io_skip_uring_threads_under_valgrind();
 	struct xc_test t;
 	asup_rt *rt = io_rt();
 
@@ -347,6 +349,7 @@ TEST(xchan_receive_past_its_deadline_returns_etimedout)
 
 TEST(xchan_close_wakes_a_blocked_foreign_sender)
 {
+	io_skip_uring_threads_under_valgrind();
 	struct xc_test t;
 
 	memset(&t, 0, sizeof(t));

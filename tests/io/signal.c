@@ -55,6 +55,7 @@ static int64_t watch_basic(asup_cx *cx, void *arg)
 
 TEST(signal_watch_returns_signals_sent_to_the_process_and_restores_on_close)
 {
+	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, watch_basic, NULL), 0);
 	test_rt_done(rt);
