@@ -53,6 +53,18 @@ test)
 			echo "tools/deps.sh: curl not installed; the http_hello test is skipped (apt-get install curl)" >&2
 		fi
 	fi
+	# Optional: the examples test loads http_hello with a short wrk run
+	# (skipped without).
+	if ! command -v wrk >/dev/null 2>&1; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			echo "installing: wrk"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
+				{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } ||
+				echo "tools/deps.sh: wrk could not be installed; the wrk run of http_hello is skipped" >&2
+		else
+			echo "tools/deps.sh: wrk not installed; the wrk run of http_hello is skipped (apt-get install wrk)" >&2
+		fi
+	fi
 	# Optional: the lab's cross-compiler digest test also builds with clang.
 	command -v clang >/dev/null 2>&1 && exit 0
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

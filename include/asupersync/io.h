@@ -7,16 +7,26 @@
  * (cx is not the running task's), -EPERM, -ASUP_ESIMONLY, -EINVAL (NULL or
  * bad argument), -ENOSYS (the reactor could not be created), -ENOMEM.
  *
- * Files. Regular files are always "ready", so their system calls run on the
- * runtime's blocking pool (on both reactor backends): the calling task parks
- * while a pool thread does the call, and the runtime thread keeps running
- * other tasks. Every call is a checkpoint on entry: a task already
- * cancelled (or past an asup_timeout deadline) gets -ECANCELED
- * (-ETIMEDOUT) and nothing is done. Once a call has started it is not
- * interrupted: a cancel that arrives while the pool runs it lets it finish
- * and the call reports its result (the bytes read are in the buffer, the
- * count written is returned); the cancel is seen at the next checkpoint. So
- * no thread ever touches a buffer after the call returned.
+ * Files. On the io_uring backend every file call is one kernel operation
+ * (open, read, write, fsync, close: IORING_OP_OPENAT, READ, WRITE, FSYNC,
+ * CLOSE) that the calling task waits for while the runtime thread runs other
+ * tasks. On the epoll backend (regular files are always "ready" for epoll)
+ * the system calls run on the runtime's blocking pool instead. Every call
+ * but asup_file_close is a checkpoint on entry: a task already cancelled
+ * (or past an asup_timeout deadline) gets -ECANCELED (-ETIMEDOUT) and
+ * nothing is done. A cancel that arrives while a call is in flight:
+ *   - io_uring: the runtime asks the kernel to cancel the operation and
+ *     waits for the operation's completion before the call returns. If the
+ *     kernel had not done it yet, the call returns -ECANCELED (-ETIMEDOUT)
+ *     and nothing was read or written (a read of an empty pipe or FIFO is
+ *     taken back this way); if it had, the call reports its result (the
+ *     bytes read are in the buffer, the count written is returned) and the
+ *     cancel is seen at the next checkpoint;
+ *   - epoll: the pool's system call is never interrupted: it finishes and
+ *     the call reports its result (so a read of an empty FIFO waits for
+ *     data even when cancelled); the cancel is seen at the next checkpoint.
+ * Either way no thread and no kernel operation ever touches a buffer after
+ * the call returned, and nothing read or written goes unreported.
  *
  * Ownership: a file is owned by the region of the current scope when it was
  * opened. Closing that region closes the files still open in it and reports
@@ -73,7 +83,11 @@ ASUP_API int64_t asup_file_pwrite(asup_cx *cx, asup_file f, const void *buf, siz
 /* fsync(2): 0, -EIO, -EBADF, -ASUP_ECLOSED, -ECANCELED/-ETIMEDOUT, a
  * common code. */
 ASUP_API int asup_file_fsync(asup_cx *cx, asup_file f);
-/* Closes the file (never waits): 0, -EBADF (already closed), -ASUP_ECLOSED. */
+/* Closes the file: 0, -EBADF (already closed), -ASUP_ECLOSED, or the
+ * close's -errno (-EIO). Not a checkpoint and not interrupted by a cancel:
+ * the fd is always closed (on io_uring the task waits, masked, for the
+ * kernel's close; while another task's call still uses the file, the fd is
+ * closed when that call ends). */
 ASUP_API int asup_file_close(asup_cx *cx, asup_file f);
 /* The underlying fd (borrowed: never close it yourself); -EBADF,
  * -ASUP_ECLOSED. */

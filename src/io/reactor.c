@@ -32,6 +32,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -455,12 +456,12 @@ static int arm(asup__reactor *r, asup__io_handle *h, asup__io_op *op)
 }
 
 /* The wait was interrupted: take it back from the backend. */
-static void withdraw(asup__reactor *r, asup__io_handle *h, asup__io_op *op, asup__task *t)
+static void withdraw(asup__reactor *r, asup__io_op **slot, asup__io_op *op, asup__task *t)
 {
 	if (op->done)
 		return;
-	if (*(op->events & ASUP__IO_IN ? &h->rd : &h->wr) == op)
-		*(op->events & ASUP__IO_IN ? &h->rd : &h->wr) = NULL;
+	if (slot && *slot == op)
+		*slot = NULL;
 #ifdef ASUP_HAVE_LIBURING
 	if (r->kind == ASUP__IO_URING) {
 		if (!op->closed)
@@ -488,25 +489,25 @@ static int ready_mask(uint32_t e, uint32_t ev)
 	return m ? m : (int)ev;
 }
 
-/* Parks until op (armed, and registered in *slot) is done; on a cancel or
- * deadline withdraws it (waiting for the kernel where it holds the op).
- * Returns 0 or the park's error code. */
-static int park_op(asup_cx *cx, asup__reactor *r, asup__io_handle *h, asup__io_op **slot,
-		   asup__io_op *op)
+/* Parks until op (armed, and registered in *slot if slot) is done; on a
+ * cancel or deadline withdraws it (waiting for the kernel where it holds
+ * the op). Returns 0 or the park's error code. */
+static int park_op(asup_cx *cx, asup__reactor *r, asup__io_op **slot, asup__io_op *op)
 {
 	int rc = 0;
 
-	*slot = op;
+	if (slot)
+		*slot = op;
 	r->waiting++;
 	while (!op->done) {
 		rc = asup__cx_park(cx, ASUP_TIME_MAX, 0);
 		if (rc < 0 && !op->done) {
-			withdraw(r, h, op, op->task);
+			withdraw(r, slot, op, op->task);
 			break;
 		}
 		rc = 0;
 	}
-	if (*slot == op)
+	if (slot && *slot == op)
 		*slot = NULL;
 	return rc;
 }
@@ -525,7 +526,7 @@ int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32
 	rc = arm(r, h, &op);
 	if (rc < 0)
 		return rc;
-	rc = park_op(cx, r, h, slot, &op);
+	rc = park_op(cx, r, slot, &op);
 	if (h->oneshot && h->registered && r->kind == ASUP__IO_EPOLL) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 		h->registered = 0;
@@ -539,22 +540,52 @@ int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32
 	return ready_mask((uint32_t)op.result, ev);
 }
 
-int64_t asup__reactor_transfer(asup_cx *cx, asup__reactor *r, asup__io_handle *h, int is_send,
-			       void *buf, size_t len)
+#ifdef ASUP_HAVE_LIBURING
+/* Fills sqe for k. */
+static void kop_prep(struct io_uring_sqe *sqe, const asup__kop *k)
+{
+	switch (k->code) {
+	case ASUP__KOP_RECV:
+		io_uring_prep_recv(sqe, k->fd, k->buf, k->len, 0);
+		break;
+	case ASUP__KOP_SEND:
+		io_uring_prep_send(sqe, k->fd, k->buf, k->len, MSG_NOSIGNAL);
+		break;
+	case ASUP__KOP_OPENAT:
+		io_uring_prep_openat(sqe, AT_FDCWD, k->path, k->flags, (mode_t)k->mode);
+		break;
+	case ASUP__KOP_READ:
+		io_uring_prep_read(sqe, k->fd, k->buf, (unsigned)k->len, k->off);
+		break;
+	case ASUP__KOP_WRITE:
+		io_uring_prep_write(sqe, k->fd, k->buf, (unsigned)k->len, k->off);
+		break;
+	case ASUP__KOP_FSYNC:
+		io_uring_prep_fsync(sqe, k->fd, 0);
+		break;
+	default:
+		io_uring_prep_close(sqe, k->fd);
+		break;
+	}
+}
+#endif
+
+int64_t asup__reactor_submit(asup_cx *cx, asup__reactor *r, asup__io_op **slot,
+			     const asup__kop *k)
 {
 #ifdef ASUP_HAVE_LIBURING
 	asup__io_op op;
-	asup__io_op **slot = is_send ? &h->wr : &h->rd;
 	struct io_uring_sqe *sqe;
 	int rc;
 
 	if (r->kind != ASUP__IO_URING)
 		return -ENOSYS;
-	if (*slot)
+	if (slot && *slot)
 		return -EBUSY;
 	memset(&op, 0, sizeof(op));
 	op.task = &cx->kt->t;
-	op.events = is_send ? ASUP__IO_OUT : ASUP__IO_IN;
+	op.events = k->code == ASUP__KOP_SEND || k->code == ASUP__KOP_WRITE ? ASUP__IO_OUT
+									     : ASUP__IO_IN;
 	rc = slot_alloc(r, &op, SLOT_OP, &op.tag);
 	if (rc < 0)
 		return rc;
@@ -563,16 +594,16 @@ int64_t asup__reactor_transfer(asup_cx *cx, asup__reactor *r, asup__io_handle *h
 		slot_free(r, op.tag);
 		return -EAGAIN;
 	}
-	if (is_send)
-		io_uring_prep_send(sqe, h->fd, buf, len, MSG_NOSIGNAL);
-	else
-		io_uring_prep_recv(sqe, h->fd, buf, len, 0);
+	kop_prep(sqe, k);
 	io_uring_sqe_set_data64(sqe, op.tag);
-	rc = park_op(cx, r, h, slot, &op);
-	/* The kernel is done with buf now. What it transferred before the
-	 * cancel took effect is reported, so nothing received is lost. */
-	if (op.result > 0 && !is_send)
-		VALGRIND_MAKE_MEM_DEFINED(buf, (size_t)op.result);
+	r->kops++;
+	op.task->masked += k->masked;
+	rc = park_op(cx, r, slot, &op);
+	op.task->masked -= k->masked;
+	/* The kernel is done with the buffer now. What it did before the
+	 * cancel took effect is reported, so nothing transferred is lost. */
+	if (op.result > 0 && (k->code == ASUP__KOP_RECV || k->code == ASUP__KOP_READ))
+		VALGRIND_MAKE_MEM_DEFINED(k->buf, (size_t)op.result);
 	if (op.result >= 0)
 		return op.result;
 	if (rc < 0)
@@ -581,10 +612,17 @@ int64_t asup__reactor_transfer(asup_cx *cx, asup__reactor *r, asup__io_handle *h
 #else
 	(void)cx;
 	(void)r;
-	(void)h;
-	(void)is_send;
-	(void)buf;
-	(void)len;
+	(void)slot;
+	(void)k;
 	return -ENOSYS;
 #endif
+}
+
+int64_t asup__reactor_transfer(asup_cx *cx, asup__reactor *r, asup__io_handle *h, int is_send,
+			       void *buf, size_t len)
+{
+	asup__kop k = {.code = is_send ? ASUP__KOP_SEND : ASUP__KOP_RECV, .fd = h->fd,
+		       .buf = buf, .len = len};
+
+	return asup__reactor_submit(cx, r, is_send ? &h->wr : &h->rd, &k);
 }

@@ -94,6 +94,7 @@ typedef struct asup__reactor {
 	uint32_t unsubmitted;   /* io_uring: SQEs prepared, not yet submitted */
 	uint64_t stale;         /* completions dropped as stale */
 	uint64_t polls;         /* calls of asup__reactor_poll */
+	uint64_t kops;          /* kernel operations submitted (io_uring) */
 	asup__io_slot *slots;
 	uint32_t nslots, capslots, free_head;
 	asup__alloc alloc;
@@ -118,6 +119,45 @@ void asup__reactor_detach(asup__reactor *r, asup__io_handle *h);
  * done), -EBADF (detached while waiting), -EBUSY (another task already waits
  * in that direction), -ENOMEM, -errno from the backend. */
 int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32_t ev);
+
+/* A kernel operation for asup__reactor_submit. */
+enum asup__kop_code {
+	ASUP__KOP_RECV,   /* fd, buf, len */
+	ASUP__KOP_SEND,   /* fd, buf, len (MSG_NOSIGNAL) */
+	ASUP__KOP_OPENAT, /* path, flags, mode (relative to the cwd) */
+	ASUP__KOP_READ,   /* fd, buf, len, off (ASUP__KOP_CUR: the file's offset) */
+	ASUP__KOP_WRITE,  /* fd, buf, len, off */
+	ASUP__KOP_FSYNC,  /* fd */
+	ASUP__KOP_CLOSE,  /* fd */
+};
+#define ASUP__KOP_CUR UINT64_MAX
+
+typedef struct asup__kop {
+	int code;          /* enum asup__kop_code */
+	int fd;
+	void *buf;
+	size_t len;
+	uint64_t off;
+	const char *path;
+	int flags;
+	uint32_t mode;
+	uint8_t masked;    /* no cancel or deadline interrupts it (a close,
+	                      which the kernel cannot take back) */
+} asup__kop;
+
+/* io_uring only (-ENOSYS otherwise): submits k as one kernel operation and
+ * parks until its completion. slot (may be NULL) is where the operation is
+ * registered for asup__reactor_detach (a socket handle's rd or wr; -EBUSY
+ * if taken). On a cancel or deadline the wait submits an async cancel and
+ * parks, masked, until the operation's own completion: the kernel never
+ * touches k's buffer or path after the call returned. Returns the
+ * operation's result when it completed (>= 0, also when a cancel arrived
+ * after the kernel had done it, so nothing transferred is lost), else
+ * -ECANCELED/-ETIMEDOUT (cancelled before the kernel did it), -EBADF
+ * (slot's handle detached while waiting), -ENOMEM, -EAGAIN (no submission
+ * entry), or the operation's -errno. */
+int64_t asup__reactor_submit(asup_cx *cx, asup__reactor *r, asup__io_op **slot,
+			     const asup__kop *k);
 
 /* io_uring only (-ENOSYS otherwise): one recv (is_send 0) or send on h's
  * fd as a kernel operation into/from buf, which the kernel holds until the

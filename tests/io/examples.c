@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -85,6 +86,9 @@ static pid_t start(const char *path, const char *a1, const char *a2, const char 
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
+		/* A failed check ends the test without finish(): the server
+		 * must not outlive it (it would hold ctest's output pipe). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(null, 1);
 		execl(path, path, a1, a2, a3, (char *)NULL);
 		_exit(127);
@@ -168,7 +172,10 @@ TEST(http_hello_survives_a_short_wrk_run)
 	snprintf(port_s, sizeof(port_s), "%u", port);
 	pid = start(path, port_s, "20", NULL);
 	close(connect_to(port));
-	snprintf(cmd, sizeof(cmd), "wrk -t1 -c20 -d1s http://127.0.0.1:%u/ 2>&1", port);
+	/* Bounded whatever the server does: wrk's own request timeout, and
+	 * timeout(1) around the whole run. */
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -k 2 20 wrk -t1 -c20 -d1s --timeout 2s http://127.0.0.1:%u/ 2>&1", port);
 	run_capture(cmd, out, sizeof(out));
 	CHECK(strstr(out, "Requests/sec") != NULL);
 	CHECK(strstr(out, "Non-2xx") == NULL);

@@ -1,6 +1,6 @@
-/* Files on the blocking pool: reading and writing, offsets, fsync, owner
- * regions, use after close, bad input, and what a cancel does to a call the
- * pool is running. */
+/* Files: reading and writing, offsets, fsync, owner regions, use after
+ * close, bad input; kernel operations on io_uring and the blocking pool on
+ * epoll; what a cancel does to a call in flight on either. */
 #include "pooltest.h"
 
 #include <asupersync/io.h>
@@ -244,6 +244,8 @@ static int64_t cancel_mid_read(asup_cx *cx, void *arg)
 
 TEST(cancel_during_a_pool_read_lets_it_finish_and_reports_the_data)
 {
+	if (io_wants_uring())
+		SKIP("files are kernel operations on io_uring, not pool jobs");
 	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
@@ -288,4 +290,284 @@ TEST(file_call_of_a_cancelled_task_returns_ecanceled_and_does_nothing)
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, cancelled_before, NULL), 0);
 	test_rt_done(rt);
+}
+
+/* ---- io_uring operations and cancels at random points ---------------------- */
+
+static atomic_int pool_file_jobs;
+
+static void count_hook(int kind)
+{
+	if (kind == ASUP__POOL_FILE)
+		atomic_fetch_add(&pool_file_jobs, 1);
+}
+
+static int64_t every_call(asup_cx *cx, void *arg)
+{
+	const char *path = arg;
+	asup_file f;
+	char b[8];
+
+	CHECK_EQ(asup_file_open(cx, path, O_RDWR | O_CREAT | O_TRUNC, 0600, &f), 0);
+	CHECK_EQ(asup_file_write(cx, f, "abcdef", 6), 6);
+	CHECK_EQ(asup_file_pwrite(cx, f, "XY", 2, 1), 2);
+	CHECK_EQ(asup_file_fsync(cx, f), 0);
+	CHECK_EQ(asup_file_pread(cx, f, b, 6, 0), 6);
+	CHECK(memcmp(b, "aXYdef", 6) == 0);
+	CHECK_EQ(asup_file_read(cx, f, b, sizeof(b)), 0);
+	return asup_file_close(cx, f);
+}
+
+TEST(file_calls_are_kernel_operations_on_io_uring_and_pool_jobs_on_epoll)
+{
+	io_skip_uring_threads_under_valgrind();
+	char path[64];
+	asup_rt *rt = io_rt();
+
+	tmp_path(path, sizeof(path), "kop");
+	atomic_store(&pool_file_jobs, 0);
+	atomic_store(&asup__io_pool_hook, count_hook);
+	CHECK_EQ(io_run(rt, every_call, path), 0);
+	atomic_store(&asup__io_pool_hook, (asup__pool_hook_fn)NULL);
+	test_rt_done(rt);
+	unlink(path);
+	/* open, write, pwrite, fsync, pread, read (close is direct on epoll). */
+	if (io_wants_uring())
+		CHECK_EQ(atomic_load(&pool_file_jobs), 0);
+	else
+		CHECK_EQ(atomic_load(&pool_file_jobs), 6);
+}
+
+static int64_t fifo_reader(asup_cx *cx, void *arg)
+{
+	struct cread *c = arg;
+
+	c->n = asup_file_read(cx, c->f, c->buf, sizeof(c->buf));
+	return 0;
+}
+
+static int64_t fifo_cancel(asup_cx *cx, void *arg)
+{
+	const char *path = arg;
+	struct cread c;
+	asup_outcome o;
+	asup_task h;
+	char b[8];
+
+	memset(&c, 0, sizeof(c));
+	/* O_RDWR: a FIFO that never has "no writer", so a read waits for data. */
+	CHECK_EQ(asup_file_open(cx, path, O_RDWR, 0, &c.f), 0);
+	CHECK_EQ(asup_spawn(cx, fifo_reader, &c, NULL, &h), 0);
+	/* Let the read reach the kernel, where it waits for data. */
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(asup_sleep(cx, 1000000), 0);
+	CHECK_EQ(asup_task_abort(&h), 0);
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	/* The kernel took the read back before the call returned. */
+	CHECK_EQ(c.n, -ECANCELED);
+	/* And it consumed nothing: what is written next is read whole. */
+	CHECK_EQ(asup_file_write(cx, c.f, "ping", 4), 4);
+	CHECK_EQ(asup_file_read(cx, c.f, b, sizeof(b)), 4);
+	CHECK(memcmp(b, "ping", 4) == 0);
+	return asup_file_close(cx, c.f);
+}
+
+TEST(cancel_of_a_read_waiting_in_the_kernel_returns_ecanceled_and_takes_nothing)
+{
+	char path[64];
+
+	/* On epoll a pool read of an empty FIFO is never interrupted (above). */
+	if (!io_wants_uring())
+		SKIP("only io_uring can take back a file read in flight");
+	asup_rt *rt = io_rt();
+	tmp_path(path, sizeof(path), "fifo");
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	CHECK_EQ(io_run(rt, fifo_cancel, path), 0);
+	test_rt_done(rt);
+	unlink(path);
+}
+
+/* Cancels at random points while data flows: a file of a known pattern is
+ * read, and another written, by tasks aborted after a random number of
+ * scheduling turns. Every count a call reported is exactly what moved: the
+ * reads, concatenated, are the file; the writes' counts sum to the size of
+ * the written file, whose bytes are the pattern. Each call's buffer is
+ * freed (and poisoned) as soon as the call returned, so a late kernel
+ * access would show under ASan or as corrupt data. */
+#define CHURN_SIZE (192 * 1024)
+#define CHURN_ROUNDS 300
+
+static unsigned char pattern(uint64_t i)
+{
+	return (unsigned char)(i * 131 + (i >> 9) * 7 + 1);
+}
+
+struct churn {
+	asup_file in, out;
+	unsigned char *got;   /* what the reads returned, in order */
+	uint64_t nread, nwritten;
+	uint32_t seed;
+	int stop;
+	int late_data;        /* calls that moved data with a cancel pending */
+	int cancelled;        /* calls that returned -ECANCELED */
+};
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static int64_t churn_reader(asup_cx *cx, void *arg)
+{
+	struct churn *c = arg;
+
+	while (!c->stop && c->nread < CHURN_SIZE) {
+		size_t want = 1 + rnd(&c->seed) % 8192;
+		unsigned char *b = malloc(want);
+		int64_t n;
+
+		CHECK(b != NULL);
+		n = asup_file_read(cx, c->in, b, want);
+		if (n > 0 && asup_checkpoint(cx) < 0)
+			c->late_data++;
+		if (n > 0) {
+			CHECK(c->nread + (uint64_t)n <= CHURN_SIZE);
+			memcpy(c->got + c->nread, b, (size_t)n);
+			c->nread += (uint64_t)n;
+		}
+		memset(b, 0xEE, want);
+		free(b);
+		if (n < 0) {
+			CHECK(n == -ECANCELED);
+			c->cancelled++;
+			return n;
+		}
+	}
+	return 0;
+}
+
+static int64_t churn_writer(asup_cx *cx, void *arg)
+{
+	struct churn *c = arg;
+
+	while (!c->stop && c->nwritten < CHURN_SIZE) {
+		size_t want = 1 + rnd(&c->seed) % 8192;
+		unsigned char *b;
+		int64_t n;
+
+		if (want > CHURN_SIZE - c->nwritten)
+			want = (size_t)(CHURN_SIZE - c->nwritten);
+		b = malloc(want);
+		CHECK(b != NULL);
+		for (size_t i = 0; i < want; i++)
+			b[i] = pattern(c->nwritten + i);
+		n = asup_file_write(cx, c->out, b, want);
+		if (n > 0 && asup_checkpoint(cx) < 0)
+			c->late_data++;
+		if (n > 0)
+			c->nwritten += (uint64_t)n;
+		memset(b, 0xEE, want);
+		free(b);
+		if (n < 0) {
+			CHECK(n == -ECANCELED);
+			c->cancelled++;
+			return n;
+		}
+	}
+	return 0;
+}
+
+static int64_t churn(asup_cx *cx, void *arg)
+{
+	const char *path = arg;
+	char outpath[80];
+	struct churn c;
+	unsigned char *src = malloc(CHURN_SIZE);
+	asup_outcome o;
+	asup_task hr, hw;
+	struct stat st;
+
+	memset(&c, 0, sizeof(c));
+	c.seed = 12345;
+	c.got = malloc(CHURN_SIZE);
+	CHECK(src != NULL && c.got != NULL);
+	for (uint64_t i = 0; i < CHURN_SIZE; i++)
+		src[i] = pattern(i);
+	CHECK_EQ(asup_file_open(cx, path, O_RDWR | O_CREAT | O_TRUNC, 0600, &c.in), 0);
+	CHECK_EQ(asup_file_write(cx, c.in, src, CHURN_SIZE), CHURN_SIZE);
+	CHECK_EQ(asup_file_close(cx, c.in), 0);
+	CHECK_EQ(asup_file_open(cx, path, O_RDONLY, 0, &c.in), 0);
+	snprintf(outpath, sizeof(outpath), "%s-out", path);
+	unlink(outpath);
+	CHECK_EQ(asup_file_open(cx, outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600, &c.out), 0);
+	for (int round = 0; round < CHURN_ROUNDS; round++) {
+		uint32_t turns = rnd(&c.seed) % 6;
+		CHECK_EQ(asup_spawn(cx, churn_reader, &c, NULL, &hr), 0);
+		CHECK_EQ(asup_spawn(cx, churn_writer, &c, NULL, &hw), 0);
+		for (uint32_t t = 0; t < turns; t++)
+			CHECK_EQ(asup_yield(cx), 0);
+		CHECK_EQ(asup_task_abort(&hr), 0);
+		CHECK_EQ(asup_task_abort(&hw), 0);
+		CHECK_EQ(asup_join(cx, &hr, &o), 0);
+		CHECK_EQ(asup_join(cx, &hw, &o), 0);
+	}
+	/* The aborts took effect (some calls were refused or taken back). */
+	CHECK(c.cancelled > 0);
+	/* The rest, without cancels. */
+	CHECK_EQ(churn_reader(cx, &c), 0);
+	CHECK_EQ(churn_writer(cx, &c), 0);
+	CHECK_EQ(c.nread, CHURN_SIZE);
+	CHECK(memcmp(c.got, src, CHURN_SIZE) == 0);
+	CHECK_EQ(c.nwritten, CHURN_SIZE);
+	CHECK_EQ(asup_file_fsync(cx, c.out), 0);
+	CHECK_EQ(stat(outpath, &st), 0);
+	CHECK_EQ(st.st_size, CHURN_SIZE);
+	CHECK_EQ(asup_file_close(cx, c.out), 0);
+	CHECK_EQ(asup_file_close(cx, c.in), 0);
+	CHECK_EQ(asup_file_open(cx, outpath, O_RDONLY, 0, &c.in), 0);
+	CHECK_EQ(asup_file_pread(cx, c.in, c.got, CHURN_SIZE, 0), CHURN_SIZE);
+	CHECK(memcmp(c.got, src, CHURN_SIZE) == 0);
+	CHECK_EQ(asup_file_close(cx, c.in), 0);
+	unlink(outpath);
+	free(c.got);
+	free(src);
+	return 0;
+}
+
+TEST(cancels_at_random_points_lose_no_byte_read_or_written)
+{
+	io_skip_uring_threads_under_valgrind();
+	char path[64];
+	asup_rt *rt = io_rt();
+
+	tmp_path(path, sizeof(path), "churn");
+	CHECK_EQ(io_run(rt, churn, path), 0);
+	test_rt_done(rt);
+	unlink(path);
+}
+
+static int64_t pread_pipe(asup_cx *cx, void *arg)
+{
+	const char *path = arg;
+	asup_file f;
+	char b[4];
+
+	CHECK_EQ(asup_file_open(cx, path, O_RDWR, 0, &f), 0);
+	CHECK_EQ(asup_file_pwrite(cx, f, "ab", 2, 0), -ESPIPE);
+	CHECK_EQ(asup_file_pread(cx, f, b, sizeof(b), 0), -ESPIPE);
+	return asup_file_close(cx, f);
+}
+
+TEST(pread_and_pwrite_of_a_fifo_are_espipe_on_both_backends)
+{
+	io_skip_uring_threads_under_valgrind();
+	char path[64];
+	asup_rt *rt = io_rt();
+
+	tmp_path(path, sizeof(path), "espipe");
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	CHECK_EQ(io_run(rt, pread_pipe, path), 0);
+	test_rt_done(rt);
+	unlink(path);
 }
