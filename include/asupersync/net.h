@@ -83,7 +83,14 @@ ASUP_API int asup_unix_listen(asup_cx *cx, const char *path, const asup_listen_o
 /* Waits for a connection on a listening socket: a new socket (owned by the
  * current scope's region) in *out and, if peer is not NULL, the peer's
  * address (*peer_len in/out as for accept(2)). -EINVAL if ls does not
- * listen; a cancel leaves any pending connection queued. */
+ * listen; a cancel leaves any pending connection queued.
+ * Out of fds or memory (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM) the call
+ * returns the code at once and the connection stays queued; the listener
+ * then backs off: its next accept first sleeps 1 ms, doubled after each
+ * further such failure up to 100 ms, and reset by a success. So a server
+ * loop that simply retries does not spin while the fds are used up, and
+ * recovers within that back-off once they are free. The sleep is a
+ * checkpoint (-ECANCELED/-ETIMEDOUT; -EBADF if ls is closed meanwhile). */
 ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 			      struct sockaddr *peer, socklen_t *peer_len);
 /* Connects a new TCP socket to addr, waiting at most until the task's

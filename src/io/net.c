@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "asupersync/region.h"
+#include "asupersync/time.h"
 #include "io_rt.h"
 #include "pool_op.h"
 
@@ -46,7 +47,15 @@ struct sock {
 	asup__io_handle h;  /* h.fd is -1 unless open */
 	uint64_t region;
 	asup__kernel *k;    /* where its reports go */
+	uint64_t accept_backoff; /* a listener: the wait before the next accept
+	                            after a failure for lack of fds or memory
+	                            (0: none) */
+	asup_time accept_retry;  /* not before this instant */
 };
+
+/* The first and the longest back-off of accept after -EMFILE and kin. */
+#define ACCEPT_BACKOFF_MIN_NS 1000000ull
+#define ACCEPT_BACKOFF_MAX_NS 100000000ull
 
 /* Where the I/O layer says what it did on its own: a region closing with a
  * socket open, a runtime destroyed with one. Goes to the runtime's report
@@ -431,6 +440,31 @@ ASUP_API int asup_unix_listen(asup_cx *cx, const char *path, const asup_listen_o
 	return listen_on(cx, (struct sockaddr *)&sa, len, opts, out);
 }
 
+/* accept(2) failed for lack of a resource the server may get back (its fd
+ * limit, the system's, memory): the next accept on l waits first, doubling
+ * the wait while the failures go on, so that a retrying loop does not spin. */
+static void accept_backoff_arm(asup_cx *cx, struct sock *l)
+{
+	uint64_t b = l->accept_backoff ? l->accept_backoff * 2 : ACCEPT_BACKOFF_MIN_NS;
+
+	l->accept_backoff = b < ACCEPT_BACKOFF_MAX_NS ? b : ACCEPT_BACKOFF_MAX_NS;
+	l->accept_retry = asup_time_add(asup_now(cx), l->accept_backoff);
+}
+
+/* The wait an earlier failure asked for: a sleep, so a checkpoint
+ * (-ECANCELED/-ETIMEDOUT); -EBADF if l was closed meanwhile. */
+static int accept_backoff_wait(asup_cx *cx, struct sock *l)
+{
+	int rc;
+
+	if (!l->accept_backoff || asup_now(cx) >= l->accept_retry)
+		return 0;
+	rc = asup_sleep_until(cx, l->accept_retry);
+	if (rc < 0)
+		return rc;
+	return l->h.fd < 0 ? -EBADF : 0;
+}
+
 ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 			      struct sockaddr *peer, socklen_t *peer_len)
 {
@@ -445,15 +479,25 @@ ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 	rc = asup__cx_checkpoint(cx);
 	if (rc < 0)
 		return rc;
+	rc = accept_backoff_wait(cx, l);
+	if (rc < 0)
+		return rc;
 	rc = sock_reserve(cx, l->r, &s);
 	if (rc < 0)
 		return rc;
 	for (;;) {
 		fd = accept4(l->h.fd, peer, peer ? peer_len : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0)
+		if (fd >= 0) {
+			l->accept_backoff = 0;
 			return sock_bind_fd(s, fd, out);
+		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			rc = -errno;
+			accept_backoff_arm(cx, l);
+			return rc;
+		}
 		if (errno != EAGAIN)
 			return -errno;
 		rc = asup__reactor_wait(cx, l->r, &l->h, ASUP__IO_IN);
