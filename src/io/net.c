@@ -6,12 +6,13 @@
  * still open when the region closes. Must not touch: the scheduler or the
  * backend directly (only asup__reactor_*).
  *
- * Every transfer first tries the system call (non-blocking fd); only on
- * EAGAIN does it wait: on io_uring a recv or send becomes a kernel
- * operation (asup__reactor_transfer), everything else waits for readiness
- * and tries again. Either way a cancel never loses data: a cancelled wait
- * took nothing, and a kernel transfer's count is returned even when the
- * cancel arrived first.
+ * On io_uring a read or write of a socket is a kernel operation from the
+ * start (asup__reactor_transfer: IORING_OP_RECV/SEND on the caller's
+ * buffer, submitted with the run loop's next wait). Every other transfer,
+ * and every transfer on epoll, first tries the system call (non-blocking
+ * fd) and only on EAGAIN waits for readiness and tries again. Either way a
+ * cancel never loses data: a cancelled wait took nothing, and a kernel
+ * transfer's count is returned even when the cancel arrived first.
  *
  * Record states: reserved (magic set, fd -1: accept and connect reserve the
  * record before they wait, so that a connection is never accepted without a
@@ -248,16 +249,17 @@ static int64_t xfer(asup_cx *cx, asup_socket h, struct xfer *x)
 	rc = asup__cx_checkpoint(cx);
 	if (rc < 0)
 		return rc;
+	if (s->r->kind == ASUP__IO_URING && x->kind <= 1)
+		/* A kernel operation at once: the ring submits it with the
+		 * loop's next wait, together with everything else queued, so a
+		 * transfer costs no system call of its own. */
+		return asup__reactor_transfer(cx, s->r, &s->h, x->kind, x->buf, x->len);
 	for (;;) {
 		n = xfer_once(s->h.fd, x);
 		if (n >= 0 || (n != -EAGAIN && n != -EINTR))
 			return n;
 		if (n == -EINTR)
 			continue;
-		if (s->r->kind == ASUP__IO_URING && x->kind <= 1)
-			/* Nothing there yet: the kernel does the transfer when
-			 * data (or room) arrives, one system call fewer. */
-			return asup__reactor_transfer(cx, s->r, &s->h, x->kind, x->buf, x->len);
 		rc = asup__reactor_wait(cx, s->r, &s->h, ev);
 		if (rc < 0)
 			return rc;

@@ -33,6 +33,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -128,6 +131,63 @@ int asup__reactor_uring_available(void)
 }
 #endif
 
+#ifdef ASUP_HAVE_LIBURING
+/* The ring, with the cheapest completion delivery the kernel has:
+ * DEFER_TASKRUN runs the kernel's completion work only when the loop waits
+ * in io_uring_enter (not by interrupting whatever system call the thread
+ * makes next), which needs SINGLE_ISSUER; COOP_TASKRUN at least avoids the
+ * interrupt. */
+static int uring_setup(asup__reactor *r)
+{
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+		0,
+	};
+
+	for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i];
+		if (io_uring_queue_init_params(URING_ENTRIES, r->ring, &p) == 0) {
+			r->uring_flags = tries[i];
+			r->issuer = pthread_self();
+			return 0;
+		}
+	}
+	return -ENOSYS;
+}
+
+/* A SINGLE_ISSUER ring serves only the thread that created it. A runtime
+ * run later on another thread gets a new ring if nothing is in flight; with
+ * operations in flight (tasks left parked in I/O by an earlier run) it
+ * cannot reap them: it says so once and waits for timers only. 0 if the
+ * ring is usable on this thread. */
+static int uring_own(asup__reactor *r)
+{
+	static atomic_int said;
+
+	if (!(r->uring_flags & IORING_SETUP_SINGLE_ISSUER) ||
+	    pthread_equal(r->issuer, pthread_self()))
+		return 0;
+	if (r->waiting == 0) {
+		io_uring_queue_exit(r->ring);
+		r->wake_armed = 0;
+		r->unsubmitted = 0;
+		if (uring_setup(r) == 0)
+			return 0;
+		/* No ring at all now: every later wait reports -ENOSYS. */
+		r->uring_flags = IORING_SETUP_SINGLE_ISSUER;
+		r->issuer = (pthread_t)0;
+		return -ENOSYS;
+	}
+	if (!atomic_exchange(&said, 1))
+		fprintf(stderr, "asupersync: a runtime with io_uring operations in flight was "
+				"resumed on another thread; they complete only on the first one\n");
+	return -EEXIST;
+}
+#endif
+
 int asup__reactor_init(asup__reactor *r, const asup__alloc *a, asup__sched *s, int kind)
 {
 	struct epoll_event ev;
@@ -143,7 +203,7 @@ int asup__reactor_init(asup__reactor *r, const asup__alloc *a, asup__sched *s, i
 	if (kind == ASUP__IO_URING) {
 #ifdef ASUP_HAVE_LIBURING
 		r->ring = asup__alloc_mem(&r->alloc, sizeof(*r->ring));
-		if (r->ring && io_uring_queue_init(URING_ENTRIES, r->ring, 0) == 0) {
+		if (r->ring && uring_setup(r) == 0) {
 			r->kind = ASUP__IO_URING;
 			return 0;
 		}
@@ -207,7 +267,11 @@ int asup__reactor_attach(asup__reactor *r, asup__io_handle *h, int fd)
 #ifdef ASUP_HAVE_LIBURING
 static struct io_uring_sqe *sqe_get(asup__reactor *r)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(r->ring);
+	struct io_uring_sqe *sqe;
+
+	if (uring_own(r) < 0)
+		return NULL;
+	sqe = io_uring_get_sqe(r->ring);
 
 	if (!sqe) {
 		io_uring_submit(r->ring);
@@ -297,9 +361,19 @@ static int uring_poll(asup__reactor *r, int64_t timeout_ns)
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe = NULL;
 
+	if (uring_own(r) < 0) {
+		/* Timers still run; at most 10 ms per call, never a spin. */
+		struct timespec t = {0, timeout_ns >= 0 && timeout_ns < 10000000 ? timeout_ns
+									   : 10000000};
+		nanosleep(&t, NULL);
+		return 0;
+	}
+
 	uring_arm_wake(r);
 	if (timeout_ns == 0) {
-		if (r->unsubmitted)
+		if (r->uring_flags & IORING_SETUP_DEFER_TASKRUN)
+			io_uring_submit_and_get_events(r->ring);
+		else if (r->unsubmitted)
 			io_uring_submit(r->ring);
 	} else if (timeout_ns < 0) {
 		io_uring_submit_and_wait(r->ring, 1);

@@ -39,6 +39,7 @@
 #ifndef ASUP_IO_REACTOR_H
 #define ASUP_IO_REACTOR_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -95,6 +96,8 @@ typedef struct asup__reactor {
 	uint64_t stale;         /* completions dropped as stale */
 	uint64_t polls;         /* calls of asup__reactor_poll */
 	uint64_t kops;          /* kernel operations submitted (io_uring) */
+	unsigned uring_flags;   /* io_uring: the IORING_SETUP_* flags it has */
+	pthread_t issuer;       /* io_uring: the thread the ring serves */
 	asup__io_slot *slots;
 	uint32_t nslots, capslots, free_head;
 	asup__alloc alloc;

@@ -4,6 +4,7 @@
 #include "pooltest.h"
 
 #include <asupersync/io.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 static void tmp_path(char *buf, size_t n, const char *tag)
@@ -569,5 +570,42 @@ TEST(pread_and_pwrite_of_a_fifo_are_espipe_on_both_backends)
 	CHECK_EQ(mkfifo(path, 0600), 0);
 	CHECK_EQ(io_run(rt, pread_pipe, path), 0);
 	test_rt_done(rt);
+	unlink(path);
+}
+
+struct other_thread {
+	asup_rt *rt;
+	const char *path;
+	int64_t v;
+};
+
+static void *run_on_thread(void *arg)
+{
+	struct other_thread *o = arg;
+
+	o->v = io_run(o->rt, every_call, (void *)o->path);
+	return NULL;
+}
+
+/* The io_uring ring serves the thread that created it (SINGLE_ISSUER): a
+ * runtime run again from another thread, with nothing in flight, gets a
+ * ring of its own there and its I/O works as before. */
+TEST(a_runtime_run_again_from_another_thread_keeps_doing_io)
+{
+	io_skip_uring_threads_under_valgrind();
+	char path[64];
+	struct other_thread o;
+	pthread_t th;
+
+	tmp_path(path, sizeof(path), "thread");
+	o.rt = io_rt();
+	o.path = path;
+	o.v = -1;
+	CHECK_EQ(io_run(o.rt, every_call, path), 0);
+	CHECK_EQ(pthread_create(&th, NULL, run_on_thread, &o), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(o.v, 0);
+	CHECK_EQ(io_run(o.rt, every_call, path), 0);
+	test_rt_done(o.rt);
 	unlink(path);
 }
