@@ -84,7 +84,7 @@ ASUP_API int asup_unix_listen(asup_cx *cx, const char *path, const asup_listen_o
  * current scope's region) in *out and, if peer is not NULL, the peer's
  * address (*peer_len in/out as for accept(2)). -EINVAL if ls does not
  * listen; a cancel leaves any pending connection queued.
- * Out of fds or memory (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM) the call
+ * Out of fds or memory (-EMFILE, -ENFILE, -ENOMEM) the call
  * returns the code at once and the connection stays queued; the listener
  * then backs off: its next accept first sleeps 1 ms, doubled after each
  * further such failure up to 100 ms, and reset by a success. So a server

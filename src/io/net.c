@@ -495,7 +495,7 @@ ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
 			rc = -errno;
 			accept_backoff_arm(cx, l);
 			return rc;
