@@ -104,12 +104,23 @@ static void *slot_get(asup__reactor *r, uint64_t tag, int kind)
 	return r->slots[i].obj;
 }
 
+/* The kernel is finished with op (its result is set). */
+static int op_done(const asup__io_op *op)
+{
+	return op->w.result != ASUP__WAIT_PENDING;
+}
+
 static void complete(asup__reactor *r, asup__io_op *op, int32_t result)
 {
-	op->result = result;
-	op->done = 1;
 	r->waiting--;
-	asup__sched_unpark(r->sched, op->task);
+	asup__waiter_wake(&op->w, result);
+}
+
+static void op_init(asup__io_op *op, asup_cx *cx, uint32_t events)
+{
+	memset(op, 0, sizeof(*op));
+	asup__waiter_init(&op->w, &cx->kt->t);
+	op->events = events;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -515,7 +526,7 @@ void asup__reactor_detach(asup__reactor *r, asup__io_handle *h)
 static void wait_done_masked(asup__sched *s, asup__task *t, asup__io_op *op)
 {
 	t->masked++;
-	while (!op->done)
+	while (!op_done(op))
 		asup__sched_park(s, t, ASUP_TIME_MAX, 0);
 	t->masked--;
 }
@@ -532,7 +543,7 @@ static int arm(asup__reactor *r, asup__io_handle *h, asup__io_op *op)
 /* The wait was interrupted: take it back from the backend. */
 static void withdraw(asup__reactor *r, asup__io_op **slot, asup__io_op *op, asup__task *t)
 {
-	if (op->done)
+	if (op_done(op))
 		return;
 	if (slot && *slot == op)
 		*slot = NULL;
@@ -544,8 +555,9 @@ static void withdraw(asup__reactor *r, asup__io_op **slot, asup__io_op *op, asup
 		return;
 	}
 #endif
+	/* epoll holds nothing of a wait: it ends here, taken back. */
 	r->waiting--;
-	op->done = 1;
+	op->w.result = -ECANCELED;
 }
 
 /* Poll bits (epoll's and poll's agree on Linux) to ASUP__IO_* bits; an
@@ -573,10 +585,10 @@ static int park_op(asup_cx *cx, asup__reactor *r, asup__io_op **slot, asup__io_o
 	if (slot)
 		*slot = op;
 	r->waiting++;
-	while (!op->done) {
+	while (!op_done(op)) {
 		rc = asup__cx_park(cx, ASUP_TIME_MAX, 0);
-		if (rc < 0 && !op->done) {
-			withdraw(r, slot, op, op->task);
+		if (rc < 0 && !op_done(op)) {
+			withdraw(r, slot, op, op->w.task);
 			break;
 		}
 		rc = 0;
@@ -594,9 +606,7 @@ int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32
 
 	if (*slot)
 		return -EBUSY;
-	memset(&op, 0, sizeof(op));
-	op.task = &cx->kt->t;
-	op.events = ev;
+	op_init(&op, cx, ev);
 	rc = arm(r, h, &op);
 	if (rc < 0)
 		return rc;
@@ -609,9 +619,9 @@ int asup__reactor_wait(asup_cx *cx, asup__reactor *r, asup__io_handle *h, uint32
 		return -EBADF;
 	if (rc < 0)
 		return rc;
-	if (op.result < 0)
-		return op.result;
-	return ready_mask((uint32_t)op.result, ev);
+	if (op.w.result < 0)
+		return op.w.result;
+	return ready_mask((uint32_t)op.w.result, ev);
 }
 
 #ifdef ASUP_HAVE_LIBURING
@@ -656,10 +666,9 @@ int64_t asup__reactor_submit(asup_cx *cx, asup__reactor *r, asup__io_op **slot,
 		return -ENOSYS;
 	if (slot && *slot)
 		return -EBUSY;
-	memset(&op, 0, sizeof(op));
-	op.task = &cx->kt->t;
-	op.events = k->code == ASUP__KOP_SEND || k->code == ASUP__KOP_WRITE ? ASUP__IO_OUT
-									     : ASUP__IO_IN;
+	op_init(&op, cx,
+		k->code == ASUP__KOP_SEND || k->code == ASUP__KOP_WRITE ? ASUP__IO_OUT
+									 : ASUP__IO_IN);
 	rc = slot_alloc(r, &op, SLOT_OP, &op.tag);
 	if (rc < 0)
 		return rc;
@@ -671,18 +680,18 @@ int64_t asup__reactor_submit(asup_cx *cx, asup__reactor *r, asup__io_op **slot,
 	kop_prep(sqe, k);
 	io_uring_sqe_set_data64(sqe, op.tag);
 	r->kops++;
-	op.task->masked += k->masked;
+	op.w.task->masked += k->masked;
 	rc = park_op(cx, r, slot, &op);
-	op.task->masked -= k->masked;
+	op.w.task->masked -= k->masked;
 	/* The kernel is done with the buffer now. What it did before the
 	 * cancel took effect is reported, so nothing transferred is lost. */
-	if (op.result > 0 && (k->code == ASUP__KOP_RECV || k->code == ASUP__KOP_READ))
-		VALGRIND_MAKE_MEM_DEFINED(k->buf, (size_t)op.result);
-	if (op.result >= 0)
-		return op.result;
+	if (op.w.result > 0 && (k->code == ASUP__KOP_RECV || k->code == ASUP__KOP_READ))
+		VALGRIND_MAKE_MEM_DEFINED(k->buf, (size_t)op.w.result);
+	if (op.w.result >= 0)
+		return op.w.result;
 	if (rc < 0)
 		return rc;
-	return op.closed ? -EBADF : op.result;
+	return op.closed ? -EBADF : op.w.result;
 #else
 	(void)cx;
 	(void)r;

@@ -16,9 +16,9 @@
  *                               wait on it (the waiters return -EBADF) and
  *                               frees the slot (its generation moves on).
  *   asup__io_op op;             one per wait, in the waiting task's frame:
- *                               the completion sets op.result and op.done
- *                               and unparks op.task (a waiter whose waker
- *                               sets its result).
+ *                               it embeds the wait layer's asup__waiter,
+ *                               and the completion is that waiter's wake
+ *                               (its result: events, count or -errno).
  *   asup__reactor_wait(cx, r, h, ev)
  *                               parks the running task until h's fd is
  *                               ready for ev (ASUP__IO_IN/OUT). On a cancel
@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "../kernel/kernel.h"
+#include "../sched/wait.h"
 
 struct io_uring;
 
@@ -58,11 +59,12 @@ enum {
 	ASUP__IO_OUT = 1u << 1,
 };
 
-/* A wait or transfer in progress; lives in the waiting task's frame. */
+/* A wait or transfer in progress; lives in the waiting task's frame. Its
+ * waiter is the wait layer's (sched/wait.h): the completion is the wake,
+ * whose result is the poll events, the count or -errno; a result set means
+ * the kernel is finished with the op. */
 typedef struct asup__io_op {
-	asup__task *task;  /* the parked waiter */
-	int32_t result;    /* set by the completion: poll events or -errno */
-	uint8_t done;      /* the kernel is finished with it */
+	asup__waiter w;    /* w.task parks; w.result set by the completion */
 	uint8_t closed;    /* its handle was detached while it waited */
 	uint32_t events;   /* ASUP__IO_IN or ASUP__IO_OUT */
 	uint64_t tag;      /* io_uring: its own table slot (user_data) */

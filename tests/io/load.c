@@ -411,13 +411,23 @@ static int64_t loris_root(asup_cx *cx, void *arg)
 	/* One byte every 20 ms: the full request would take about 2 s. */
 	for (l->sent = 0; l->sent < sizeof(req) - 1; l->sent++) {
 		char b;
-		if (asup_sock_write(cx, c, req + l->sent, 1) < 0)
+		int64_t wr = asup_sock_write(cx, c, req + l->sent, 1);
+		/* The server hung up with a byte of ours unread: the kernel
+		 * reset the connection rather than ending it. */
+		if (wr == -ECONNRESET || wr == -EPIPE) {
+			l->cut = 1;
+			break;
+		}
+		if (wr < 0)
 			break;
 		CHECK_EQ(asup_sleep(cx, 20000000), 0);
 		{
-			/* Has the server hung up? (a peek, so nothing is taken) */
+			/* Has the server hung up (an end of stream, or a reset
+			 * if it closed with bytes unread)? A peek, so nothing
+			 * is taken. */
 			struct pollfd p = {asup_sock_fd(cx, c), POLLIN, 0};
-			if (poll(&p, 1, 0) == 1 && recv(p.fd, &b, 1, MSG_PEEK) == 0) {
+			ssize_t pr = poll(&p, 1, 0) == 1 ? recv(p.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 1;
+			if (pr == 0 || (pr < 0 && errno == ECONNRESET)) {
 				l->cut = 1;
 				break;
 			}
