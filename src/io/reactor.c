@@ -514,6 +514,16 @@ void asup__reactor_detach(asup__reactor *r, asup__io_handle *h)
 #endif
 		complete(r, op, -EBADF);
 	}
+#ifdef ASUP_HAVE_LIBURING
+	/* The kernel looks an SQE's fd up when it is submitted: submit what
+	 * is queued now, so that an operation of h queued before this detach
+	 * holds h's file, not whatever reuses the number after the caller's
+	 * close. */
+	if (r->kind == ASUP__IO_URING && (ops[0] || ops[1]) && r->unsubmitted) {
+		io_uring_submit(r->ring);
+		r->unsubmitted = 0;
+	}
+#endif
 	if (r->kind == ASUP__IO_EPOLL && h->registered)
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 	h->registered = 0;
