@@ -176,8 +176,8 @@ static int uring_setup(asup__reactor *r)
  * ring is usable on this thread. */
 static int uring_own(asup__reactor *r)
 {
-	static atomic_int said;
-
+	if (r->ring_gone)
+		return -ENOSYS;
 	if (!(r->uring_flags & IORING_SETUP_SINGLE_ISSUER) ||
 	    pthread_equal(r->issuer, pthread_self()))
 		return 0;
@@ -187,14 +187,15 @@ static int uring_own(asup__reactor *r)
 		r->unsubmitted = 0;
 		if (uring_setup(r) == 0)
 			return 0;
-		/* No ring at all now: every later wait reports -ENOSYS. */
-		r->uring_flags = IORING_SETUP_SINGLE_ISSUER;
-		r->issuer = (pthread_t)0;
+		/* No ring at all now: every later operation fails. */
+		r->ring_gone = 1;
 		return -ENOSYS;
 	}
-	if (!atomic_exchange(&said, 1))
+	if (!r->said_foreign) {
+		r->said_foreign = 1;
 		fprintf(stderr, "asupersync: a runtime with io_uring operations in flight was "
 				"resumed on another thread; they complete only on the first one\n");
+	}
 	return -EEXIST;
 }
 #endif
@@ -254,7 +255,8 @@ void asup__reactor_destroy(asup__reactor *r)
 	}
 #ifdef ASUP_HAVE_LIBURING
 	if (r->kind == ASUP__IO_URING) {
-		io_uring_queue_exit(r->ring);
+		if (!r->ring_gone)
+			io_uring_queue_exit(r->ring);
 		asup__free_mem(&r->alloc, r->ring, sizeof(*r->ring));
 	}
 #endif
@@ -519,7 +521,8 @@ void asup__reactor_detach(asup__reactor *r, asup__io_handle *h)
 	 * is queued now, so that an operation of h queued before this detach
 	 * holds h's file, not whatever reuses the number after the caller's
 	 * close. */
-	if (r->kind == ASUP__IO_URING && (ops[0] || ops[1]) && r->unsubmitted) {
+	if (r->kind == ASUP__IO_URING && (ops[0] || ops[1]) && r->unsubmitted &&
+	    uring_own(r) == 0) {
 		io_uring_submit(r->ring);
 		r->unsubmitted = 0;
 	}

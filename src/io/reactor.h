@@ -100,6 +100,8 @@ typedef struct asup__reactor {
 	uint64_t kops;          /* kernel operations submitted (io_uring) */
 	unsigned uring_flags;   /* io_uring: the IORING_SETUP_* flags it has */
 	pthread_t issuer;       /* io_uring: the thread the ring serves */
+	uint8_t ring_gone;      /* io_uring: no ring could be made again */
+	uint8_t said_foreign;   /* io_uring: reported a foreign-thread run */
 	asup__io_slot *slots;
 	uint32_t nslots, capslots, free_head;
 	asup__alloc alloc;
