@@ -47,7 +47,10 @@ typedef struct asup_alloc_hooks {
 typedef enum asup_io_backend {
 	ASUP_IO_AUTO = 0,  /* io_uring where the kernel allows it, else epoll */
 	ASUP_IO_URING = 1, /* io_uring; asup_rt_create fails with -ENOSYS
-	                      where it cannot be had */
+	                      where it cannot be had. Its ring serves one
+	                      thread: run the runtime again from another
+	                      thread only with no I/O call left waiting
+	                      (else those calls never complete) */
 	ASUP_IO_EPOLL = 2,
 } asup_io_backend;
 
