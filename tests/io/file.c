@@ -44,7 +44,6 @@ static int64_t rw(asup_cx *cx, void *arg)
 
 TEST(file_write_pwrite_fsync_pread_read_round_trip)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -84,7 +83,6 @@ static int64_t bad(asup_cx *cx, void *arg)
 
 TEST(file_bad_input_and_use_after_close_get_clear_codes)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -128,7 +126,6 @@ static int64_t owner(asup_cx *cx, void *arg)
 
 TEST(region_closing_with_a_file_open_closes_it_and_reports_it)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64], rep[] = "/tmp/asup-file-report-XXXXXX", text[512];
 	int fd = mkstemp(rep), saved = dup(2);
 	struct owned o;
@@ -177,7 +174,6 @@ static int64_t eperm(asup_cx *cx, void *arg)
 
 TEST(file_calls_without_the_capability_are_refused_with_eperm)
 {
-	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, eperm, NULL), 0);
 	test_rt_done(rt);
@@ -194,7 +190,6 @@ static int64_t det(asup_cx *cx, void *arg)
 
 TEST(deterministic_runtime_refuses_files_with_esimonly)
 {
-	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = test_rt(ASUP_MODE_DETERMINISTIC, 3);
 	CHECK_EQ(io_run(rt, det, NULL), 0);
 	test_rt_done(rt);
@@ -247,7 +242,6 @@ TEST(cancel_during_a_pool_read_lets_it_finish_and_reports_the_data)
 {
 	if (io_wants_uring())
 		SKIP("files are kernel operations on io_uring, not pool jobs");
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -287,7 +281,6 @@ static int64_t cancelled_before(asup_cx *cx, void *arg)
 
 TEST(file_call_of_a_cancelled_task_returns_ecanceled_and_does_nothing)
 {
-	io_skip_uring_threads_under_valgrind();
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, cancelled_before, NULL), 0);
 	test_rt_done(rt);
@@ -321,7 +314,6 @@ static int64_t every_call(asup_cx *cx, void *arg)
 
 TEST(file_calls_are_kernel_operations_on_io_uring_and_pool_jobs_on_epoll)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -538,7 +530,6 @@ static int64_t churn(asup_cx *cx, void *arg)
 
 TEST(cancels_at_random_points_lose_no_byte_read_or_written)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -562,7 +553,6 @@ static int64_t pread_pipe(asup_cx *cx, void *arg)
 
 TEST(pread_and_pwrite_of_a_fifo_are_espipe_on_both_backends)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	asup_rt *rt = io_rt();
 
@@ -592,7 +582,6 @@ static void *run_on_thread(void *arg)
  * ring of its own there and its I/O works as before. */
 TEST(a_runtime_run_again_from_another_thread_keeps_doing_io)
 {
-	io_skip_uring_threads_under_valgrind();
 	char path[64];
 	struct other_thread o;
 	pthread_t th;
