@@ -91,6 +91,13 @@ ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
 	return 0;
 }
 
+/* Nobody reads what is sent now: every sender closed or no receiver. */
+static int nobody_reads(const void *bp)
+{
+	const asup_broadcast *b = bp;
+	return b->closed || b->nrx == 0;
+}
+
 /* Appends a message, dropping the oldest when full, and wakes the receivers. */
 static int push(asup_broadcast *b, const void *elem)
 {
@@ -108,8 +115,8 @@ ASUP_API int asup_broadcast_send(asup_broadcast *b, const void *elem)
 		return -EXDEV;
 	if (!valid(b) || !elem)
 		return -EINVAL;
-	if (b->closed || b->nrx == 0)
-		return -EPIPE; /* nobody to read it: not taken */
+	if (nobody_reads(b))
+		return -EPIPE; /* not taken */
 	return push(b, elem);
 }
 
@@ -126,7 +133,7 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 	if (!valid(b) || !p)
 		return -EINVAL;
 	memset(p, 0, sizeof(*p)); /* a failed reserve leaves an empty permit */
-	if (b->closed || b->nrx == 0)
+	if (nobody_reads(b))
 		return -EPIPE;
 	/* The ring always has room, so nothing is lent: no release hook. */
 	rc = asup__obligation_create(cx->k, self, cx->scope, ASUP_OBLIGATION_SEND_PERMIT,
@@ -143,33 +150,19 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 
 ASUP_API int asup_broadcast_permit_send(asup_broadcast_permit *p, const void *elem)
 {
-	asup_broadcast *b;
 	int rc;
 
 	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
 		return -EINVAL; /* a NULL elem leaves the permit live */
-	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
-	b = p->_b;
-	if (b->closed || b->nrx == 0) {
-		asup__obligation_resolve(b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
-		return -EPIPE;
-	}
-	asup__obligation_resolve(b->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
-	return push(b, elem);
+	rc = asup__permit_send(&p->_state, p->_b, p->_k, p->_region, p->_obligation, nobody_reads);
+	return rc < 0 ? rc : push(p->_b, elem);
 }
 
 ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p)
 {
-	int rc;
-
 	if (!p)
 		return -EINVAL;
-	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
-	return asup__obligation_resolve(p->_b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__permit_abort(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
 }
 
 ASUP_API int asup_broadcast_add_sender(asup_broadcast *b)

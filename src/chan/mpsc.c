@@ -176,25 +176,38 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	return 0;
 }
 
-static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
+/* The checks every suspending call makes first, in this order: a task, an
+ * argument (the permit or the element), a usable channel. */
+static int check(asup_cx *cx, const asup_chan *ch, const void *arg)
 {
-	asup__ktask *self = asup__cx_self(cx);
-	int rc;
-
-	if (!self)
+	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
-	if (!p)
+	if (!arg)
 		return -EINVAL;
-	rc = usable(ch);
+	return usable(ch);
+}
+
+/* What a reserve and a send begin with: the checks, a checkpoint, then room
+ * (waiting for it if `wait`). 0 once the caller holds a slot. */
+static int enter(asup_cx *cx, asup_chan *ch, const void *arg, int wait)
+{
+	int rc = check(cx, ch, arg);
+
 	if (rc < 0)
 		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
-	rc = take_room(cx, ch, wait);
+	return take_room(cx, ch, wait);
+}
+
+static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
+{
+	int rc = enter(cx, ch, p, wait);
+
 	if (rc < 0)
 		return rc;
-	return permit_issue(self, ch, p);
+	return permit_issue(asup__cx_self(cx), ch, p);
 }
 
 ASUP_API int asup_chan_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
@@ -207,68 +220,41 @@ ASUP_API int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
 	return reserve(cx, ch, p, 0);
 }
 
-/*
- * Claims a permit for its one resolution (permit.h): a used permit, one of
- * another runtime (left live), one whose holder ended (the runtime settled
- * it) and one whose channel's region closed are refused here, before the
- * channel's memory is read.
- */
-static int claim(asup_permit *p)
+/* A permit's send or abort claims it first (permit.h): a used permit, one
+ * of another runtime (left live), one whose holder ended (the runtime
+ * settled it) and one whose channel's region closed are refused there,
+ * before the channel's memory is read. */
+static int rx_gone(const void *ch)
 {
-	return asup__permit_claim(&p->_state, p->_ch, p->_k, p->_region, p->_obligation);
+	return ((const asup_chan *)ch)->rx_closed;
 }
 
 ASUP_API int asup_permit_send(asup_permit *p, const void *elem)
 {
-	asup_chan *ch;
 	int rc;
 
 	if (!p || !elem)
 		return -EINVAL;
-	rc = claim(p);
-	if (rc < 0)
-		return rc;
-	ch = p->_ch;
-	if (ch->rx_closed) {
-		/* Nobody will read it: the element stays the caller's. */
-		asup__obligation_resolve(ch->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
-		return -EPIPE;
-	}
-	asup__obligation_resolve(ch->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
-	push(ch, elem);
-	return 0;
+	rc = asup__permit_send(&p->_state, p->_ch, p->_k, p->_region, p->_obligation, rx_gone);
+	if (rc == 0)
+		push(p->_ch, elem);
+	return rc;
 }
 
 ASUP_API int asup_permit_abort(asup_permit *p)
 {
-	int rc;
-
 	if (!p)
 		return -EINVAL;
-	rc = claim(p);
-	if (rc < 0)
-		return rc;
 	/* The obligation's hook gives the room back. */
-	return asup__obligation_resolve(p->_k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__permit_abort(&p->_state, p->_ch, p->_k, p->_region, p->_obligation);
 }
 
 ASUP_API int asup_chan_send(asup_cx *cx, asup_chan *ch, const void *elem)
 {
-	int rc;
-
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!elem)
-		return -EINVAL;
-	rc = usable(ch);
-	if (rc < 0)
-		return rc;
-	rc = asup_checkpoint(cx);
-	if (rc < 0)
-		return rc;
 	/* Room and commit in one step: no user code runs in between, so no
 	 * obligation is needed to cover the gap. */
-	rc = take_room(cx, ch, 1);
+	int rc = enter(cx, ch, elem, 1);
+
 	if (rc < 0)
 		return rc;
 	if (ch->rx_closed) {
@@ -321,13 +307,8 @@ static int pop_poll(void *ch, void *elem)
 
 ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 {
-	int rc;
+	int rc = check(cx, ch, elem);
 
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!elem)
-		return -EINVAL;
-	rc = usable(ch);
 	if (rc < 0)
 		return rc;
 	/* Cancellation wins over ready data: the queue stays as it is. */

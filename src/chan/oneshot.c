@@ -188,6 +188,11 @@ ASUP_API int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os, asup_oneshot_pe
 	return 0;
 }
 
+static int rx_gone(const void *os)
+{
+	return ((const asup_oneshot *)os)->rx_closed;
+}
+
 /* Stores the value for the receiver. The caller checked it is not closed. */
 static void deliver(asup_oneshot *os, const void *elem)
 {
@@ -199,37 +204,23 @@ static void deliver(asup_oneshot *os, const void *elem)
 
 ASUP_API int asup_oneshot_permit_send(asup_oneshot_permit *p, const void *elem)
 {
-	asup_oneshot *os;
 	int rc;
 
 	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
 		return -EINVAL; /* a NULL elem leaves the permit live */
-	rc = asup__permit_claim(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
-	os = p->_os;
-	if (os->rx_closed) {
-		/* Nobody will receive it: the value stays the caller's. The
-		 * abort's hook closes the sender side. */
-		asup__obligation_resolve(os->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
-		return -EPIPE;
-	}
-	asup__obligation_resolve(os->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
-	deliver(os, elem);
-	return 0;
+	/* Nobody to receive it: the abort's hook closes the sender side. */
+	rc = asup__permit_send(&p->_state, p->_os, p->_k, p->_region, p->_obligation, rx_gone);
+	if (rc == 0)
+		deliver(p->_os, elem);
+	return rc;
 }
 
 ASUP_API int asup_oneshot_permit_abort(asup_oneshot_permit *p)
 {
-	int rc;
-
 	if (!p)
 		return -EINVAL;
-	rc = asup__permit_claim(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
 	/* The obligation's hook closes the sender side and wakes the receiver. */
-	return asup__obligation_resolve(p->_os->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__permit_abort(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
 }
 
 ASUP_API int asup_oneshot_send(asup_oneshot *os, const void *elem)

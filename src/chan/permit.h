@@ -101,4 +101,38 @@ static inline int asup__permit_claim(uint32_t *state, const void *chan, void *kp
 	return 0;
 }
 
+/*
+ * A send permit's send: claimed (the errors of asup__permit_claim), then,
+ * if nobody_reads(chan) says that nobody will read what it sends, its
+ * obligation aborted (the abort's hook gives back what the reserve took) and
+ * -EPIPE: the element stays the caller's. Otherwise the obligation is
+ * committed and the caller delivers the element (0).
+ */
+static inline int asup__permit_send(uint32_t *state, const void *chan, void *k, uint64_t region,
+                                    uint64_t obligation, int (*nobody_reads)(const void *chan))
+{
+	int rc = asup__permit_claim(state, chan, k, region, obligation);
+
+	if (rc < 0)
+		return rc;
+	if (nobody_reads(chan)) {
+		asup__obligation_resolve(k, obligation, ASUP_OBLIGATION_ABORTED);
+		return -EPIPE;
+	}
+	asup__obligation_resolve(k, obligation, ASUP_OBLIGATION_COMMITTED);
+	return 0;
+}
+
+/* A send permit's abort: claimed, then its obligation aborted, whose hook
+ * gives back what the reserve took. The errors of asup__permit_claim. */
+static inline int asup__permit_abort(uint32_t *state, const void *chan, void *k, uint64_t region,
+                                     uint64_t obligation)
+{
+	int rc = asup__permit_claim(state, chan, k, region, obligation);
+
+	if (rc < 0)
+		return rc;
+	return asup__obligation_resolve(k, obligation, ASUP_OBLIGATION_ABORTED);
+}
+
 #endif
