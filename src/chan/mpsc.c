@@ -32,7 +32,7 @@
 #define CHAN_MAGIC 0x6368616eu /* "chan" */
 
 struct asup_chan {
-	uint32_t magic;
+	asup__chan_head h;    /* first: magic, owning region, runtime */
 	uint8_t closed;       /* no more sends */
 	uint8_t rx_closed;    /* receiver gone, queue discarded */
 	size_t elem, cap;
@@ -40,40 +40,27 @@ struct asup_chan {
 	size_t reserved;      /* permits + slots granted to woken reservers */
 	asup_waitq senders;   /* reservers waiting for room, FIFO */
 	asup_waitq receivers; /* receivers waiting for an element */
-	asup__kernel *k;
-	uint64_t region;      /* the region whose memory holds the channel */
 	_Alignas(16) unsigned char buf[];
 };
-
-static int valid(const asup_chan *ch)
-{
-	return ch && ch->magic == CHAN_MAGIC;
-}
 
 /* 0 for a channel the caller may use; -EINVAL for a bad one, -EXDEV for one
  * of a runtime the calling thread does not drive (inside a task: another
  * runtime's; the cx check before it made sure the thread drives cx's). */
 static int usable(const asup_chan *ch)
 {
-	if (!valid(ch))
-		return -EINVAL;
-	return asup__k_here(ch->k);
+	return asup__chan_usable(ch, CHAN_MAGIC, 1);
 }
 
 ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out)
 {
-	uint64_t region;
 	asup_chan *ch;
-	int rc = asup__chan_open(cx, out != NULL, sizeof(*ch), elem_size, capacity, (void **)&ch,
-				 &region);
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*ch), elem_size, capacity, CHAN_MAGIC,
+				 (void **)&ch);
 
 	if (rc < 0)
 		return rc;
-	ch->magic = CHAN_MAGIC;
 	ch->elem = elem_size;
 	ch->cap = capacity;
-	ch->k = cx->k;
-	ch->region = region;
 	asup_waitq_init(&ch->senders);
 	asup_waitq_init(&ch->receivers);
 	*out = ch;
@@ -158,7 +145,7 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	/* In the current scope: a region body that returns holding the permit
 	 * leaks it in its own region, before that region's memory (where the
 	 * channel may live) is freed. */
-	int rc = asup__obligation_create_hooked(ch->k, self, self->cx.scope,
+	int rc = asup__obligation_create_hooked(ch->h.k, self, self->cx.scope,
 						ASUP_OBLIGATION_SEND_PERMIT, "send permit",
 						release_slot, ch, &p->_obligation);
 	if (rc < 0) {
@@ -168,10 +155,10 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	/* The obligation can be in a region that outlives the channel's (a
 	 * task of an outer region reserving on it): its hook must not give
 	 * room back to freed memory. */
-	asup__obligation_guard(ch->k, p->_obligation, ch->region);
+	asup__obligation_guard(ch->h.k, p->_obligation, ch->h.region);
 	p->_ch = ch;
-	p->_k = ch->k;
-	p->_region = ch->region;
+	p->_k = ch->h.k;
+	p->_region = ch->h.region;
 	p->_state = ASUP__PERMIT_LIVE;
 	return 0;
 }
@@ -411,9 +398,9 @@ ASUP_API int asup_chan_stats_get(const asup_chan *ch, asup_chan_stats *out)
 
 int asup__chan_check(const asup_chan *ch, const asup__kernel *k)
 {
-	if (!valid(ch))
+	if (!ch || ch->h.magic != CHAN_MAGIC)
 		return -EINVAL;
-	return ch->k == k ? 0 : -EXDEV;
+	return ch->h.k == k ? 0 : -EXDEV;
 }
 
 int asup__chan_recv_poll(const asup_chan *ch)
