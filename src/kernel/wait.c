@@ -79,7 +79,7 @@ static void wait_masked(asup__kernel *k, asup__join_set *js, asup__ktask *self, 
 }
 
 int asup__join_set_wait(asup__kernel *k, asup__join_set *js, asup__ktask *self, asup_time until,
-			int interruptible)
+                        int interruptible)
 {
 	/* The dump names the task of a one-task set, "any of" otherwise. */
 	uint64_t id = js->n == 1 ? js->recs[0]->id : ASUP_ID_NONE;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #define N_MANY 20 /* more than the eight inline waiters (and sixteen records) */
-#define N_MID 12  /* more than eight waiters, records still on the stack */
+#define N_MID  12 /* more than eight waiters, records still on the stack */
 
 static int cleaned, started;
 static int fail_allocs, failed_allocs;
@@ -175,8 +175,8 @@ static int64_t hedge_cancel_root(asup_cx *cx, void *arg)
 	CHECK_EQ(asup_join(cx, &h, &o), 0);
 	CHECK_EQ(o.kind, ASUP_OUTCOME_CANCELLED);
 	CHECK_EQ(hedge_rc, -ECANCELED);
-	CHECK_EQ(started, 1);  /* the backup never started */
-	CHECK_EQ(cleaned, 1);  /* the primary was aborted and drained */
+	CHECK_EQ(started, 1); /* the backup never started */
+	CHECK_EQ(cleaned, 1); /* the primary was aborted and drained */
 	CHECK_EQ(asup_now(cx), ASUP_MSEC(10));
 	return 0;
 }
