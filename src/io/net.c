@@ -249,10 +249,12 @@ static int64_t xfer(asup_cx *cx, asup_socket h, struct xfer *x)
 	rc = asup__cx_checkpoint(cx);
 	if (rc < 0)
 		return rc;
-	if (s->r->kind == ASUP__IO_URING && x->kind <= 1)
+	if (s->r->kind == ASUP__IO_URING && x->kind <= 1 && !(x->kind ? s->h.wr : s->h.rd))
 		/* A kernel operation at once: the ring submits it with the
 		 * loop's next wait, together with everything else queued, so a
-		 * transfer costs no system call of its own. */
+		 * transfer costs no system call of its own. (Another task's
+		 * operation in that direction holds the slot: then the system
+		 * call is tried, as on epoll.) */
 		return asup__reactor_transfer(cx, s->r, &s->h, x->kind, x->buf, x->len);
 	for (;;) {
 		n = xfer_once(s->h.fd, x);
