@@ -345,7 +345,9 @@ static int follow_step(asup_lab *lab, uint32_t w)
 		return 0;
 	}
 	want = &lab->follow->steps[lab->steps];
-	for (int tries = 0; tries < 2; tries++) {
+	/* Each advance may fire only packets of the simulated network that wake
+	 * nobody; the recorded task runs once its wake-up is due. */
+	for (;;) {
 		rc = asup__drive_run_task(lab->rt, want->task, want->worker);
 		if (rc == 0) {
 			if (lab->cur_task != want->task || lab->cur_lane != want->lane)
@@ -374,10 +376,11 @@ static int step_inner(asup_lab *lab)
 		asup__lab_chaos(lab);
 	if (lab->follow)
 		return follow_step(lab, w);
-	if (!asup__drive_step(lab->rt, w)) {
-		if (!advance_if_idle(lab) || !asup__drive_step(lab->rt, w))
+	/* An advance may fire only events that wake nobody (packets of the
+	 * simulated network moving on): then the next one is due. */
+	while (!asup__drive_step(lab->rt, w))
+		if (!advance_if_idle(lab))
 			return 0;
-	}
 	after_step(lab);
 	return 1;
 }
