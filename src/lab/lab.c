@@ -336,7 +336,8 @@ static int advance_if_idle(asup_lab *lab)
 static int follow_step(asup_lab *lab, uint32_t w)
 {
 	const asup__step_rec *want;
-	int rc;
+	asup_time before;
+	int rc, still = 0;
 
 	if (lab->steps >= lab->follow->n) {
 		/* The recording ended: so must the run. */
@@ -356,7 +357,11 @@ static int follow_step(asup_lab *lab, uint32_t w)
 			return 1;
 		}
 		asup__drive_idle(lab->rt, w); /* as an idle dispatch leaves it */
+		before = asup_rt_now(lab->rt);
 		if (!advance_if_idle(lab))
+			break;
+		/* Time that does not move brings nothing new: one more try. */
+		if (asup_rt_now(lab->rt) == before && still++)
 			break;
 	}
 	diverge(lab, lab->steps);
@@ -378,9 +383,16 @@ static int step_inner(asup_lab *lab)
 		return follow_step(lab, w);
 	/* An advance may fire only events that wake nobody (packets of the
 	 * simulated network moving on): then the next one is due. */
-	while (!asup__drive_step(lab->rt, w))
+	while (!asup__drive_step(lab->rt, w)) {
+		asup_time before = asup_rt_now(lab->rt);
 		if (!advance_if_idle(lab))
 			return 0;
+		if (asup_rt_now(lab->rt) == before) { /* nothing new: one more try */
+			if (!asup__drive_step(lab->rt, w))
+				return 0;
+			break;
+		}
+	}
 	after_step(lab);
 	return 1;
 }
