@@ -517,6 +517,13 @@ static void conn_maybe_free(asup__simnet *sn, struct simconn *c)
 {
 	if (c->end[0] || c->end[1] || conn_linked(c))
 		return;
+	/* Bytes held for good (behind a stopped host or a partition that
+	 * never heals) die with the connection: counted as dropped. */
+	for (int i = 0; i < 2; i++)
+		if (c->dir[i].flight) {
+			sn->totals.bytes_dropped += c->dir[i].flight;
+			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_DROP, 0, c->id, c->dir[i].flight);
+		}
 	ring_put(sn, c->dir[0].buf);
 	ring_put(sn, c->dir[1].buf);
 	asup__list_remove(&c->all);
