@@ -1323,6 +1323,9 @@ void asup__simnet_destroy(asup__simnet *sn)
 	if (!sn)
 		return;
 	asup__timebase_source(sn->tb, NULL, NULL);
+	/* First: the heap marks the nodes it still holds as unlinked, and
+	 * those live in the objects freed below. */
+	asup__heap_destroy(&sn->events);
 	while ((n = asup__list_pop_front(&sn->open)) != NULL) {
 		struct simsock *s = asup__container_of(n, struct simsock, olink);
 		asup__io_report_leak(sn->k, s->region, "simulated socket", -1, "runtime destroyed");
@@ -1343,6 +1346,5 @@ void asup__simnet_destroy(asup__simnet *sn)
 		sn->alloc.free(sn->alloc.ud, sn->free_bufs[i], sn->cfg.stream_buffer);
 	if (sn->free_bufs)
 		sn->alloc.free(sn->alloc.ud, sn->free_bufs, sn->capfree_bufs * sizeof(uint8_t *));
-	asup__heap_destroy(&sn->events);
 	sn->alloc.free(sn->alloc.ud, sn, sizeof(*sn));
 }
