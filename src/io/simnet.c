@@ -153,13 +153,12 @@ static void simh_finalize(void *arg)
 	sock_close(h->sn, s, ASUP_ID_NONE);
 }
 
-int asup__sim_sock_get(asup_cx *cx, asup_socket hd, asup__simnet **sn, struct simsock **out)
+/* The socket a handle names, without the capability check and its trace
+ * event: for the loops of a call that did asup__sim_sock_get first. */
+int asup__sim_sock_again(asup_cx *cx, asup_socket hd, struct simsock **out)
 {
 	struct simh *h;
-	int rc = asup__sim_get(cx, sn);
 
-	if (rc < 0)
-		return rc;
 	if (!hd._p)
 		return -EBADF;
 	if (!asup__region_lookup(cx->k, hd._region))
@@ -169,6 +168,13 @@ int asup__sim_sock_get(asup_cx *cx, asup_socket hd, asup__simnet **sn, struct si
 		return -EBADF;
 	*out = h->s;
 	return 0;
+}
+
+int asup__sim_sock_get(asup_cx *cx, asup_socket hd, asup__simnet **sn, struct simsock **out)
+{
+	int rc = asup__sim_get(cx, sn);
+
+	return rc < 0 ? rc : asup__sim_sock_again(cx, hd, out);
 }
 
 static struct simsock *sock_alloc(asup__simnet *sn, int kind)
@@ -932,7 +938,7 @@ int asup__sim_accept(asup_cx *cx, asup_socket ls, asup_socket *out, struct socka
 	if ((rc = asup__cx_checkpoint(cx)) < 0 || (rc = handle_reserve(cx, &h)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, ls, &sn, &l)) < 0)
+		if ((rc = asup__sim_sock_again(cx, ls, &l)) < 0)
 			return rc;
 		if (!asup__list_empty(&l->accq))
 			break;
@@ -1000,12 +1006,11 @@ static int client_addr(asup__simnet *sn, int family, struct simaddr *a)
 
 static int connect_wait(asup_cx *cx, asup_socket hd)
 {
-	asup__simnet *sn;
 	struct simsock *s;
 	int rc;
 
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0)
+		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 		if (s->established)
 			return 0;
@@ -1052,7 +1057,7 @@ int asup__sim_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 	rc = connect_wait(cx, *out);
 	if (rc < 0) {
 		/* Nothing half-made is left open. */
-		if (asup__sim_sock_get(cx, *out, &sn, &s) == 0)
+		if (asup__sim_sock_again(cx, *out, &s) == 0)
 			sock_close(sn, s, task_id(cx));
 		out->_p = NULL;
 	}
@@ -1147,7 +1152,7 @@ int64_t asup__sim_write(asup_cx *cx, asup_socket hd, const struct iovec *iov, in
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0 || (rc = stream_ready(s, 1)) < 0)
+		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0 || (rc = stream_ready(s, 1)) < 0)
 			return rc;
 		d = &s->conn->dir[s->side];
 		room = d->cap - d->readable - d->flight;
@@ -1178,7 +1183,7 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0 || (rc = stream_ready(s, 0)) < 0)
+		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0 || (rc = stream_ready(s, 0)) < 0)
 			return rc;
 		d = &s->conn->dir[1 - s->side];
 		if (s->shut_rd)
