@@ -14,6 +14,12 @@
  * A stream direction never reorders: a segment's due time is at least the
  * previous segment's, so only the head segment has an event queued. Every
  * byte sent is, at any moment, readable, in flight, or counted as dropped.
+ *
+ * Over 1,000 lines on purpose: the stream calls, the events that move
+ * their bytes and the connection's lifetime share static helpers
+ * (segments, routes, detaching and freeing); splitting the file would make
+ * those an internal API with nothing else to use it. Datagrams, faults and
+ * names, which stand apart, have files of their own.
  */
 #define _GNU_SOURCE
 #include "simnet_int.h"
