@@ -1359,3 +1359,44 @@ void asup__simnet_destroy(asup__simnet *sn)
 		sn->alloc.free(sn->alloc.ud, sn->free_bufs, sn->capfree_bufs * sizeof(uint8_t *));
 	sn->alloc.free(sn->alloc.ud, sn, sizeof(*sn));
 }
+
+/* ---- invariants --------------------------------------------------------- */
+
+static int dir_check(const struct simdir *d)
+{
+	uint64_t inflight = 0;
+
+	if (d->scount > SIM_SEGS || (asup__hnode_linked(&d->ev.node) && !d->scount))
+		return -EINVAL;
+	if (d->buf && (uint64_t)d->readable + d->flight > d->cap)
+		return -EINVAL;
+	for (uint32_t i = 0; i < d->scount; i++)
+		inflight += d->seg[(d->shead + i) % SIM_SEGS].len;
+	/* A reset dropped the bytes but keeps nothing queued. */
+	return inflight == d->flight ? 0 : -EINVAL;
+}
+
+int asup__simnet_check(const asup__simnet *sn)
+{
+	const asup__hnode *top;
+	const asup__list *n;
+
+	if (!sn)
+		return 0;
+	if (asup__heap_check(&sn->events) || sn->events.len > sn->ev_slots)
+		return -EINVAL;
+	top = asup__heap_top(&sn->events);
+	if (sn->tb->source_next != (top ? top->key : ASUP_TIME_MAX))
+		return -EINVAL;
+	for (n = sn->conns.next; n != &sn->conns; n = n->next) {
+		const struct simconn *c = asup__container_of(n, struct simconn, all);
+		if (dir_check(&c->dir[0]) || dir_check(&c->dir[1]))
+			return -EINVAL;
+	}
+	for (n = sn->open.next; n != &sn->open; n = n->next) {
+		const struct simsock *s = asup__container_of(n, struct simsock, olink);
+		if (!s->open || !s->refs || !s->h || s->h->s != s)
+			return -EINVAL;
+	}
+	return 0;
+}
