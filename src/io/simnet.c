@@ -629,12 +629,19 @@ static void dir_drop(asup__simnet *sn, struct simconn *c, int side)
 	}
 }
 
+/* Wakes every waiter of q; most queues are empty, so look first. */
+static inline void wake_all(asup__list *q)
+{
+	if (!asup__list_empty(q))
+		asup__waitq_wake_all(q);
+}
+
 static void sock_wake(struct simsock *s)
 {
 	if (!s)
 		return;
-	asup__waitq_wake_all(&s->rq);
-	asup__waitq_wake_all(&s->wq);
+	wake_all(&s->rq);
+	wake_all(&s->wq);
 }
 
 /* The connection is reset: both ends see -ECONNRESET, nothing more moves. */
@@ -687,7 +694,7 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_FIN, to ? to->id : 0, c->id, 0);
 	}
 	if (to)
-		asup__waitq_wake_all(&to->rq);
+		wake_all(&to->rq);
 	dir_schedule(sn, d);
 	if (!to)
 		conn_maybe_free(sn, c);
@@ -728,7 +735,7 @@ static void on_syn(asup__simnet *sn, struct simconn *c)
 		c->end[1] = s;
 		asup__list_push_back(&l->accq, &c->qlink);
 		l->nacc++;
-		asup__waitq_wake_all(&l->rq);
+		wake_all(&l->rq);
 		if (at != ASUP_TIME_MAX)
 			asup__sim_push(sn, &c->synack, at);
 		return;
@@ -760,7 +767,7 @@ static void on_event(asup__simnet *sn, struct simev *ev)
 			c->end[0]->connecting = 0;
 			c->end[0]->established = 1;
 			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_ESTABLISHED, c->end[0]->id, c->id, 0);
-			asup__waitq_wake_all(&c->end[0]->wq);
+			wake_all(&c->end[0]->wq);
 		}
 		break;
 	case EV_RST:
@@ -771,7 +778,7 @@ static void on_event(asup__simnet *sn, struct simev *ev)
 			c->end[0]->refused = 1;
 			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_REFUSED, c->end[0]->id, c->id,
 				       -ECONNREFUSED);
-			asup__waitq_wake_all(&c->end[0]->wq);
+			wake_all(&c->end[0]->wq);
 		} else {
 			conn_reset(sn, c);
 		}
@@ -1158,13 +1165,15 @@ int64_t asup__sim_write(asup_cx *cx, asup_socket hd, const struct iovec *iov, in
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0 || (rc = stream_ready(s, 1)) < 0)
+		if ((rc = stream_ready(s, 1)) < 0)
 			return rc;
 		d = &s->conn->dir[s->side];
 		room = d->cap - d->readable - d->flight;
 		if (room)
 			break;
-		if ((rc = asup__sim_wait(cx, &s->wq)) < 0)
+		/* After a wait the socket may be gone: find it again. */
+		if ((rc = asup__sim_wait(cx, &s->wq)) < 0 ||
+		    (rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 	}
 	if (want > room)
@@ -1189,7 +1198,7 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0 || (rc = stream_ready(s, 0)) < 0)
+		if ((rc = stream_ready(s, 0)) < 0)
 			return rc;
 		d = &s->conn->dir[1 - s->side];
 		if (s->shut_rd)
@@ -1198,7 +1207,8 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 			break;
 		if (d->eof)
 			return 0;
-		if ((rc = asup__sim_wait(cx, &s->rq)) < 0)
+		if ((rc = asup__sim_wait(cx, &s->rq)) < 0 ||
+		    (rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 	}
 	n = iov_total(iov, niov);
@@ -1209,7 +1219,7 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 	d->readable -= (uint32_t)n;
 	/* Room came back: the writer on the other side may go on. */
 	if (s->conn->end[1 - s->side])
-		asup__waitq_wake_all(&s->conn->end[1 - s->side]->wq);
+		wake_all(&s->conn->end[1 - s->side]->wq);
 	return (int64_t)n;
 }
 
@@ -1230,13 +1240,13 @@ int asup__sim_shutdown(asup_cx *cx, asup_socket hd, int how)
 		return -ENOTCONN;
 	if (how != SHUT_WR) {
 		s->shut_rd = 1;
-		asup__waitq_wake_all(&s->rq);
+		wake_all(&s->rq);
 	}
 	if (how != SHUT_RD && !c->dir[s->side].fin_queued) {
 		c->dir[s->side].fin_queued = 1;
 		at = stream_due(sn, c, s->side, &rst);
 		dir_queue(sn, c, s->side, 0, 1, at, 0);
-		asup__waitq_wake_all(&s->wq);
+		wake_all(&s->wq);
 	}
 	return 0;
 }
