@@ -145,7 +145,7 @@ void asup__sim_unref(asup__simnet *sn, struct simsock *s)
 		sock_free(sn, s);
 }
 
-static void sock_close(asup__simnet *sn, struct simsock *s, uint64_t task);
+static void sock_close(asup__simnet *sn, struct simsock *s, uint64_t task, int leaked);
 
 /* Region finalizer: the region closes with the socket open. */
 static void simh_finalize(void *arg)
@@ -156,7 +156,7 @@ static void simh_finalize(void *arg)
 	if (!s)
 		return;
 	asup__io_report_leak(h->k, h->region, "simulated socket", -1, "region closed");
-	sock_close(h->sn, s, ASUP_ID_NONE);
+	sock_close(h->sn, s, ASUP_ID_NONE, 1);
 }
 
 /* The socket a handle names, without the capability check and its trace
@@ -865,7 +865,9 @@ static void listener_close(asup__simnet *sn, struct simsock *l)
 	l->nacc = 0;
 }
 
-static void sock_close(asup__simnet *sn, struct simsock *s, uint64_t task)
+/* leaked: its region closed with it open (the CLOSE event says so, for
+ * the oracles that read only the trace). */
+static void sock_close(asup__simnet *sn, struct simsock *s, uint64_t task, int leaked)
 {
 	if (!s->open)
 		return;
@@ -876,7 +878,7 @@ static void sock_close(asup__simnet *sn, struct simsock *s, uint64_t task)
 		s->h->s = NULL;
 	s->h = NULL;
 	unbind(sn, s);
-	asup__sim_emit(sn, task, ASUP__NET_CLOSE, s->id, s->conn ? s->conn->id : s->id, 0);
+	asup__sim_emit(sn, task, ASUP__NET_CLOSE, s->id, s->conn ? s->conn->id : s->id, leaked);
 	if (s->kind == ASUP__SIM_LISTENER)
 		listener_close(sn, s);
 	else if (s->kind == ASUP__SIM_STREAM)
@@ -900,7 +902,7 @@ int asup__sim_close(asup_cx *cx, asup_socket hd)
 
 	if (rc < 0)
 		return rc;
-	sock_close(sn, s, task_id(cx));
+	sock_close(sn, s, task_id(cx), 0);
 	return 0;
 }
 
@@ -1073,7 +1075,7 @@ int asup__sim_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 	s->peer = dst;
 	s->connecting = 1;
 	if (!(c = conn_new(sn, s, &dst))) {
-		sock_close(sn, s, task_id(cx));
+		sock_close(sn, s, task_id(cx), 0);
 		out->_p = NULL;
 		return -ENOMEM;
 	}
@@ -1085,7 +1087,7 @@ int asup__sim_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 	if (rc < 0) {
 		/* Nothing half-made is left open. */
 		if (asup__sim_sock_again(cx, *out, &s) == 0)
-			sock_close(sn, s, task_id(cx));
+			sock_close(sn, s, task_id(cx), 0);
 		out->_p = NULL;
 	}
 	return rc;

@@ -77,7 +77,8 @@ enum asup__net_ev {
 	ASUP__NET_DUP,          /* a datagram duplicated */
 	ASUP__NET_FIN,          /* end of stream arrived */
 	ASUP__NET_RESET,        /* b: -ECONNRESET */
-	ASUP__NET_CLOSE,        /* a socket closed */
+	ASUP__NET_CLOSE,        /* a socket closed; b: 1 if its region closed it
+	                           (it was left open), else 0 */
 	ASUP__NET_PARTITION,    /* b: 1 start, 0 heal; conn id = partition index */
 	ASUP__NET_STOP,         /* a host stopped; conn id = stop index */
 };

@@ -61,6 +61,9 @@ TEST(network_events_are_traced_with_their_connection)
 	CHECK_EQ(kinds[ASUP__NET_SEND], 2);
 	CHECK_EQ(kinds[ASUP__NET_DELIVER], 2);
 	CHECK_EQ(kinds[ASUP__NET_CLOSE], 5);
+	for (size_t i = 0; i < n; i++) /* all closed by the program */
+		if (ev[i].type == ASUP_EV_NET && (ev[i].a & 0xff) == ASUP__NET_CLOSE)
+			CHECK_EQ(ev[i].b, 0);
 	CHECK_EQ(nconns, 2);
 	CHECK(conns[0] != conns[1]);
 	CHECK_STR_EQ(asup_event_type_name(ASUP_EV_NET), "net");
@@ -143,4 +146,42 @@ TEST(the_oracle_hook_and_walk_see_every_event_and_open_socket)
 	CHECK_EQ(hooked.delivers, 1);
 	CHECK_EQ(sim_totals(rt).events >= (uint64_t)hooked.n, 1);
 	test_rt_done(rt);
+}
+
+static int64_t leave_open(asup_cx *cx, void *arg)
+{
+	struct sockaddr_in a = sim_in4(10, 0, 0, 1, 80);
+	asup_socket ls;
+
+	(void)arg;
+	return asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), NULL, &ls);
+}
+
+static int64_t leak_main(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+
+	(void)arg;
+	CHECK_EQ(asup_region(cx, leave_open, NULL, &o), 0);
+	return 0;
+}
+
+TEST(a_socket_its_region_closed_is_marked_in_the_close_event)
+{
+	asup_lab_config cfg;
+	asup_lab *lab;
+	asup_outcome o;
+	asup_event ev[256];
+	size_t n;
+	int leaked = 0;
+
+	asup_lab_config_init(&cfg);
+	CHECK_EQ(asup_lab_create(&cfg, &lab), 0);
+	CHECK_EQ(asup_lab_run(lab, leak_main, NULL, &o), 0);
+	n = asup_lab_events(lab, ev, 256);
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].type == ASUP_EV_NET && (ev[i].a & 0xff) == ASUP__NET_CLOSE)
+			leaked += ev[i].b == 1;
+	CHECK_EQ(leaked, 1);
+	asup_lab_destroy(lab);
 }
