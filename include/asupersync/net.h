@@ -1,9 +1,11 @@
 /*
  * Sockets and fd readiness.
  *
- * Every call takes the calling task's cx, needs ASUP_CAP_IO (-EPERM
- * without it) and a runtime in real mode (-ASUP_ESIMONLY in deterministic
- * mode, so in the lab). Every call that can wait is a checkpoint: it
+ * Every call takes the calling task's cx and needs ASUP_CAP_IO (-EPERM
+ * without it). In deterministic mode (so in the lab) the socket calls run
+ * over the runtime's simulated network (asupersync/simnet.h), with the same
+ * codes and promises; asup_fd_wait and asup_sock_fd, which name real fds,
+ * return -ASUP_ESIMONLY there. Every call that can wait is a checkpoint: it
  * returns -ECANCELED when the task is cancelled (-ETIMEDOUT when an
  * asup_timeout scope's deadline passed), and it returns only after the
  * kernel holds nothing of the operation (nor of its buffer). Nothing is
@@ -57,7 +59,8 @@ enum {
  * ready (> 0; a regular file or directory is ready at once, as poll(2) has
  * it), or -EBADF (not an open fd), -EINVAL (events 0 or unknown bits),
  * -EBUSY (epoll backend: another task already waits for this fd), or a
- * common code. */
+ * common code; -ASUP_ESIMONLY in deterministic mode (the simulated network
+ * has no fds). */
 ASUP_API int asup_fd_wait(asup_cx *cx, int fd, uint32_t events);
 
 /* ---- TCP and Unix stream sockets ---- */
@@ -128,7 +131,8 @@ ASUP_API int asup_sock_close(asup_cx *cx, asup_socket s);
 ASUP_API int asup_sock_local_addr(asup_cx *cx, asup_socket s, struct sockaddr *addr,
 				  socklen_t *len);
 /* The underlying fd, for setsockopt and the like (borrowed: never close it
- * yourself). -EBADF, -ASUP_ECLOSED. */
+ * yourself). -EBADF, -ASUP_ECLOSED; -ASUP_ESIMONLY in deterministic mode
+ * (a simulated socket has no fd). */
 ASUP_API int asup_sock_fd(asup_cx *cx, asup_socket s);
 
 /* ---- UDP and Unix datagram sockets ---- */

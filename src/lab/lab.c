@@ -93,6 +93,7 @@ ASUP_API void asup_lab_config_init(asup_lab_config *cfg)
 	cfg->stop_on_violation = 1;
 	cfg->inject_kind = ASUP_CANCEL_USER;
 	cfg->leak_response = ASUP_LEAK_SILENT;
+	asup_simnet_config_init(&cfg->net);
 }
 
 ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **field)
@@ -121,6 +122,8 @@ ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **fiel
 		bad = "leak_response";
 	else if (!cfg->alloc.alloc != !cfg->alloc.free)
 		bad = "alloc";
+	else if (asup_simnet_config_check(&cfg->net, NULL) < 0)
+		asup_simnet_config_check(&cfg->net, &bad);
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -206,6 +209,7 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	if (cfg->stack_size)
 		rc.stack_size = cfg->stack_size;
 	rc.auto_advance = cfg->auto_advance;
+	rc.net = cfg->net;
 	/* PANIC would abort the process from inside the kernel; a lab reports
 	 * instead: the kernel marks the leak (SILENT), the obligation_leak
 	 * oracle names it, and lab_emit ends the run there (see lab.h). */
@@ -332,7 +336,8 @@ static int advance_if_idle(asup_lab *lab)
 static int follow_step(asup_lab *lab, uint32_t w)
 {
 	const asup__step_rec *want;
-	int rc;
+	asup_time before;
+	int rc, still = 0;
 
 	if (lab->steps >= lab->follow->n) {
 		/* The recording ended: so must the run. */
@@ -341,7 +346,9 @@ static int follow_step(asup_lab *lab, uint32_t w)
 		return 0;
 	}
 	want = &lab->follow->steps[lab->steps];
-	for (int tries = 0; tries < 2; tries++) {
+	/* Each advance may fire only packets of the simulated network that wake
+	 * nobody; the recorded task runs once its wake-up is due. */
+	for (;;) {
 		rc = asup__drive_run_task(lab->rt, want->task, want->worker);
 		if (rc == 0) {
 			if (lab->cur_task != want->task || lab->cur_lane != want->lane)
@@ -350,7 +357,11 @@ static int follow_step(asup_lab *lab, uint32_t w)
 			return 1;
 		}
 		asup__drive_idle(lab->rt, w); /* as an idle dispatch leaves it */
+		before = asup_rt_now(lab->rt);
 		if (!advance_if_idle(lab))
+			break;
+		/* Time that does not move brings nothing new: one more try. */
+		if (asup_rt_now(lab->rt) == before && still++)
 			break;
 	}
 	diverge(lab, lab->steps);
@@ -370,9 +381,17 @@ static int step_inner(asup_lab *lab)
 		asup__lab_chaos(lab);
 	if (lab->follow)
 		return follow_step(lab, w);
-	if (!asup__drive_step(lab->rt, w)) {
-		if (!advance_if_idle(lab) || !asup__drive_step(lab->rt, w))
+	/* An advance may fire only events that wake nobody (packets of the
+	 * simulated network moving on): then the next one is due. */
+	while (!asup__drive_step(lab->rt, w)) {
+		asup_time before = asup_rt_now(lab->rt);
+		if (!advance_if_idle(lab))
 			return 0;
+		if (asup_rt_now(lab->rt) == before) { /* nothing new: one more try */
+			if (!asup__drive_step(lab->rt, w))
+				return 0;
+			break;
+		}
 	}
 	after_step(lab);
 	return 1;

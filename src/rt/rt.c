@@ -66,6 +66,7 @@ ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
 	cfg->leak_response = ASUP_LEAK_LOG;
 	cfg->leak_escalate_to = ASUP_LEAK_PANIC;
 	cfg->report = asup_report_stderr;
+	asup_simnet_config_init(&cfg->net);
 }
 
 ASUP_API void asup_report_stderr(void *ud, const asup_report *r)
@@ -100,6 +101,8 @@ ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
 		bad = "leak_response";
 	else if ((unsigned)cfg->io_backend > ASUP_IO_EPOLL)
 		bad = "io_backend";
+	else if (asup_simnet_config_check(&cfg->net, NULL) < 0)
+		asup_simnet_config_check(&cfg->net, &bad);
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -411,7 +414,10 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 	t = asup__sched_run_one(&rt->sched);
 	if (!t && asup__region_retry_finalizers(&rt->kernel) > 0)
 		t = asup__sched_run_one(&rt->sched);
-	if (!t && rt->cfg.auto_advance && (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
+	/* A loop: what fires may wake nobody (a packet of the simulated
+	 * network that only moves on), and then the next one is due. */
+	while (!t && rt->cfg.auto_advance &&
+	       (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
 		asup__timebase_advance_to(&rt->tb, next);
 		t = asup__sched_run_one(&rt->sched);
 	}
@@ -536,7 +542,7 @@ asup__kernel *asup__rt_kernel(asup_rt *rt)
 int asup__rt_check(asup_rt *rt)
 {
 	if (asup__sched_check(&rt->sched) || asup__kernel_check(&rt->kernel) ||
-	    asup__timebase_check(&rt->tb))
+	    asup__timebase_check(&rt->tb) || asup__io_sim_check(rt))
 		return -EINVAL;
 	return 0;
 }
