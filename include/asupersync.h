@@ -43,5 +43,6 @@
 #include "asupersync/net.h"
 #include "asupersync/io.h"
 #include "asupersync/post.h"
+#include "asupersync/simnet.h"
 
 #endif

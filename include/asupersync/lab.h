@@ -38,6 +38,7 @@
 #include "cancel.h"
 #include "core.h"
 #include "rt.h"
+#include "simnet.h"
 #include "task.h"
 #include "trace.h"
 
@@ -88,6 +89,8 @@ typedef struct asup_lab_config {
 	                               shadow-based verdicts (leaks, protocol) are
 	                               not reported from then on, since they would
 	                               be false. */
+	asup_simnet_config net;     /* the simulated network (asupersync/simnet.h;
+	                               default: perfect, 50 us latency) */
 } asup_lab_config;
 
 typedef struct asup_lab asup_lab;

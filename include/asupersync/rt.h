@@ -24,6 +24,7 @@
 #include "obligation.h"
 #include "region.h"
 #include "report.h"
+#include "simnet.h"
 #include "task.h"
 
 #ifdef __cplusplus
@@ -84,6 +85,9 @@ typedef struct asup_rt_config {
 	asup_io_backend io_backend;   /* the reactor is created at the first
 	                                 I/O call, so runtimes without I/O
 	                                 never pay for it */
+	asup_simnet_config net;       /* deterministic mode: the simulated
+	                                 network the socket calls use
+	                                 (asupersync/simnet.h) */
 } asup_rt_config;
 
 typedef struct asup_rt asup_rt;

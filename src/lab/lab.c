@@ -93,6 +93,7 @@ ASUP_API void asup_lab_config_init(asup_lab_config *cfg)
 	cfg->stop_on_violation = 1;
 	cfg->inject_kind = ASUP_CANCEL_USER;
 	cfg->leak_response = ASUP_LEAK_SILENT;
+	asup_simnet_config_init(&cfg->net);
 }
 
 ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **field)
@@ -121,6 +122,8 @@ ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **fiel
 		bad = "leak_response";
 	else if (!cfg->alloc.alloc != !cfg->alloc.free)
 		bad = "alloc";
+	else if (asup_simnet_config_check(&cfg->net, NULL) < 0)
+		asup_simnet_config_check(&cfg->net, &bad);
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
@@ -206,6 +209,7 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	if (cfg->stack_size)
 		rc.stack_size = cfg->stack_size;
 	rc.auto_advance = cfg->auto_advance;
+	rc.net = cfg->net;
 	/* PANIC would abort the process from inside the kernel; a lab reports
 	 * instead: the kernel marks the leak (SILENT), the obligation_leak
 	 * oracle names it, and lab_emit ends the run there (see lab.h). */

@@ -66,6 +66,7 @@ ASUP_API void asup_rt_config_init(asup_rt_config *cfg)
 	cfg->leak_response = ASUP_LEAK_LOG;
 	cfg->leak_escalate_to = ASUP_LEAK_PANIC;
 	cfg->report = asup_report_stderr;
+	asup_simnet_config_init(&cfg->net);
 }
 
 ASUP_API void asup_report_stderr(void *ud, const asup_report *r)
@@ -100,6 +101,8 @@ ASUP_API int asup_rt_config_check(const asup_rt_config *cfg, const char **field)
 		bad = "leak_response";
 	else if ((unsigned)cfg->io_backend > ASUP_IO_EPOLL)
 		bad = "io_backend";
+	else if (asup_simnet_config_check(&cfg->net, NULL) < 0)
+		asup_simnet_config_check(&cfg->net, &bad);
 	if (field)
 		*field = bad;
 	return bad ? -EINVAL : 0;
