@@ -19,10 +19,14 @@
 #include <time.h>
 
 #define CLIENTS 100
-static int rounds = 200;
+static int rounds = 1000;
 
 static struct sockaddr_in server_addr;
 static int listening;
+/* The steady state's events, copied once by a client halfway through. */
+static asup_lab *the_lab;
+static asup_event mix[4096];
+static size_t nmix;
 
 static double now_s(void)
 {
@@ -97,6 +101,8 @@ static int64_t client(asup_cx *cx, void *arg)
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < rounds && rc == 0; i++) {
+		if (i == rounds / 2 && !nmix)
+			nmix = asup_lab_events(the_lab, mix, 4096);
 		rc = asup_sock_write_all(cx, s, buf, sizeof buf, NULL);
 		if (rc == 0)
 			rc = read_full(cx, s, buf, sizeof buf);
@@ -129,6 +135,23 @@ static int64_t root(asup_cx *cx, void *arg)
 	return so.kind == ASUP_OUTCOME_OK ? 0 : -4;
 }
 
+/* Which events a step costs: the types among the events kept halfway
+ * through the run (the steady state of the exchanges), on stderr. */
+static void print_mix(void)
+{
+	size_t count[64] = {0};
+	uint64_t first = nmix ? mix[0].step : 0, last = nmix ? mix[nmix - 1].step : 0;
+
+	for (size_t i = 0; i < nmix; i++)
+		count[mix[i].type < 64 ? mix[i].type : 0]++;
+	fprintf(stderr, "bench_labnet: %zu events over %llu steps halfway:", nmix,
+		(unsigned long long)(last - first));
+	for (uint32_t t = 0; t < 64; t++)
+		if (count[t])
+			fprintf(stderr, " %s %zu", asup_event_type_name(t), count[t]);
+	fprintf(stderr, "\n");
+}
+
 int main(int argc, char **argv)
 {
 	asup_lab_config cfg;
@@ -151,6 +174,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_labnet: create: %s\n", asup_strerror(rc));
 		return 1;
 	}
+	the_lab = lab;
 	t0 = now_s();
 	rc = asup_lab_run(lab, root, NULL, &out);
 	t1 = now_s();
@@ -164,6 +188,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "bench_labnet: %llu steps, %llu events, %.3f s\n",
 		(unsigned long long)asup_lab_steps(lab),
 		(unsigned long long)asup_lab_event_count(lab), t1 - t0);
+	print_mix();
 	asup_lab_destroy(lab);
 	return 0;
 }
