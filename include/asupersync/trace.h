@@ -62,7 +62,8 @@ extern "C" {
 	X(ASUP_EV_CHAOS, "chaos")                   /* a: chaos kind, b: detail */ \
 	X(ASUP_EV_FUTURELOCK, "futurelock")         /* a: idle steps */            \
 	X(ASUP_EV_USER, "user")                     /* a: tag, b: value */         \
-	X(ASUP_EV_DEADLOCK, "deadlock")             /* a: tasks blocked */
+	X(ASUP_EV_DEADLOCK, "deadlock")             /* a: tasks blocked */      \
+	X(ASUP_EV_NET, "net")                       /* a: kind | connection << 8, b: count or -errno (simulated network) */
 
 typedef enum asup_event_type {
 #define ASUP_EV_ENUM(name, text) name,

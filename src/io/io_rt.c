@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "../rt/rt_internal.h"
+#include "simnet_int.h"
 
 static asup_rt *rt_of(asup__kernel *k)
 {
@@ -53,8 +54,44 @@ int asup__io_rt_check(const asup_rt_config *cfg)
 	return 0;
 }
 
+int asup__io_is_sim(asup_cx *cx)
+{
+	return asup__cx_self(cx) && rt_of(cx->k)->cfg.mode != ASUP_MODE_REAL;
+}
+
+int asup__sim_get(asup_cx *cx, asup__simnet **out)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+	asup_rt *rt;
+	int rc;
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	if (!(kt->caps & ASUP_CAP_IO))
+		return -EPERM;
+	asup__k_effect(cx->k, kt, ASUP_CAP_IO);
+	rt = rt_of(cx->k);
+	if (rt->cfg.mode == ASUP_MODE_REAL)
+		return -EINVAL; /* never: net.c dispatches only deterministic runtimes */
+	if (!rt->sim) {
+		rc = asup__simnet_create(&rt->sim, &rt->cfg.net, &rt->alloc, &rt->sched, &rt->tb,
+					 &rt->kernel, rt->cfg.seed);
+		if (rc < 0)
+			return rc;
+	}
+	*out = rt->sim;
+	return 0;
+}
+
+asup__simnet *asup__simnet_of(asup_rt *rt)
+{
+	return rt ? rt->sim : NULL;
+}
+
 void asup__io_rt_destroy(asup_rt *rt)
 {
+	asup__simnet_destroy(rt->sim);
+	rt->sim = NULL;
 	atomic_store(&rt->pool.wake_fd, -1);
 	asup__reactor_destroy(&rt->io);
 }

@@ -36,6 +36,7 @@
 #include "asupersync/region.h"
 #include "io_rt.h"
 #include "pool_op.h"
+#include "simnet.h"
 
 #define SOCK_MAGIC 0x736f636bu /* "sock" */
 
@@ -263,6 +264,8 @@ ASUP_API int64_t asup_sock_read(asup_cx *cx, asup_socket s, void *buf, size_t le
 
 	if (asup__cx_self(cx) && (!buf || len == 0))
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_read(cx, s, &(struct iovec){buf, len}, 1);
 	return xfer(cx, s, &x);
 }
 
@@ -272,6 +275,8 @@ ASUP_API int64_t asup_sock_write(asup_cx *cx, asup_socket s, const void *buf, si
 
 	if (asup__cx_self(cx) && (!buf || len == 0))
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_write(cx, s, &(struct iovec){(void *)buf, len}, 1);
 	return xfer(cx, s, &x);
 }
 
@@ -312,6 +317,8 @@ ASUP_API int64_t asup_sock_readv(asup_cx *cx, asup_socket s, const struct iovec 
 
 	if (asup__cx_self(cx) && !iov_ok(iov, n))
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_read(cx, s, iov, n);
 	return xfer(cx, s, &x);
 }
 
@@ -321,6 +328,8 @@ ASUP_API int64_t asup_sock_writev(asup_cx *cx, asup_socket s, const struct iovec
 
 	if (asup__cx_self(cx) && !iov_ok(iov, n))
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_write(cx, s, iov, n);
 	return xfer(cx, s, &x);
 }
 
@@ -331,6 +340,8 @@ ASUP_API int64_t asup_sock_recvfrom(asup_cx *cx, asup_socket s, void *buf, size_
 
 	if (asup__cx_self(cx) && (!buf || len == 0 || (addr && !addr_len)))
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_recvfrom(cx, s, buf, len, addr, addr_len);
 	return xfer(cx, s, &x);
 }
 
@@ -342,6 +353,8 @@ ASUP_API int64_t asup_sock_sendto(asup_cx *cx, asup_socket s, const void *buf, s
 
 	if (asup__cx_self(cx) && (!buf && len))
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_sendto(cx, s, buf, len, addr, addr ? addr_len : 0);
 	return xfer(cx, s, &x);
 }
 
@@ -415,6 +428,8 @@ ASUP_API int asup_tcp_listen(asup_cx *cx, const struct sockaddr *addr, socklen_t
 		return -EINVAL;
 	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
+	if (asup__io_is_sim(cx))
+		return asup__sim_listen(cx, addr, len, opts, out);
 	return listen_on(cx, addr, len, opts, out);
 }
 
@@ -428,6 +443,8 @@ ASUP_API int asup_unix_listen(asup_cx *cx, const char *path, const asup_listen_o
 		return -ASUP_ENOTASK;
 	if (unix_addr(path, &sa, &len) < 0)
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_listen(cx, (struct sockaddr *)&sa, len, opts, out);
 	return listen_on(cx, (struct sockaddr *)&sa, len, opts, out);
 }
 
@@ -437,6 +454,8 @@ ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
 	struct sock *l, *s;
 	int fd, rc;
 
+	if (asup__io_is_sim(cx))
+		return asup__sim_accept(cx, ls, out, peer, peer_len);
 	rc = sock_get(cx, ls, &l);
 	if (rc < 0)
 		return rc;
@@ -510,6 +529,8 @@ ASUP_API int asup_tcp_connect(asup_cx *cx, const struct sockaddr *addr, socklen_
 		return -ASUP_ENOTASK;
 	if (!inet_ok(addr, len) || !out)
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_connect(cx, addr, len, out);
 	return connect_to(cx, SOCK_STREAM, addr, len, out);
 }
 
@@ -522,6 +543,8 @@ ASUP_API int asup_unix_connect(asup_cx *cx, const char *path, asup_socket *out)
 		return -ASUP_ENOTASK;
 	if (unix_addr(path, &sa, &len) < 0 || !out)
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_connect(cx, (struct sockaddr *)&sa, len, out);
 	return connect_to(cx, SOCK_STREAM, (struct sockaddr *)&sa, len, out);
 }
 
@@ -549,6 +572,8 @@ ASUP_API int asup_udp_bind(asup_cx *cx, const struct sockaddr *addr, socklen_t l
 		return -ASUP_ENOTASK;
 	if (!inet_ok(addr, len) || !out)
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_dgram_bind(cx, addr, len, addr->sa_family, out);
 	return dgram_bind(cx, addr->sa_family, addr, len, out);
 }
 
@@ -561,6 +586,9 @@ ASUP_API int asup_unix_dgram_bind(asup_cx *cx, const char *path, asup_socket *ou
 		return -ASUP_ENOTASK;
 	if ((path && unix_addr(path, &sa, &len) < 0) || !out)
 		return -EINVAL;
+	if (asup__io_is_sim(cx))
+		return asup__sim_dgram_bind(cx, path ? (struct sockaddr *)&sa : NULL, len, AF_UNIX,
+					    out);
 	return dgram_bind(cx, AF_UNIX, path ? (struct sockaddr *)&sa : NULL, len, out);
 }
 
@@ -570,8 +598,11 @@ ASUP_API int asup_sock_connect_peer(asup_cx *cx, asup_socket h, const struct soc
 				    socklen_t len)
 {
 	struct sock *s;
-	int rc = sock_get(cx, h, &s);
+	int rc;
 
+	if (asup__io_is_sim(cx))
+		return asup__sim_connect_peer(cx, h, addr, len);
+	rc = sock_get(cx, h, &s);
 	if (rc < 0)
 		return rc;
 	if (!addr || len == 0)
@@ -582,8 +613,11 @@ ASUP_API int asup_sock_connect_peer(asup_cx *cx, asup_socket h, const struct soc
 ASUP_API int asup_sock_shutdown(asup_cx *cx, asup_socket h, int how)
 {
 	struct sock *s;
-	int rc = sock_get(cx, h, &s);
+	int rc;
 
+	if (asup__io_is_sim(cx))
+		return asup__sim_shutdown(cx, h, how);
+	rc = sock_get(cx, h, &s);
 	if (rc < 0)
 		return rc;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
@@ -594,8 +628,11 @@ ASUP_API int asup_sock_shutdown(asup_cx *cx, asup_socket h, int how)
 ASUP_API int asup_sock_close(asup_cx *cx, asup_socket h)
 {
 	struct sock *s;
-	int rc = sock_get(cx, h, &s);
+	int rc;
 
+	if (asup__io_is_sim(cx))
+		return asup__sim_close(cx, h);
+	rc = sock_get(cx, h, &s);
 	if (rc < 0)
 		return rc;
 	sock_shut(s);
@@ -606,8 +643,11 @@ ASUP_API int asup_sock_local_addr(asup_cx *cx, asup_socket h, struct sockaddr *a
 				  socklen_t *len)
 {
 	struct sock *s;
-	int rc = sock_get(cx, h, &s);
+	int rc;
 
+	if (asup__io_is_sim(cx))
+		return asup__sim_local_addr(cx, h, addr, len);
+	rc = sock_get(cx, h, &s);
 	if (rc < 0)
 		return rc;
 	if (!addr || !len)

@@ -21,6 +21,8 @@ struct asup_rt {
 	asup__timebase tb;
 	asup__pool pool;
 	asup__reactor io;           /* created at the first I/O call */
+	struct asup__simnet *sim;   /* deterministic: the simulated network,
+	                               created at the first socket call */
 	atomic_int running;
 	uint64_t steps;
 	int driven;                 /* stepped through drive.h: asup_rt_run/step refuse */

@@ -27,6 +27,13 @@ typedef struct asup__timebase {
 	asup_time vnow;             /* virtual clock */
 	struct timespec base;       /* monotonic clock origin */
 	uint64_t fired;
+	/* One more event source beside the task timers (the simulated
+	 * network): its earliest due time counts as a timer, and fire calls
+	 * source_fire(source_ud, now) first when that time has come. The
+	 * source keeps source_next current through asup__timebase_source_set. */
+	asup_time source_next;
+	void (*source_fire)(void *ud, asup_time now);
+	void *source_ud;
 } asup__timebase;
 
 void asup__timebase_init(asup__timebase *tb, const asup__alloc *a, asup__sched *s,
@@ -36,6 +43,10 @@ asup_time asup__timebase_now(asup__timebase *tb);
 /* Virtual clock only: moves to t if t is later. */
 void asup__timebase_advance_to(asup__timebase *tb, asup_time t);
 asup_time asup__timebase_next(const asup__timebase *tb);
+/* Installs the event source (fire NULL removes it) or updates its next due
+ * time (ASUP_TIME_MAX: nothing due). */
+void asup__timebase_source(asup__timebase *tb, void (*fire)(void *ud, asup_time now), void *ud);
+void asup__timebase_source_set(asup__timebase *tb, asup_time next);
 int asup__timebase_check(const asup__timebase *tb);
 
 /* The sched backend hooks (ctx = the timebase). */

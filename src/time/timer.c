@@ -17,6 +17,7 @@ void asup__timebase_init(asup__timebase *tb, const asup__alloc *a, asup__sched *
 	asup__heap_init(&tb->timers, a);
 	tb->sched = s;
 	tb->is_virtual = is_virtual;
+	tb->source_next = ASUP_TIME_MAX;
 	clock_gettime(CLOCK_MONOTONIC, &tb->base);
 }
 
@@ -49,12 +50,28 @@ void asup__timebase_advance_to(asup__timebase *tb, asup_time t)
 asup_time asup__timebase_next(const asup__timebase *tb)
 {
 	const asup__hnode *top = asup__heap_top(&tb->timers);
-	return top ? top->key : ASUP_TIME_MAX;
+	asup_time t = top ? top->key : ASUP_TIME_MAX;
+
+	return tb->source_next < t ? tb->source_next : t;
 }
 
 static void update_min(asup__timebase *tb)
 {
 	tb->sched->timer_min = asup__timebase_next(tb);
+}
+
+void asup__timebase_source(asup__timebase *tb, void (*fire)(void *ud, asup_time now), void *ud)
+{
+	tb->source_fire = fire;
+	tb->source_ud = ud;
+	tb->source_next = ASUP_TIME_MAX;
+	update_min(tb);
+}
+
+void asup__timebase_source_set(asup__timebase *tb, asup_time next)
+{
+	tb->source_next = next;
+	update_min(tb);
 }
 
 asup_time asup__tb_now_hook(void *ctx)
@@ -96,6 +113,10 @@ void asup__tb_fire_hook(void *ctx, asup_time now)
 	asup__timebase *tb = ctx;
 	asup__hnode *top;
 
+	/* The source first: a packet and a timer due at the same time wake
+	 * their tasks in that order, the same every run. */
+	if (tb->source_fire && tb->source_next <= now)
+		tb->source_fire(tb->source_ud, now);
 	while ((top = asup__heap_top(&tb->timers)) != NULL && top->key <= now) {
 		asup__task *t = asup__container_of(top, asup__task, timer_node);
 		asup__heap_remove(&tb->timers, top);
