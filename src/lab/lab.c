@@ -338,9 +338,24 @@ static int advance_if_idle(asup_lab *lab)
 	return lab->cfg.auto_advance && asup__drive_advance_if_idle(lab->rt);
 }
 
+/* Whether another advance may help after one that woke nobody: only if that
+ * one moved the clock. An advance may wake nobody when what came due was a
+ * packet of the simulated network (one arriving at a closed socket, or one
+ * that only sends the next), so the lab advances again; when the clock
+ * stands still, another advance would find the same thing due. */
+static int advance_again(asup_lab *lab, asup_time *last)
+{
+	asup_time now = asup_rt_now(lab->rt);
+	int moved = now > *last;
+
+	*last = now;
+	return moved && advance_if_idle(lab);
+}
+
 static int follow_step(asup_lab *lab, uint32_t w)
 {
 	const asup__step_rec *want;
+	asup_time last;
 	int rc;
 
 	if (lab->steps >= lab->follow->n) {
@@ -350,7 +365,9 @@ static int follow_step(asup_lab *lab, uint32_t w)
 		return 0;
 	}
 	want = &lab->follow->steps[lab->steps];
-	for (int tries = 0; tries < 2; tries++) {
+	last = asup_rt_now(lab->rt);
+
+	for (int tries = 0;; tries++) { /* advancing as step_inner does */
 		rc = asup__drive_run_task(lab->rt, want->task, want->worker);
 		if (rc == 0) {
 			if (lab->cur_task != want->task || lab->cur_lane != want->lane)
@@ -359,7 +376,7 @@ static int follow_step(asup_lab *lab, uint32_t w)
 			return 1;
 		}
 		asup__drive_idle(lab->rt, w); /* as an idle dispatch leaves it */
-		if (!advance_if_idle(lab))
+		if (tries == 0 ? !advance_if_idle(lab) : !advance_again(lab, &last))
 			break;
 	}
 	diverge(lab, lab->steps);
@@ -380,8 +397,13 @@ static int step_inner(asup_lab *lab)
 	if (lab->follow)
 		return follow_step(lab, w);
 	if (!asup__drive_step(lab->rt, w)) {
-		if (!advance_if_idle(lab) || !asup__drive_step(lab->rt, w))
+		asup_time last = asup_rt_now(lab->rt);
+
+		if (!advance_if_idle(lab))
 			return 0;
+		while (!asup__drive_step(lab->rt, w))
+			if (!advance_again(lab, &last))
+				return 0;
 	}
 	after_step(lab);
 	return 1;
