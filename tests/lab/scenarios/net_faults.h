@@ -14,7 +14,7 @@
 
 #include <asupersync.h>
 
-/* Documented bounds (see each scenario's preamble for what it measured). */
+/* Documented bounds (each scenario's preamble says what was measured). */
 #define NET_NO_DEADLINE_SEEDS 10
 #define NET_DUP_RETRY_SEEDS 10
 #define NET_RESET_LEAK_SEEDS 10
