@@ -662,6 +662,9 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 	}
 	if (sg.fin) {
 		d->eof = 1;
+		/* 2: the sender closed (not just shut down): writes to it
+		 * fail with -EPIPE from now on. */
+		d->closed_by_peer = (sg.fin & 2) != 0;
 		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_FIN, to ? to->id : 0, c->id, 0);
 	}
 	if (to)

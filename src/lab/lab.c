@@ -366,8 +366,11 @@ static int follow_step(asup_lab *lab, uint32_t w)
 	}
 	want = &lab->follow->steps[lab->steps];
 	last = asup_rt_now(lab->rt);
-
-	for (int tries = 0;; tries++) { /* advancing as step_inner does */
+	/* Each advance may fire only packets of the simulated network that wake
+	 * nobody; the recorded task runs once its wake-up is due. A recording
+	 * that names a task that never wakes (a corrupt one) ends the loop once
+	 * the clock stops moving. */
+	for (int tries = 0;; tries++) {
 		rc = asup__drive_run_task(lab->rt, want->task, want->worker);
 		if (rc == 0) {
 			if (lab->cur_task != want->task || lab->cur_lane != want->lane)

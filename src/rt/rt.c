@@ -414,7 +414,10 @@ ASUP_API int asup_rt_step(asup_rt *rt)
 	t = asup__sched_run_one(&rt->sched);
 	if (!t && asup__region_retry_finalizers(&rt->kernel) > 0)
 		t = asup__sched_run_one(&rt->sched);
-	if (!t && rt->cfg.auto_advance && (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
+	/* A loop: what fires may wake nobody (a packet of the simulated
+	 * network that only moves on), and then the next one is due. */
+	while (!t && rt->cfg.auto_advance &&
+	       (next = asup__timebase_next(&rt->tb)) != ASUP_TIME_MAX) {
 		asup__timebase_advance_to(&rt->tb, next);
 		t = asup__sched_run_one(&rt->sched);
 	}
