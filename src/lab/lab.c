@@ -593,6 +593,7 @@ ASUP_API int asup_lab_check(asup_lab *lab)
 	asup__oracle_step_end(&lab->oracle);
 	asup__oracle_final(&lab->oracle, lab->steps,
 			   asup__drive_root_id(lab->rt) == ASUP_ID_NONE);
+	asup__lab_net_check(lab);
 	return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX : lab->oracle.nviolations);
 }
 
