@@ -338,25 +338,11 @@ static int advance_if_idle(asup_lab *lab)
 	return lab->cfg.auto_advance && asup__drive_advance_if_idle(lab->rt);
 }
 
-/* Whether another advance may help after one that woke nobody: only if that
- * one moved the clock. An advance may wake nobody when what came due was a
- * packet of the simulated network (one arriving at a closed socket, or one
- * that only sends the next), so the lab advances again; when the clock
- * stands still, another advance would find the same thing due. */
-static int advance_again(asup_lab *lab, asup_time *last)
-{
-	asup_time now = asup_rt_now(lab->rt);
-	int moved = now > *last;
-
-	*last = now;
-	return moved && advance_if_idle(lab);
-}
-
 static int follow_step(asup_lab *lab, uint32_t w)
 {
 	const asup__step_rec *want;
-	asup_time last;
-	int rc;
+	asup_time before;
+	int rc, still = 0;
 
 	if (lab->steps >= lab->follow->n) {
 		/* The recording ended: so must the run. */
@@ -365,12 +351,9 @@ static int follow_step(asup_lab *lab, uint32_t w)
 		return 0;
 	}
 	want = &lab->follow->steps[lab->steps];
-	last = asup_rt_now(lab->rt);
 	/* Each advance may fire only packets of the simulated network that wake
-	 * nobody; the recorded task runs once its wake-up is due. A recording
-	 * that names a task that never wakes (a corrupt one) ends the loop once
-	 * the clock stops moving. */
-	for (int tries = 0;; tries++) {
+	 * nobody; the recorded task runs once its wake-up is due. */
+	for (;;) {
 		rc = asup__drive_run_task(lab->rt, want->task, want->worker);
 		if (rc == 0) {
 			if (lab->cur_task != want->task || lab->cur_lane != want->lane)
@@ -379,7 +362,11 @@ static int follow_step(asup_lab *lab, uint32_t w)
 			return 1;
 		}
 		asup__drive_idle(lab->rt, w); /* as an idle dispatch leaves it */
-		if (tries == 0 ? !advance_if_idle(lab) : !advance_again(lab, &last))
+		before = asup_rt_now(lab->rt);
+		if (!advance_if_idle(lab))
+			break;
+		/* Time that does not move brings nothing new: one more try. */
+		if (asup_rt_now(lab->rt) == before && still++)
 			break;
 	}
 	diverge(lab, lab->steps);
@@ -399,14 +386,17 @@ static int step_inner(asup_lab *lab)
 		asup__lab_chaos(lab);
 	if (lab->follow)
 		return follow_step(lab, w);
-	if (!asup__drive_step(lab->rt, w)) {
-		asup_time last = asup_rt_now(lab->rt);
-
+	/* An advance may fire only events that wake nobody (packets of the
+	 * simulated network moving on): then the next one is due. */
+	while (!asup__drive_step(lab->rt, w)) {
+		asup_time before = asup_rt_now(lab->rt);
 		if (!advance_if_idle(lab))
 			return 0;
-		while (!asup__drive_step(lab->rt, w))
-			if (!advance_again(lab, &last))
+		if (asup_rt_now(lab->rt) == before) { /* nothing new: one more try */
+			if (!asup__drive_step(lab->rt, w))
 				return 0;
+			break;
+		}
 	}
 	after_step(lab);
 	return 1;

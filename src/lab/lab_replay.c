@@ -30,6 +30,7 @@ static void hdr_from_cfg(asup__replay_hdr *h, const asup_lab_config *c, const ch
 	h->chaos[4] = c->chaos.budget_ppm;
 	h->inject_at = c->inject_at;
 	h->inject_kind = (uint32_t)c->inject_kind;
+	h->net = c->net;
 	if (name)
 		snprintf(h->name, sizeof h->name, "%s", name);
 }
@@ -138,6 +139,7 @@ ASUP_API int asup_lab_replay_config(const asup_lab_replay *r, asup_lab_config *c
 	cfg->chaos.budget_ppm = h->chaos[4];
 	cfg->inject_at = h->inject_at;
 	cfg->inject_kind = (asup_cancel_kind)h->inject_kind;
+	cfg->net = h->net;
 	return 0;
 }
 

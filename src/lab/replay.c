@@ -15,7 +15,9 @@
 
 #define MAGIC "ASUPLAB"
 #define VERSION 1u
+#define VERSION_NET 2u
 #define HDR_BYTES 108u
+#define NET_BYTES 1236u
 #define STEP_BYTES 24u
 #define TRAILER_BYTES 24u
 
@@ -136,23 +138,165 @@ static uint64_t get_n(const uint8_t **p, int bytes)
 	return v;
 }
 
+/* ---- the network config (version 2) ---- */
+
+static void put_f64(uint8_t **p, double d)
+{
+	uint64_t v;
+	memcpy(&v, &d, 8);
+	put_u64(p, v);
+}
+
+static double get_f64(const uint8_t **p)
+{
+	uint64_t v = get_n(p, 8);
+	double d;
+	memcpy(&d, &v, 8);
+	return d;
+}
+
+static void put_host(uint8_t **p, const asup_simnet_host *h)
+{
+	put_u16(p, h->family);
+	memcpy(*p, h->addr, 16);
+	*p += 16;
+	put_u16(p, 0);
+}
+
+static void get_host(const uint8_t **p, asup_simnet_host *h)
+{
+	h->family = (uint16_t)get_n(p, 2);
+	memcpy(h->addr, *p, 16);
+	*p += 16;
+	(void)get_n(p, 2);
+}
+
+static void put_faults(uint8_t **p, const asup_simnet_faults *f)
+{
+	put_u64(p, f->latency_min_ns);
+	put_u64(p, f->latency_max_ns);
+	put_f64(p, f->tail_p);
+	put_u64(p, f->tail_ns);
+	put_f64(p, f->loss);
+	put_f64(p, f->dup);
+	put_f64(p, f->reorder);
+	put_u64(p, f->reorder_ns);
+	put_f64(p, f->stall);
+	put_u64(p, f->stall_ns);
+	put_f64(p, f->reset);
+}
+
+static void get_faults(const uint8_t **p, asup_simnet_faults *f)
+{
+	f->latency_min_ns = get_n(p, 8);
+	f->latency_max_ns = get_n(p, 8);
+	f->tail_p = get_f64(p);
+	f->tail_ns = get_n(p, 8);
+	f->loss = get_f64(p);
+	f->dup = get_f64(p);
+	f->reorder = get_f64(p);
+	f->reorder_ns = get_n(p, 8);
+	f->stall = get_f64(p);
+	f->stall_ns = get_n(p, 8);
+	f->reset = get_f64(p);
+}
+
+/* Writes NET_BYTES: every array entry, used or not. */
+static void put_net(uint8_t **p, const asup_simnet_config *c)
+{
+	put_faults(p, &c->faults);
+	put_u32(p, c->stream_buffer);
+	put_u32(p, c->segment_size);
+	put_u32(p, c->backlog_max);
+	put_u32(p, c->dgram_queue);
+	put_u32(p, c->npartitions);
+	for (int i = 0; i < ASUP_SIMNET_MAX_PARTITIONS; i++) {
+		const asup_simnet_partition *q = &c->partitions[i];
+		put_u64(p, q->start_min_ns);
+		put_u64(p, q->start_max_ns);
+		put_u64(p, q->end_min_ns);
+		put_u64(p, q->end_max_ns);
+		put_u32(p, q->nhosts);
+		for (int j = 0; j < ASUP_SIMNET_MAX_PARTITION_HOSTS; j++)
+			put_host(p, &q->hosts[j]);
+	}
+	put_u32(p, c->nstops);
+	for (int i = 0; i < ASUP_SIMNET_MAX_STOPS; i++) {
+		put_host(p, &c->stops[i].host);
+		put_u64(p, c->stops[i].at_min_ns);
+		put_u64(p, c->stops[i].at_max_ns);
+	}
+	put_u32(p, c->nlinks);
+	for (int i = 0; i < ASUP_SIMNET_MAX_LINKS; i++) {
+		put_host(p, &c->links[i].a);
+		put_host(p, &c->links[i].b);
+		put_faults(p, &c->links[i].faults);
+	}
+}
+
+static void get_net(const uint8_t **p, asup_simnet_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	get_faults(p, &c->faults);
+	c->stream_buffer = (uint32_t)get_n(p, 4);
+	c->segment_size = (uint32_t)get_n(p, 4);
+	c->backlog_max = (uint32_t)get_n(p, 4);
+	c->dgram_queue = (uint32_t)get_n(p, 4);
+	c->npartitions = (uint32_t)get_n(p, 4);
+	for (int i = 0; i < ASUP_SIMNET_MAX_PARTITIONS; i++) {
+		asup_simnet_partition *q = &c->partitions[i];
+		q->start_min_ns = get_n(p, 8);
+		q->start_max_ns = get_n(p, 8);
+		q->end_min_ns = get_n(p, 8);
+		q->end_max_ns = get_n(p, 8);
+		q->nhosts = (uint32_t)get_n(p, 4);
+		for (int j = 0; j < ASUP_SIMNET_MAX_PARTITION_HOSTS; j++)
+			get_host(p, &q->hosts[j]);
+	}
+	c->nstops = (uint32_t)get_n(p, 4);
+	for (int i = 0; i < ASUP_SIMNET_MAX_STOPS; i++) {
+		get_host(p, &c->stops[i].host);
+		c->stops[i].at_min_ns = get_n(p, 8);
+		c->stops[i].at_max_ns = get_n(p, 8);
+	}
+	c->nlinks = (uint32_t)get_n(p, 4);
+	for (int i = 0; i < ASUP_SIMNET_MAX_LINKS; i++) {
+		get_host(p, &c->links[i].a);
+		get_host(p, &c->links[i].b);
+		get_faults(p, &c->links[i].faults);
+	}
+}
+
+/* Whether c encodes as the default config (then the file is version 1). */
+static int net_is_default(const asup_simnet_config *c)
+{
+	uint8_t a[NET_BYTES], b[NET_BYTES], *pa = a, *pb = b;
+	asup_simnet_config d;
+
+	asup_simnet_config_init(&d);
+	put_net(&pa, c);
+	put_net(&pb, &d);
+	return memcmp(a, b, NET_BYTES) == 0;
+}
+
 int asup__rec_encode(const asup__recording *r, uint8_t **out, size_t *len)
 {
 	const asup__replay_hdr *h = &r->hdr;
-	size_t n;
+	int with_net = !net_is_default(&h->net);
+	size_t n, hdr = HDR_BYTES + (with_net ? NET_BYTES : 0);
 	uint8_t *buf, *p;
 
-	if (r->n > (SIZE_MAX - HDR_BYTES - TRAILER_BYTES - 8) / STEP_BYTES)
+	if (r->n > (SIZE_MAX - hdr - TRAILER_BYTES - 8) / STEP_BYTES)
 		return -ENOMEM;
-	n = HDR_BYTES + 8 + (size_t)r->n * STEP_BYTES + TRAILER_BYTES;
+	n = hdr + 8 + (size_t)r->n * STEP_BYTES + TRAILER_BYTES;
 	buf = asup__alloc_mem(r->alloc, n);
 	if (!buf)
 		return -ENOMEM;
 	p = buf;
 	memcpy(p, MAGIC, 8);
 	p += 8;
-	put_u32(&p, VERSION);
-	put_u32(&p, HDR_BYTES);
+	put_u32(&p, with_net ? VERSION_NET : VERSION);
+	put_u32(&p, (uint32_t)hdr);
 	put_u64(&p, h->seed);
 	put_u32(&p, h->workers);
 	put_u32(&p, h->flags);
@@ -165,6 +309,8 @@ int asup__rec_encode(const asup__recording *r, uint8_t **out, size_t *len)
 	memset(p, 0, ASUP__REPLAY_NAME_MAX);
 	memcpy(p, h->name, strnlen(h->name, ASUP__REPLAY_NAME_MAX - 1));
 	p += ASUP__REPLAY_NAME_MAX;
+	if (with_net)
+		put_net(&p, &h->net);
 	put_u64(&p, r->n);
 	for (uint64_t i = 0; i < r->n; i++) {
 		const asup__step_rec *s = &r->steps[i];
@@ -200,7 +346,7 @@ int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const c
 {
 	asup__replay_hdr *h = &r->hdr;
 	const uint8_t *p = buf;
-	uint64_t n, check;
+	uint64_t n, check, version, hdr;
 
 	*why = NULL;
 	if (!buf || len < HDR_BYTES + 8 + TRAILER_BYTES)
@@ -208,10 +354,14 @@ int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const c
 	if (memcmp(p, MAGIC, 8) != 0)
 		BAD("not a lab recording (bad magic)");
 	p += 8;
-	if (get_n(&p, 4) != VERSION)
+	version = get_n(&p, 4);
+	if (version != VERSION && version != VERSION_NET)
 		BAD("unsupported recording version");
-	if (get_n(&p, 4) != HDR_BYTES)
-		BAD("bad header size");
+	hdr = get_n(&p, 4);
+	if (hdr != HDR_BYTES + (version == VERSION_NET ? NET_BYTES : 0))
+		BAD("bad header size for the recording version");
+	if (len < hdr + 8 + TRAILER_BYTES)
+		BAD("file too short for a lab recording");
 	h->seed = get_n(&p, 8);
 	h->workers = (uint32_t)get_n(&p, 4);
 	h->flags = (uint32_t)get_n(&p, 4);
@@ -225,6 +375,12 @@ int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const c
 	p += ASUP__REPLAY_NAME_MAX;
 	if (memchr(h->name, '\0', ASUP__REPLAY_NAME_MAX) == NULL)
 		BAD("scenario name not terminated");
+	if (version == VERSION_NET)
+		get_net(&p, &h->net);
+	else
+		asup_simnet_config_init(&h->net);
+	if (asup_simnet_config_check(&h->net, NULL) < 0)
+		BAD("network config out of range");
 	n = get_n(&p, 8);
 	if (h->workers < 1 || h->workers > 64)
 		BAD("worker count out of range");
@@ -239,8 +395,8 @@ int asup__rec_decode(asup__recording *r, const uint8_t *buf, size_t len, const c
 		BAD("chaos storm size out of range");
 	if (h->inject_kind > 10)
 		BAD("cancel kind out of range");
-	if (n > (len - HDR_BYTES - 8 - TRAILER_BYTES) / STEP_BYTES ||
-	    HDR_BYTES + 8 + n * STEP_BYTES + TRAILER_BYTES != len)
+	if (n > (len - hdr - 8 - TRAILER_BYTES) / STEP_BYTES ||
+	    hdr + 8 + n * STEP_BYTES + TRAILER_BYTES != len)
 		BAD("length does not match the step count (truncated?)");
 	check = check_of(buf, len - 8);
 	{

@@ -11,6 +11,10 @@
  *   u32 inject_kind, char name[32] (NUL-terminated), u64 nsteps;
  *   nsteps x { u64 task, u8 lane, u8 worker, u16 chaos, u32 zero, u64 check (< 2^32) };
  *   u8 digest[16], u64 check (hash of every byte before it).
+ * Version 2 is the same with the simulated network's config (NET_BYTES,
+ * field by field, see replay.c) between the name and nsteps, and header
+ * bytes 108 + NET_BYTES; it is written only when the run's network config
+ * differs from the defaults, so every other recording stays version 1.
  * The reader rejects anything else: bad magic or version, a size that does
  * not match nsteps, out-of-range fields, a wrong check value.
  *
@@ -22,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "asupersync/simnet.h"
 #include "../util/alloc.h"
 
 #define ASUP__REPLAY_NAME_MAX 32
@@ -44,6 +49,7 @@ typedef struct asup__replay_hdr {
 	uint32_t chaos[5];    /* cancel, delay, storm, storm_max, budget */
 	uint32_t inject_at, inject_kind;
 	char name[ASUP__REPLAY_NAME_MAX];
+	asup_simnet_config net; /* the defaults in a version 1 recording */
 } asup__replay_hdr;
 
 typedef struct asup__recording {

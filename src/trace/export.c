@@ -220,9 +220,49 @@ static void instant(FILE *f, int *first, const tracks *t, const asup_event *e, d
 		name, tid_of(t, e->task), ts, e->step, r, e->a, e->b);
 }
 
+/* Names of the simulated network's event kinds (ASUP_EV_NET's low byte;
+ * the numbering is the trace format's, enum asup__net_ev in src/io). */
+static const char *const net_kind[] = {
+    "net", "listen", "bind", "connect", "accept", "established", "refused", "send",
+    "deliver", "drop", "dup", "fin", "reset", "close", "partition", "stop",
+};
+
+/*
+ * Network events go to a second process ("network") with a track per
+ * connection (tid = the connection id, the connecting socket's) and one for
+ * partitions and stops (tid 0), named at first sight. seen may fail to grow:
+ * the track then goes unnamed, the event is still written.
+ */
+static void emit_net(FILE *f, int *first, const asup_event *e, double ts, tid_map *seen)
+{
+	uint32_t kind = (uint32_t)(e->a & 0xff);
+	uint64_t conn = e->a >> 8, tid;
+	const char *name = kind < sizeof net_kind / sizeof net_kind[0] ? net_kind[kind] : "net";
+
+	tid = (kind == 14 || kind == 15) ? 0 : (conn & ((1ull << 31) - 1)) + 1;
+	if (map_get(seen, tid) == ASUP_ID_NONE && map_put(seen, tid, 1) == 0) {
+		emit_sep(f, first);
+		if (tid == 0)
+			fputs("{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,"
+			      "\"args\":{\"name\":\"partitions and stops\"}}",
+			      f);
+		else
+			fprintf(f,
+				"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":%" PRIu64
+				",\"args\":{\"name\":\"connection %" PRIu64 "\"}}",
+				tid, conn);
+	}
+	emit_sep(f, first);
+	fprintf(f,
+		"{\"name\":\"%s\",\"cat\":\"net\",\"ph\":\"i\",\"s\":\"t\",\"pid\":2,\"tid\":%" PRIu64
+		",\"ts\":%.3f,\"args\":{\"step\":%" PRIu64 ",\"value\":%" PRId64 "}}",
+		name, tid, ts, e->step, (int64_t)e->b);
+}
+
 static void emit_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time,
 			const tracks *t)
 {
+	tid_map seen = {NULL, NULL, 0, 0};
 	int first = 1;
 	uint64_t running = ASUP_ID_NONE; /* the task with an open slice */
 	double last_ts = 0;
@@ -236,6 +276,14 @@ static void emit_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 	fputs("{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":"
 	      "\"regions\"}}",
 	      f);
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].type == ASUP_EV_NET) {
+			emit_sep(f, &first);
+			fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":2,\"args\":"
+			      "{\"name\":\"network\"}}",
+			      f);
+			break;
+		}
 	for (size_t i = 0; i < n; i++) {
 		const asup_event *e = &ev[i];
 		double ts = ts_of(e, virtual_time);
@@ -301,6 +349,9 @@ static void emit_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 		case ASUP_EV_EFFECT:
 		case ASUP_EV_TIMER_SCHEDULED:
 			break; /* too frequent to be useful on a timeline */
+		case ASUP_EV_NET:
+			emit_net(f, &first, e, ts, &seen);
+			break;
 		default:
 			instant(f, &first, t, e, ts, asup_event_type_name(type));
 			break;
@@ -312,6 +363,7 @@ static void emit_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_tim
 			tid_of(t, running), last_ts);
 	}
 	fputs("\n]}\n", f);
+	map_free(&seen);
 }
 
 int asup__export_chrome(const asup_event *ev, size_t n, FILE *f, int virtual_time)
