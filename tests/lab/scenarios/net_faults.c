@@ -24,6 +24,10 @@ void asup_netfaults_partition(asup_simnet_config *net)
 	p->nhosts = 1;
 	(void)asup_simnet_host_of((const struct sockaddr *)&sa, sizeof sa, &p->hosts[0]);
 	net->npartitions = 1;
+	/* Latency drawn per packet, so that seeds give different histories
+	 * besides the partition's start. */
+	net->faults.latency_min_ns = 20000;
+	net->faults.latency_max_ns = 2000000;
 }
 
 void asup_netfaults_resets(asup_simnet_config *net)
