@@ -3,7 +3,8 @@
  *
  * Like the socket calls (asupersync/net.h), every call takes the calling
  * task's cx, needs ASUP_CAP_IO (-EPERM without it) and a runtime in real
- * mode (-ASUP_ESIMONLY in deterministic mode). Common codes: -ASUP_ENOTASK
+ * mode (-ASUP_ESIMONLY in deterministic mode; asup_resolve alone answers
+ * there, see below). Common codes: -ASUP_ENOTASK
  * (cx is not the running task's), -EPERM, -ASUP_ESIMONLY, -EINVAL (NULL or
  * bad argument), -ENOSYS (the reactor could not be created), -ENOMEM.
  *
@@ -85,7 +86,11 @@ ASUP_API int asup_file_fd(asup_cx *cx, asup_file f);
  * NULL out, bad hints flags, family or socket type), -ENOENT (no such name,
  * or no address of the asked family), -ESRCH (unknown service), -EAGAIN
  * (temporary failure of the name server), -EIO (permanent failure),
- * -ENOMEM, -ECANCELED/-ETIMEDOUT (at once; see above), a common code. */
+ * -ENOMEM, -ECANCELED/-ETIMEDOUT (at once; see above), a common code.
+ * In deterministic mode (the simulated network) it answers at once and the
+ * same everywhere: numeric hosts and services, and "localhost" (127.0.0.1,
+ * or ::1 when hints ask for AF_INET6); other names -ENOENT, service names
+ * -ESRCH. */
 ASUP_API int asup_resolve(asup_cx *cx, const char *host, const char *service,
 			  const struct addrinfo *hints, struct addrinfo **out);
 /* Frees a list from asup_resolve (NULL is fine). */

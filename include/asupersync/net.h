@@ -1,9 +1,11 @@
 /*
  * Sockets and fd readiness.
  *
- * Every call takes the calling task's cx, needs ASUP_CAP_IO (-EPERM
- * without it) and a runtime in real mode (-ASUP_ESIMONLY in deterministic
- * mode, so in the lab). Every call that can wait is a checkpoint: it
+ * Every call takes the calling task's cx and needs ASUP_CAP_IO (-EPERM
+ * without it). In deterministic mode (so in the lab) the socket calls run
+ * over the runtime's simulated network (asupersync/simnet.h), with the same
+ * codes and promises; asup_fd_wait and asup_sock_fd, which name real fds,
+ * return -ASUP_ESIMONLY there. Every call that can wait is a checkpoint: it
  * returns -ECANCELED when the task is cancelled (-ETIMEDOUT when an
  * asup_timeout scope's deadline passed), and it returns only after the
  * kernel holds nothing of the operation (nor of its buffer). Nothing is

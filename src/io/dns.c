@@ -20,6 +20,7 @@
 #include "asupersync/task.h"
 #include "io_rt.h"
 #include "pool_op.h"
+#include "simnet.h"
 
 enum { DNS_RUNNING = 0, DNS_DONE = 1, DNS_LEFT = 2 };
 
@@ -116,9 +117,11 @@ ASUP_API int asup_resolve(asup_cx *cx, const char *host, const char *service,
 	struct dns *d;
 	asup_outcome o;
 	asup_task h;
-	int rc = asup__io_reactor(cx, &r);
+	int rc;
 
-	if (rc < 0)
+	if (asup__io_is_sim(cx))
+		return asup__sim_resolve(cx, host, service, hints, out);
+	if ((rc = asup__io_reactor(cx, &r)) < 0)
 		return rc;
 	if ((!host && !service) || !out)
 		return -EINVAL;

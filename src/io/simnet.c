@@ -517,6 +517,13 @@ static void conn_maybe_free(asup__simnet *sn, struct simconn *c)
 {
 	if (c->end[0] || c->end[1] || conn_linked(c))
 		return;
+	/* Bytes held for good (behind a stopped host or a partition that
+	 * never heals) die with the connection: counted as dropped. */
+	for (int i = 0; i < 2; i++)
+		if (c->dir[i].flight) {
+			sn->totals.bytes_dropped += c->dir[i].flight;
+			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_DROP, 0, c->id, c->dir[i].flight);
+		}
 	ring_put(sn, c->dir[0].buf);
 	ring_put(sn, c->dir[1].buf);
 	asup__list_remove(&c->all);
@@ -1316,6 +1323,9 @@ void asup__simnet_destroy(asup__simnet *sn)
 	if (!sn)
 		return;
 	asup__timebase_source(sn->tb, NULL, NULL);
+	/* First: the heap marks the nodes it still holds as unlinked, and
+	 * those live in the objects freed below. */
+	asup__heap_destroy(&sn->events);
 	while ((n = asup__list_pop_front(&sn->open)) != NULL) {
 		struct simsock *s = asup__container_of(n, struct simsock, olink);
 		asup__io_report_leak(sn->k, s->region, "simulated socket", -1, "runtime destroyed");
@@ -1336,6 +1346,5 @@ void asup__simnet_destroy(asup__simnet *sn)
 		sn->alloc.free(sn->alloc.ud, sn->free_bufs[i], sn->cfg.stream_buffer);
 	if (sn->free_bufs)
 		sn->alloc.free(sn->alloc.ud, sn->free_bufs, sn->capfree_bufs * sizeof(uint8_t *));
-	asup__heap_destroy(&sn->events);
 	sn->alloc.free(sn->alloc.ud, sn, sizeof(*sn));
 }

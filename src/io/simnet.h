@@ -153,6 +153,12 @@ int64_t asup__sim_sendto(asup_cx *cx, asup_socket s, const void *buf, size_t len
 int64_t asup__sim_recvfrom(asup_cx *cx, asup_socket s, void *buf, size_t len,
 			   struct sockaddr *addr, socklen_t *addr_len);
 
+/* asup_resolve in deterministic mode (simnet_name.c): numeric hosts and
+ * services and "localhost" only. */
+struct addrinfo;
+int asup__sim_resolve(asup_cx *cx, const char *host, const char *service,
+		      const struct addrinfo *hints, struct addrinfo **out);
+
 /* ---- faults (simnet_fault.c) ---- */
 
 typedef struct asup__simnet_window {

@@ -6,6 +6,8 @@
  */
 #include "simtest.h"
 
+#include <netdb.h>
+
 static int64_t refused(asup_cx *cx, void *arg)
 {
 	struct sockaddr_in a = sim_in4(10, 0, 0, 9, 80);
@@ -213,4 +215,40 @@ TEST(outside_a_task_sim_calls_return_enotask)
 
 	CHECK_EQ(asup_tcp_listen(NULL, (struct sockaddr *)&a, sizeof(a), NULL, &u), -ASUP_ENOTASK);
 	CHECK_EQ(asup_sock_close(NULL, u), -ASUP_ENOTASK);
+}
+
+static int64_t names(asup_cx *cx, void *arg)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_in *in;
+
+	(void)arg;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	CHECK_EQ(asup_resolve(cx, "10.1.2.3", "80", &hints, &res), 0);
+	in = (struct sockaddr_in *)(void *)res->ai_addr;
+	CHECK_EQ(ntohl(in->sin_addr.s_addr), 0x0a010203u);
+	CHECK_EQ(ntohs(in->sin_port), 80);
+	asup_resolve_free(res);
+	CHECK_EQ(asup_resolve(cx, "localhost", "8080", &hints, &res), 0);
+	in = (struct sockaddr_in *)(void *)res->ai_addr;
+	CHECK_EQ(res->ai_family, AF_INET);
+	CHECK_EQ(ntohl(in->sin_addr.s_addr), 0x7f000001u);
+	asup_resolve_free(res);
+	hints.ai_family = AF_INET6;
+	CHECK_EQ(asup_resolve(cx, "localhost", NULL, &hints, &res), 0);
+	CHECK_EQ(res->ai_family, AF_INET6);
+	asup_resolve_free(res);
+	CHECK_EQ(asup_resolve(cx, "example.com", "80", NULL, &res), -ENOENT);
+	CHECK_EQ(asup_resolve(cx, "10.0.0.1", "http", NULL, &res), -ESRCH);
+	CHECK_EQ(asup_resolve(cx, NULL, NULL, NULL, &res), -EINVAL);
+	return 0;
+}
+
+TEST(resolve_in_the_sim_answers_numeric_and_localhost_only)
+{
+	asup_rt *rt = sim_rt(7, NULL);
+
+	sim_run(rt, names, NULL);
+	test_rt_done(rt);
 }

@@ -163,8 +163,15 @@ TEST(a_partition_that_never_heals_is_ended_only_by_the_deadline)
 {
 	asup_simnet_config net = part_cfg(1 * MS, 1 * MS, 0, 0);
 	asup_rt *rt = sim_rt(2, &net);
+	asup__simnet_totals t;
 
 	CHECK_EQ(sim_run(rt, deadline_main, NULL), ERR_AS_VALUE(-ETIMEDOUT));
+	/* The request held for good is reported lost once its connection is
+	 * gone: every byte is delivered or dropped. */
+	t = sim_totals(rt);
+	CHECK_EQ(t.bytes_sent, 4);
+	CHECK_EQ(t.bytes_dropped, 4);
+	CHECK_EQ(t.bytes_sent, t.bytes_delivered + t.bytes_dropped);
 	test_rt_done(rt);
 }
 
