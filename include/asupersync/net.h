@@ -59,7 +59,8 @@ enum {
  * ready (> 0; a regular file or directory is ready at once, as poll(2) has
  * it), or -EBADF (not an open fd), -EINVAL (events 0 or unknown bits),
  * -EBUSY (epoll backend: another task already waits for this fd), or a
- * common code. */
+ * common code; -ASUP_ESIMONLY in deterministic mode (the simulated network
+ * has no fds). */
 ASUP_API int asup_fd_wait(asup_cx *cx, int fd, uint32_t events);
 
 /* ---- TCP and Unix stream sockets ---- */
@@ -123,7 +124,8 @@ ASUP_API int asup_sock_close(asup_cx *cx, asup_socket s);
 ASUP_API int asup_sock_local_addr(asup_cx *cx, asup_socket s, struct sockaddr *addr,
 				  socklen_t *len);
 /* The underlying fd, for setsockopt and the like (borrowed: never close it
- * yourself). -EBADF, -ASUP_ECLOSED. */
+ * yourself). -EBADF, -ASUP_ECLOSED; -ASUP_ESIMONLY in deterministic mode
+ * (a simulated socket has no fd). */
 ASUP_API int asup_sock_fd(asup_cx *cx, asup_socket s);
 
 /* ---- UDP and Unix datagram sockets ---- */

@@ -83,6 +83,11 @@ int asup__sim_get(asup_cx *cx, asup__simnet **out)
 	return 0;
 }
 
+int asup__io_sim_check(asup_rt *rt)
+{
+	return asup__simnet_check(rt->sim);
+}
+
 asup__simnet *asup__simnet_of(asup_rt *rt)
 {
 	return rt ? rt->sim : NULL;

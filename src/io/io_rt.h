@@ -25,6 +25,8 @@ void asup__io_rt_destroy(asup_rt *rt);
  * 1 if it waited, 0 if no reactor exists (the caller idles as before),
  * -EDEADLK if nothing at all can wake the runtime. */
 int asup__io_idle(asup_rt *rt, asup_time next);
+/* The simulated network's invariants (0 when there is none). */
+int asup__io_sim_check(asup_rt *rt);
 /* The run loop is busy: dispatches completions without waiting, so that
  * I/O is not starved by tasks that keep yielding. */
 void asup__io_tick(asup_rt *rt);

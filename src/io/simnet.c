@@ -14,6 +14,12 @@
  * A stream direction never reorders: a segment's due time is at least the
  * previous segment's, so only the head segment has an event queued. Every
  * byte sent is, at any moment, readable, in flight, or counted as dropped.
+ *
+ * Over 1,000 lines on purpose: the stream calls, the events that move
+ * their bytes and the connection's lifetime share static helpers
+ * (segments, routes, detaching and freeing); splitting the file would make
+ * those an internal API with nothing else to use it. Datagrams, faults and
+ * names, which stand apart, have files of their own.
  */
 #define _GNU_SOURCE
 #include "simnet_int.h"
@@ -153,13 +159,12 @@ static void simh_finalize(void *arg)
 	sock_close(h->sn, s, ASUP_ID_NONE);
 }
 
-int asup__sim_sock_get(asup_cx *cx, asup_socket hd, asup__simnet **sn, struct simsock **out)
+/* The socket a handle names, without the capability check and its trace
+ * event: for the loops of a call that did asup__sim_sock_get first. */
+int asup__sim_sock_again(asup_cx *cx, asup_socket hd, struct simsock **out)
 {
 	struct simh *h;
-	int rc = asup__sim_get(cx, sn);
 
-	if (rc < 0)
-		return rc;
 	if (!hd._p)
 		return -EBADF;
 	if (!asup__region_lookup(cx->k, hd._region))
@@ -169,6 +174,13 @@ int asup__sim_sock_get(asup_cx *cx, asup_socket hd, asup__simnet **sn, struct si
 		return -EBADF;
 	*out = h->s;
 	return 0;
+}
+
+int asup__sim_sock_get(asup_cx *cx, asup_socket hd, asup__simnet **sn, struct simsock **out)
+{
+	int rc = asup__sim_get(cx, sn);
+
+	return rc < 0 ? rc : asup__sim_sock_again(cx, hd, out);
 }
 
 static struct simsock *sock_alloc(asup__simnet *sn, int kind)
@@ -617,12 +629,19 @@ static void dir_drop(asup__simnet *sn, struct simconn *c, int side)
 	}
 }
 
+/* Wakes every waiter of q; most queues are empty, so look first. */
+static inline void wake_all(asup__list *q)
+{
+	if (!asup__list_empty(q))
+		asup__waitq_wake_all(q);
+}
+
 static void sock_wake(struct simsock *s)
 {
 	if (!s)
 		return;
-	asup__waitq_wake_all(&s->rq);
-	asup__waitq_wake_all(&s->wq);
+	wake_all(&s->rq);
+	wake_all(&s->wq);
 }
 
 /* The connection is reset: both ends see -ECONNRESET, nothing more moves. */
@@ -675,7 +694,7 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_FIN, to ? to->id : 0, c->id, 0);
 	}
 	if (to)
-		asup__waitq_wake_all(&to->rq);
+		wake_all(&to->rq);
 	dir_schedule(sn, d);
 	if (!to)
 		conn_maybe_free(sn, c);
@@ -716,7 +735,7 @@ static void on_syn(asup__simnet *sn, struct simconn *c)
 		c->end[1] = s;
 		asup__list_push_back(&l->accq, &c->qlink);
 		l->nacc++;
-		asup__waitq_wake_all(&l->rq);
+		wake_all(&l->rq);
 		if (at != ASUP_TIME_MAX)
 			asup__sim_push(sn, &c->synack, at);
 		return;
@@ -748,7 +767,7 @@ static void on_event(asup__simnet *sn, struct simev *ev)
 			c->end[0]->connecting = 0;
 			c->end[0]->established = 1;
 			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_ESTABLISHED, c->end[0]->id, c->id, 0);
-			asup__waitq_wake_all(&c->end[0]->wq);
+			wake_all(&c->end[0]->wq);
 		}
 		break;
 	case EV_RST:
@@ -759,7 +778,7 @@ static void on_event(asup__simnet *sn, struct simev *ev)
 			c->end[0]->refused = 1;
 			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_REFUSED, c->end[0]->id, c->id,
 				       -ECONNREFUSED);
-			asup__waitq_wake_all(&c->end[0]->wq);
+			wake_all(&c->end[0]->wq);
 		} else {
 			conn_reset(sn, c);
 		}
@@ -932,7 +951,7 @@ int asup__sim_accept(asup_cx *cx, asup_socket ls, asup_socket *out, struct socka
 	if ((rc = asup__cx_checkpoint(cx)) < 0 || (rc = handle_reserve(cx, &h)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, ls, &sn, &l)) < 0)
+		if ((rc = asup__sim_sock_again(cx, ls, &l)) < 0)
 			return rc;
 		if (!asup__list_empty(&l->accq))
 			break;
@@ -1000,12 +1019,11 @@ static int client_addr(asup__simnet *sn, int family, struct simaddr *a)
 
 static int connect_wait(asup_cx *cx, asup_socket hd)
 {
-	asup__simnet *sn;
 	struct simsock *s;
 	int rc;
 
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0)
+		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 		if (s->established)
 			return 0;
@@ -1052,7 +1070,7 @@ int asup__sim_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 	rc = connect_wait(cx, *out);
 	if (rc < 0) {
 		/* Nothing half-made is left open. */
-		if (asup__sim_sock_get(cx, *out, &sn, &s) == 0)
+		if (asup__sim_sock_again(cx, *out, &s) == 0)
 			sock_close(sn, s, task_id(cx));
 		out->_p = NULL;
 	}
@@ -1147,13 +1165,15 @@ int64_t asup__sim_write(asup_cx *cx, asup_socket hd, const struct iovec *iov, in
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0 || (rc = stream_ready(s, 1)) < 0)
+		if ((rc = stream_ready(s, 1)) < 0)
 			return rc;
 		d = &s->conn->dir[s->side];
 		room = d->cap - d->readable - d->flight;
 		if (room)
 			break;
-		if ((rc = asup__sim_wait(cx, &s->wq)) < 0)
+		/* After a wait the socket may be gone: find it again. */
+		if ((rc = asup__sim_wait(cx, &s->wq)) < 0 ||
+		    (rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 	}
 	if (want > room)
@@ -1178,7 +1198,7 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0 || (rc = stream_ready(s, 0)) < 0)
+		if ((rc = stream_ready(s, 0)) < 0)
 			return rc;
 		d = &s->conn->dir[1 - s->side];
 		if (s->shut_rd)
@@ -1187,7 +1207,8 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 			break;
 		if (d->eof)
 			return 0;
-		if ((rc = asup__sim_wait(cx, &s->rq)) < 0)
+		if ((rc = asup__sim_wait(cx, &s->rq)) < 0 ||
+		    (rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 	}
 	n = iov_total(iov, niov);
@@ -1198,7 +1219,7 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 	d->readable -= (uint32_t)n;
 	/* Room came back: the writer on the other side may go on. */
 	if (s->conn->end[1 - s->side])
-		asup__waitq_wake_all(&s->conn->end[1 - s->side]->wq);
+		wake_all(&s->conn->end[1 - s->side]->wq);
 	return (int64_t)n;
 }
 
@@ -1219,13 +1240,13 @@ int asup__sim_shutdown(asup_cx *cx, asup_socket hd, int how)
 		return -ENOTCONN;
 	if (how != SHUT_WR) {
 		s->shut_rd = 1;
-		asup__waitq_wake_all(&s->rq);
+		wake_all(&s->rq);
 	}
 	if (how != SHUT_RD && !c->dir[s->side].fin_queued) {
 		c->dir[s->side].fin_queued = 1;
 		at = stream_due(sn, c, s->side, &rst);
 		dir_queue(sn, c, s->side, 0, 1, at, 0);
-		asup__waitq_wake_all(&s->wq);
+		wake_all(&s->wq);
 	}
 	return 0;
 }
@@ -1347,4 +1368,45 @@ void asup__simnet_destroy(asup__simnet *sn)
 	if (sn->free_bufs)
 		sn->alloc.free(sn->alloc.ud, sn->free_bufs, sn->capfree_bufs * sizeof(uint8_t *));
 	sn->alloc.free(sn->alloc.ud, sn, sizeof(*sn));
+}
+
+/* ---- invariants --------------------------------------------------------- */
+
+static int dir_check(const struct simdir *d)
+{
+	uint64_t inflight = 0;
+
+	if (d->scount > SIM_SEGS || (asup__hnode_linked(&d->ev.node) && !d->scount))
+		return -EINVAL;
+	if (d->buf && (uint64_t)d->readable + d->flight > d->cap)
+		return -EINVAL;
+	for (uint32_t i = 0; i < d->scount; i++)
+		inflight += d->seg[(d->shead + i) % SIM_SEGS].len;
+	/* A reset dropped the bytes but keeps nothing queued. */
+	return inflight == d->flight ? 0 : -EINVAL;
+}
+
+int asup__simnet_check(const asup__simnet *sn)
+{
+	const asup__hnode *top;
+	const asup__list *n;
+
+	if (!sn)
+		return 0;
+	if (asup__heap_check(&sn->events) || sn->events.len > sn->ev_slots)
+		return -EINVAL;
+	top = asup__heap_top(&sn->events);
+	if (sn->tb->source_next != (top ? top->key : ASUP_TIME_MAX))
+		return -EINVAL;
+	for (n = sn->conns.next; n != &sn->conns; n = n->next) {
+		const struct simconn *c = asup__container_of(n, struct simconn, all);
+		if (dir_check(&c->dir[0]) || dir_check(&c->dir[1]))
+			return -EINVAL;
+	}
+	for (n = sn->open.next; n != &sn->open; n = n->next) {
+		const struct simsock *s = asup__container_of(n, struct simsock, olink);
+		if (!s->open || !s->refs || !s->h || s->h->s != s)
+			return -EINVAL;
+	}
+	return 0;
 }

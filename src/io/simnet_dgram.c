@@ -280,10 +280,10 @@ int64_t asup__sim_dgram_recv(asup_cx *cx, asup_socket hd, const struct iovec *io
 	size_t done = 0;
 	int rc;
 
-	if ((rc = asup__cx_checkpoint(cx)) < 0)
+	if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0 || (rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
-		if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0)
+		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 		if (s->kind != ASUP__SIM_DGRAM)
 			return -ENOTCONN;

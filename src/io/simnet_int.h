@@ -165,6 +165,7 @@ void asup__sim_emit(asup__simnet *sn, uint64_t task, uint32_t kind, uint64_t soc
 		    int64_t value);
 void asup__sim_push(asup__simnet *sn, struct simev *ev, asup_time at);
 int asup__sim_sock_get(asup_cx *cx, asup_socket h, asup__simnet **sn, struct simsock **out);
+int asup__sim_sock_again(asup_cx *cx, asup_socket h, struct simsock **out);
 int asup__sim_sock_new(asup_cx *cx, asup__simnet *sn, int kind, const struct simaddr *local,
 		       asup_socket *out, struct simsock **sp);
 struct simsock *asup__sim_lookup(asup__simnet *sn, const struct simaddr *a);

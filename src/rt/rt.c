@@ -542,7 +542,7 @@ asup__kernel *asup__rt_kernel(asup_rt *rt)
 int asup__rt_check(asup_rt *rt)
 {
 	if (asup__sched_check(&rt->sched) || asup__kernel_check(&rt->kernel) ||
-	    asup__timebase_check(&rt->tb))
+	    asup__timebase_check(&rt->tb) || asup__io_sim_check(rt))
 		return -EINVAL;
 	return 0;
 }

@@ -96,6 +96,7 @@ TEST(a_recorded_run_with_network_faults_replays_exactly)
 	cfg.net.faults = asup_simnet_faults_heavy();
 	cfg.net.faults.reset = 0;
 	cfg.net.segment_size = 700;
+	cfg.check_every_step = 1;
 	CHECK_EQ(asup_lab_create(&cfg, &lab), 0);
 	CHECK_EQ(asup_lab_run(lab, traffic, NULL, &o), 0);
 	CHECK_EQ(o.value, NCLIENT * 3000);

@@ -83,6 +83,7 @@ static inline int sim_lab(uint64_t seed, const asup_simnet_config *net, asup_tas
 	asup_lab_config_init(&cfg);
 	cfg.seed = seed;
 	cfg.max_steps = 10000000;
+	cfg.check_every_step = 1; /* the network's invariants after every step */
 	if (net)
 		cfg.net = *net;
 	CHECK_EQ(asup_lab_create(&cfg, &lab), 0);

@@ -349,3 +349,34 @@ TEST(unix_and_ipv6_streams_work_in_the_sim)
 	sim_run(rt, family_main, &fam);
 	test_rt_done(rt);
 }
+
+static int64_t backlog_main(asup_cx *cx, void *arg)
+{
+	struct sockaddr_in a = sim_in4(10, 0, 0, 4, 80);
+	asup_listen_opts o;
+	asup_socket ls, c[3], s;
+
+	(void)arg;
+	asup_listen_opts_init(&o);
+	o.backlog = 2;
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), &o, &ls), 0);
+	CHECK_EQ(asup_tcp_connect(cx, (struct sockaddr *)&a, sizeof(a), &c[0]), 0);
+	CHECK_EQ(asup_tcp_connect(cx, (struct sockaddr *)&a, sizeof(a), &c[1]), 0);
+	/* Two wait unaccepted: the backlog is full, the third is refused. */
+	CHECK_EQ(asup_tcp_connect(cx, (struct sockaddr *)&a, sizeof(a), &c[2]), -ECONNREFUSED);
+	CHECK_EQ(asup_sock_accept(cx, ls, &s, NULL, NULL), 0);
+	CHECK_EQ(asup_tcp_connect(cx, (struct sockaddr *)&a, sizeof(a), &c[2]), 0);
+	for (int i = 0; i < 3; i++)
+		asup_sock_close(cx, c[i]);
+	asup_sock_close(cx, s);
+	asup_sock_close(cx, ls);
+	return 0;
+}
+
+TEST(a_full_backlog_refuses_further_connects_until_one_is_accepted)
+{
+	asup_rt *rt = sim_rt(7, NULL);
+	sim_run(rt, backlog_main, NULL);
+	CHECK_EQ(sim_totals(rt).sockets_open, 0);
+	test_rt_done(rt);
+}
