@@ -3,7 +3,7 @@
  * over the simulated network with tracing on (every event, the network's
  * included, goes to the ring, the digest and the oracles): one server
  * task accepting 100 clients over TCP, a task per connection, each client
- * making ROUNDS request/response exchanges of 64 bytes, on one virtual
+ * making 3,000 request/response exchanges of 64 bytes, on one virtual
  * worker, with the default network (50 us latency, no faults).
  *
  * Prints:  LABNET asup st steps_per_s X
@@ -19,7 +19,7 @@
 #include <time.h>
 
 #define CLIENTS 100
-static int rounds = 1000;
+static int rounds = 3000;
 
 static struct sockaddr_in server_addr;
 static int listening;
