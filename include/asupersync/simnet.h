@@ -15,7 +15,8 @@
  *     on one host, "unix". A host exists when something is bound on it.
  *     Port 0 picks a port deterministically (from 49152 up, per family).
  *     A connecting socket's own address is the loopback address of its
- *     family (127.0.0.1, ::1) with such a port; Unix clients are unnamed.
+ *     family (127.0.0.1, ::1) with such a port, or the host its region was
+ *     given (asup_simnet_set_host); Unix clients are unnamed.
  *   - Streams (TCP, Unix stream): reliable, ordered delivery in segments of
  *     at most segment_size bytes (so reads can be short), a bounded buffer
  *     per direction (stream_buffer bytes: a writer waits while the bytes in
@@ -63,6 +64,7 @@
 #include <sys/socket.h>
 
 #include "core.h"
+#include "cx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -155,6 +157,22 @@ ASUP_API int asup_simnet_config_check(const asup_simnet_config *cfg, const char 
  * 100 ms, 0.1% resets. */
 ASUP_API asup_simnet_faults asup_simnet_faults_light(void);
 ASUP_API asup_simnet_faults asup_simnet_faults_heavy(void);
+
+/*
+ * Deterministic mode: sockets opened from now on in the current scope's
+ * region and the regions below it speak from `host` instead of the
+ * loopback address (a connect gets a picked port on it; a datagram sent
+ * from a socket bound to the wildcard address comes from it), so that a lab
+ * can place a group of tasks on a host of its own and partitions and stops
+ * apply to their outgoing traffic too. A later call for the same region
+ * replaces its host; the nearest region with a host wins. The host is
+ * copied. 0; -ASUP_ENOTDET in real mode (the system picks source
+ * addresses; a program calls it and ignores that code to run both ways);
+ * -EINVAL (NULL, a family other than AF_INET/AF_INET6, or the wildcard
+ * address); -ASUP_ECAPACITY (64 live regions have a host already);
+ * -ASUP_ENOTASK; -EPERM (no ASUP_CAP_IO).
+ */
+ASUP_API int asup_simnet_set_host(asup_cx *cx, const asup_simnet_host *host);
 
 #ifdef __cplusplus
 }

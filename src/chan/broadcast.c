@@ -37,15 +37,13 @@
 #define RX_DEAD     0x62726478u /* "brdx": unsubscribed */
 
 struct asup_broadcast {
-	uint32_t magic;    /* first: a wrong handle fails this check */
+	asup__chan_head h; /* first: magic, owning region, runtime */
 	uint8_t closed;    /* every sender closed */
 	uint32_t nsenders; /* open senders (open, add_sender, close_send) */
 	uint32_t nrx;      /* subscribed cursors (subscribe, unsubscribe) */
 	uint32_t waiting;  /* tasks parked in recv (for stats) */
 	size_t elem, cap;
 	uint64_t head, tail; /* retained messages are [head, tail) */
-	uint64_t region;     /* the owning region's id */
-	asup__kernel *k;
 	asup_waitq rxq; /* receivers waiting for a message or the close */
 	_Alignas(16) unsigned char buf[];
 };
@@ -53,16 +51,11 @@ struct asup_broadcast {
 static const struct asup__cursor_kind RX = {RX_LIVE, RX_DEAD, BCAST_MAGIC,
 					    offsetof(struct asup_broadcast, nrx)};
 
-static int valid(const asup_broadcast *b)
+/* asup__chan_usable for this kind (permit.h): -EINVAL, -EXDEV for another
+ * runtime's channel, -EINVAL unless args_ok. */
+static int check(const asup_broadcast *b, int args_ok)
 {
-	return b && b->magic == BCAST_MAGIC;
-}
-
-/* A channel of a runtime the calling thread does not drive (inside a task:
- * another runtime's): every call refuses it with -EXDEV. */
-static int foreign(const asup_broadcast *b)
-{
-	return valid(b) && asup__k_here(b->k) < 0;
+	return asup__chan_usable(b, BCAST_MAGIC, args_ok);
 }
 
 static unsigned char *slot(asup_broadcast *b, uint64_t n)
@@ -73,22 +66,25 @@ static unsigned char *slot(asup_broadcast *b, uint64_t n)
 ASUP_API int asup_broadcast_open(asup_cx *cx, size_t elem_size, size_t capacity,
                                  asup_broadcast **out)
 {
-	uint64_t region;
 	asup_broadcast *b;
-	int rc = asup__chan_open(cx, out != NULL, sizeof(*b), elem_size, capacity, (void **)&b,
-				 &region);
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*b), elem_size, capacity, BCAST_MAGIC,
+				 (void **)&b);
 
 	if (rc < 0)
 		return rc;
-	b->magic = BCAST_MAGIC;
 	b->nsenders = 1;
 	b->elem = elem_size;
 	b->cap = capacity;
-	b->region = region;
-	b->k = cx->k;
 	asup_waitq_init(&b->rxq);
 	*out = b;
 	return 0;
+}
+
+/* Nobody reads what is sent now: every sender closed or no receiver. */
+static int nobody_reads(const void *bp)
+{
+	const asup_broadcast *b = bp;
+	return b->closed || b->nrx == 0;
 }
 
 /* Appends a message, dropping the oldest when full, and wakes the receivers. */
@@ -104,12 +100,12 @@ static int push(asup_broadcast *b, const void *elem)
 
 ASUP_API int asup_broadcast_send(asup_broadcast *b, const void *elem)
 {
-	if (foreign(b))
-		return -EXDEV;
-	if (!valid(b) || !elem)
-		return -EINVAL;
-	if (b->closed || b->nrx == 0)
-		return -EPIPE; /* nobody to read it: not taken */
+	int rc;
+
+	if ((rc = check(b, elem != NULL)) < 0)
+		return rc;
+	if (nobody_reads(b))
+		return -EPIPE; /* not taken */
 	return push(b, elem);
 }
 
@@ -121,12 +117,10 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 
 	if (!self)
 		return -ASUP_ENOTASK;
-	if (foreign(b))
-		return -EXDEV;
-	if (!valid(b) || !p)
-		return -EINVAL;
+	if ((rc = check(b, p != NULL)) < 0)
+		return rc;
 	memset(p, 0, sizeof(*p)); /* a failed reserve leaves an empty permit */
-	if (b->closed || b->nrx == 0)
+	if (nobody_reads(b))
 		return -EPIPE;
 	/* The ring always has room, so nothing is lent: no release hook. */
 	rc = asup__obligation_create(cx->k, self, cx->scope, ASUP_OBLIGATION_SEND_PERMIT,
@@ -134,8 +128,8 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 	if (rc < 0)
 		return rc;
 	p->_b = b;
-	p->_k = b->k;
-	p->_region = b->region;
+	p->_k = b->h.k;
+	p->_region = b->h.region;
 	p->_obligation = id;
 	p->_state = ASUP__PERMIT_LIVE;
 	return 0;
@@ -143,41 +137,27 @@ ASUP_API int asup_broadcast_reserve(asup_cx *cx, asup_broadcast *b, asup_broadca
 
 ASUP_API int asup_broadcast_permit_send(asup_broadcast_permit *p, const void *elem)
 {
-	asup_broadcast *b;
 	int rc;
 
 	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
 		return -EINVAL; /* a NULL elem leaves the permit live */
-	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
-	b = p->_b;
-	if (b->closed || b->nrx == 0) {
-		asup__obligation_resolve(b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
-		return -EPIPE;
-	}
-	asup__obligation_resolve(b->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
-	return push(b, elem);
+	rc = asup__permit_send(&p->_state, p->_b, p->_k, p->_region, p->_obligation, nobody_reads);
+	return rc < 0 ? rc : push(p->_b, elem);
 }
 
 ASUP_API int asup_broadcast_permit_abort(asup_broadcast_permit *p)
 {
-	int rc;
-
 	if (!p)
 		return -EINVAL;
-	rc = asup__permit_claim(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
-	return asup__obligation_resolve(p->_b->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__permit_abort(&p->_state, p->_b, p->_k, p->_region, p->_obligation);
 }
 
 ASUP_API int asup_broadcast_add_sender(asup_broadcast *b)
 {
-	if (foreign(b))
-		return -EXDEV;
-	if (!valid(b))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(b, 1)) < 0)
+		return rc;
 	if (b->closed)
 		return -EPIPE;
 	if (b->nsenders == UINT32_MAX)
@@ -188,10 +168,10 @@ ASUP_API int asup_broadcast_add_sender(asup_broadcast *b)
 
 ASUP_API int asup_broadcast_close_send(asup_broadcast *b)
 {
-	if (foreign(b))
-		return -EXDEV;
-	if (!valid(b))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(b, 1)) < 0)
+		return rc;
 	if (b->closed)
 		return -ASUP_EALREADY;
 	if (--b->nsenders == 0) {
@@ -203,13 +183,13 @@ ASUP_API int asup_broadcast_close_send(asup_broadcast *b)
 
 ASUP_API int asup_broadcast_subscribe(asup_broadcast *b, asup_broadcast_rx *rx)
 {
-	if (foreign(b))
-		return -EXDEV;
-	if (!valid(b) || !rx)
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(b, rx != NULL)) < 0)
+		return rc;
 	if (b->closed)
 		return -EPIPE; /* it would never see a message */
-	return asup__cursor_open(ASUP__CURSOR(rx), &RX, b, b->k, b->region, b->tail);
+	return asup__cursor_open(ASUP__CURSOR(rx), &RX, b, b->h.k, b->h.region, b->tail);
 }
 
 /* The broadcast of a subscribed cursor, or why there is none (cursor.h). */
@@ -285,10 +265,10 @@ ASUP_API int asup_broadcast_try_recv(asup_broadcast_rx *rx, void *elem, uint64_t
 
 ASUP_API int asup_broadcast_stats_get(const asup_broadcast *b, asup_broadcast_stats *out)
 {
-	if (foreign(b))
-		return -EXDEV;
-	if (!valid(b) || !out)
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(b, out != NULL)) < 0)
+		return rc;
 	out->capacity = b->cap;
 	out->retained = (size_t)(b->tail - b->head);
 	out->sent = b->tail;

@@ -32,7 +32,7 @@
 #define CHAN_MAGIC 0x6368616eu /* "chan" */
 
 struct asup_chan {
-	uint32_t magic;
+	asup__chan_head h;    /* first: magic, owning region, runtime */
 	uint8_t closed;       /* no more sends */
 	uint8_t rx_closed;    /* receiver gone, queue discarded */
 	size_t elem, cap;
@@ -40,40 +40,27 @@ struct asup_chan {
 	size_t reserved;      /* permits + slots granted to woken reservers */
 	asup_waitq senders;   /* reservers waiting for room, FIFO */
 	asup_waitq receivers; /* receivers waiting for an element */
-	asup__kernel *k;
-	uint64_t region;      /* the region whose memory holds the channel */
 	_Alignas(16) unsigned char buf[];
 };
-
-static int valid(const asup_chan *ch)
-{
-	return ch && ch->magic == CHAN_MAGIC;
-}
 
 /* 0 for a channel the caller may use; -EINVAL for a bad one, -EXDEV for one
  * of a runtime the calling thread does not drive (inside a task: another
  * runtime's; the cx check before it made sure the thread drives cx's). */
 static int usable(const asup_chan *ch)
 {
-	if (!valid(ch))
-		return -EINVAL;
-	return asup__k_here(ch->k);
+	return asup__chan_usable(ch, CHAN_MAGIC, 1);
 }
 
 ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out)
 {
-	uint64_t region;
 	asup_chan *ch;
-	int rc = asup__chan_open(cx, out != NULL, sizeof(*ch), elem_size, capacity, (void **)&ch,
-				 &region);
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*ch), elem_size, capacity, CHAN_MAGIC,
+				 (void **)&ch);
 
 	if (rc < 0)
 		return rc;
-	ch->magic = CHAN_MAGIC;
 	ch->elem = elem_size;
 	ch->cap = capacity;
-	ch->k = cx->k;
-	ch->region = region;
 	asup_waitq_init(&ch->senders);
 	asup_waitq_init(&ch->receivers);
 	*out = ch;
@@ -158,7 +145,7 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	/* In the current scope: a region body that returns holding the permit
 	 * leaks it in its own region, before that region's memory (where the
 	 * channel may live) is freed. */
-	int rc = asup__obligation_create_hooked(ch->k, self, self->cx.scope,
+	int rc = asup__obligation_create_hooked(ch->h.k, self, self->cx.scope,
 						ASUP_OBLIGATION_SEND_PERMIT, "send permit",
 						release_slot, ch, &p->_obligation);
 	if (rc < 0) {
@@ -168,33 +155,46 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	/* The obligation can be in a region that outlives the channel's (a
 	 * task of an outer region reserving on it): its hook must not give
 	 * room back to freed memory. */
-	asup__obligation_guard(ch->k, p->_obligation, ch->region);
+	asup__obligation_guard(ch->h.k, p->_obligation, ch->h.region);
 	p->_ch = ch;
-	p->_k = ch->k;
-	p->_region = ch->region;
+	p->_k = ch->h.k;
+	p->_region = ch->h.region;
 	p->_state = ASUP__PERMIT_LIVE;
 	return 0;
 }
 
-static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
+/* The checks every suspending call makes first, in this order: a task, an
+ * argument (the permit or the element), a usable channel. */
+static int check(asup_cx *cx, const asup_chan *ch, const void *arg)
 {
-	asup__ktask *self = asup__cx_self(cx);
-	int rc;
-
-	if (!self)
+	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
-	if (!p)
+	if (!arg)
 		return -EINVAL;
-	rc = usable(ch);
+	return usable(ch);
+}
+
+/* What a reserve and a send begin with: the checks, a checkpoint, then room
+ * (waiting for it if `wait`). 0 once the caller holds a slot. */
+static int enter(asup_cx *cx, asup_chan *ch, const void *arg, int wait)
+{
+	int rc = check(cx, ch, arg);
+
 	if (rc < 0)
 		return rc;
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
-	rc = take_room(cx, ch, wait);
+	return take_room(cx, ch, wait);
+}
+
+static int reserve(asup_cx *cx, asup_chan *ch, asup_permit *p, int wait)
+{
+	int rc = enter(cx, ch, p, wait);
+
 	if (rc < 0)
 		return rc;
-	return permit_issue(self, ch, p);
+	return permit_issue(asup__cx_self(cx), ch, p);
 }
 
 ASUP_API int asup_chan_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
@@ -207,68 +207,41 @@ ASUP_API int asup_chan_try_reserve(asup_cx *cx, asup_chan *ch, asup_permit *p)
 	return reserve(cx, ch, p, 0);
 }
 
-/*
- * Claims a permit for its one resolution (permit.h): a used permit, one of
- * another runtime (left live), one whose holder ended (the runtime settled
- * it) and one whose channel's region closed are refused here, before the
- * channel's memory is read.
- */
-static int claim(asup_permit *p)
+/* A permit's send or abort claims it first (permit.h): a used permit, one
+ * of another runtime (left live), one whose holder ended (the runtime
+ * settled it) and one whose channel's region closed are refused there,
+ * before the channel's memory is read. */
+static int rx_gone(const void *ch)
 {
-	return asup__permit_claim(&p->_state, p->_ch, p->_k, p->_region, p->_obligation);
+	return ((const asup_chan *)ch)->rx_closed;
 }
 
 ASUP_API int asup_permit_send(asup_permit *p, const void *elem)
 {
-	asup_chan *ch;
 	int rc;
 
 	if (!p || !elem)
 		return -EINVAL;
-	rc = claim(p);
-	if (rc < 0)
-		return rc;
-	ch = p->_ch;
-	if (ch->rx_closed) {
-		/* Nobody will read it: the element stays the caller's. */
-		asup__obligation_resolve(ch->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
-		return -EPIPE;
-	}
-	asup__obligation_resolve(ch->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
-	push(ch, elem);
-	return 0;
+	rc = asup__permit_send(&p->_state, p->_ch, p->_k, p->_region, p->_obligation, rx_gone);
+	if (rc == 0)
+		push(p->_ch, elem);
+	return rc;
 }
 
 ASUP_API int asup_permit_abort(asup_permit *p)
 {
-	int rc;
-
 	if (!p)
 		return -EINVAL;
-	rc = claim(p);
-	if (rc < 0)
-		return rc;
 	/* The obligation's hook gives the room back. */
-	return asup__obligation_resolve(p->_k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__permit_abort(&p->_state, p->_ch, p->_k, p->_region, p->_obligation);
 }
 
 ASUP_API int asup_chan_send(asup_cx *cx, asup_chan *ch, const void *elem)
 {
-	int rc;
-
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!elem)
-		return -EINVAL;
-	rc = usable(ch);
-	if (rc < 0)
-		return rc;
-	rc = asup_checkpoint(cx);
-	if (rc < 0)
-		return rc;
 	/* Room and commit in one step: no user code runs in between, so no
 	 * obligation is needed to cover the gap. */
-	rc = take_room(cx, ch, 1);
+	int rc = enter(cx, ch, elem, 1);
+
 	if (rc < 0)
 		return rc;
 	if (ch->rx_closed) {
@@ -321,13 +294,8 @@ static int pop_poll(void *ch, void *elem)
 
 ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 {
-	int rc;
+	int rc = check(cx, ch, elem);
 
-	if (!asup__cx_self(cx))
-		return -ASUP_ENOTASK;
-	if (!elem)
-		return -EINVAL;
-	rc = usable(ch);
 	if (rc < 0)
 		return rc;
 	/* Cancellation wins over ready data: the queue stays as it is. */
@@ -430,9 +398,9 @@ ASUP_API int asup_chan_stats_get(const asup_chan *ch, asup_chan_stats *out)
 
 int asup__chan_check(const asup_chan *ch, const asup__kernel *k)
 {
-	if (!valid(ch))
+	if (!ch || ch->h.magic != CHAN_MAGIC)
 		return -EINVAL;
-	return ch->k == k ? 0 : -EXDEV;
+	return ch->h.k == k ? 0 : -EXDEV;
 }
 
 int asup__chan_recv_poll(const asup_chan *ch)

@@ -43,7 +43,7 @@ enum {
 };
 
 struct asup_oneshot {
-	uint32_t magic;    /* first: a wrong handle fails this check */
+	asup__chan_head h; /* first: magic, owning region, runtime */
 	uint8_t tx;        /* sender state; written by the sender calls and the
 	                      permit's release hook */
 	uint8_t taken;     /* a receive got the value (recv, try_recv) */
@@ -51,8 +51,6 @@ struct asup_oneshot {
 	uint8_t full;      /* the value is in `val`, not yet received */
 	uint32_t waiting;  /* tasks parked in recv (for stats) */
 	size_t elem;
-	uint64_t region; /* the owning region's id */
-	asup__kernel *k;
 	asup_waitq rxq; /* receivers waiting for a change */
 	_Alignas(16) unsigned char val[];
 };
@@ -70,30 +68,22 @@ struct anchor {
 	asup_oneshot *os;
 };
 
-static int valid(const asup_oneshot *os)
+/* asup__chan_usable for this kind (permit.h): -EINVAL, -EXDEV for another
+ * runtime's channel, -EINVAL unless args_ok. */
+static int check(const asup_oneshot *os, int args_ok)
 {
-	return os && os->magic == ONESHOT_MAGIC;
-}
-
-/* A channel of a runtime the calling thread does not drive (inside a task:
- * another runtime's): every call refuses it with -EXDEV. */
-static int foreign(const asup_oneshot *os)
-{
-	return valid(os) && asup__k_here(os->k) < 0;
+	return asup__chan_usable(os, ONESHOT_MAGIC, args_ok);
 }
 
 ASUP_API int asup_oneshot_open(asup_cx *cx, size_t elem_size, asup_oneshot **out)
 {
-	uint64_t region;
 	asup_oneshot *os;
-	int rc = asup__chan_open(cx, out != NULL, sizeof(*os), elem_size, 1, (void **)&os, &region);
+	int rc = asup__chan_open(cx, out != NULL, sizeof(*os), elem_size, 1, ONESHOT_MAGIC,
+				 (void **)&os);
 
 	if (rc < 0)
 		return rc;
-	os->magic = ONESHOT_MAGIC;
 	os->elem = elem_size;
-	os->region = region;
-	os->k = cx->k;
 	asup_waitq_init(&os->rxq);
 	*out = os;
 	return 0;
@@ -139,7 +129,7 @@ static int make_obligation(asup_cx *cx, asup__ktask *self, asup_oneshot *os, uin
 	asup_rref ref;
 	int rc;
 
-	if (outlives_holder(self, os->region))
+	if (outlives_holder(self, os->h.region))
 		return asup__obligation_create_hooked(cx->k, self, self->owner,
 		                                      ASUP_OBLIGATION_SEND_PERMIT, "oneshot permit",
 		                                      release_direct, os, id);
@@ -153,7 +143,7 @@ static int make_obligation(asup_cx *cx, asup__ktask *self, asup_oneshot *os, uin
 		return rc;
 	a = ref.ptr;
 	a->k = cx->k;
-	a->region = os->region;
+	a->region = os->h.region;
 	a->os = os;
 	return asup__obligation_create_hooked(cx->k, self, self->owner, ASUP_OBLIGATION_SEND_PERMIT,
 	                                      "oneshot permit", release_anchored, a, id);
@@ -167,10 +157,8 @@ ASUP_API int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os, asup_oneshot_pe
 
 	if (!self)
 		return -ASUP_ENOTASK;
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os) || !p)
-		return -EINVAL;
+	if ((rc = check(os, p != NULL)) < 0)
+		return rc;
 	memset(p, 0, sizeof(*p)); /* a failed reserve leaves an empty permit */
 	if (os->tx != TX_OPEN)
 		return -ASUP_EALREADY;
@@ -181,11 +169,16 @@ ASUP_API int asup_oneshot_reserve(asup_cx *cx, asup_oneshot *os, asup_oneshot_pe
 		return rc;
 	os->tx = TX_RESERVED;
 	p->_os = os;
-	p->_k = os->k;
-	p->_region = os->region;
+	p->_k = os->h.k;
+	p->_region = os->h.region;
 	p->_obligation = id;
 	p->_state = ASUP__PERMIT_LIVE;
 	return 0;
+}
+
+static int rx_gone(const void *os)
+{
+	return ((const asup_oneshot *)os)->rx_closed;
 }
 
 /* Stores the value for the receiver. The caller checked it is not closed. */
@@ -199,45 +192,31 @@ static void deliver(asup_oneshot *os, const void *elem)
 
 ASUP_API int asup_oneshot_permit_send(asup_oneshot_permit *p, const void *elem)
 {
-	asup_oneshot *os;
 	int rc;
 
 	if (!p || (!elem && p->_state == ASUP__PERMIT_LIVE))
 		return -EINVAL; /* a NULL elem leaves the permit live */
-	rc = asup__permit_claim(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
-	os = p->_os;
-	if (os->rx_closed) {
-		/* Nobody will receive it: the value stays the caller's. The
-		 * abort's hook closes the sender side. */
-		asup__obligation_resolve(os->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
-		return -EPIPE;
-	}
-	asup__obligation_resolve(os->k, p->_obligation, ASUP_OBLIGATION_COMMITTED);
-	deliver(os, elem);
-	return 0;
+	/* Nobody to receive it: the abort's hook closes the sender side. */
+	rc = asup__permit_send(&p->_state, p->_os, p->_k, p->_region, p->_obligation, rx_gone);
+	if (rc == 0)
+		deliver(p->_os, elem);
+	return rc;
 }
 
 ASUP_API int asup_oneshot_permit_abort(asup_oneshot_permit *p)
 {
-	int rc;
-
 	if (!p)
 		return -EINVAL;
-	rc = asup__permit_claim(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
-	if (rc < 0)
-		return rc;
 	/* The obligation's hook closes the sender side and wakes the receiver. */
-	return asup__obligation_resolve(p->_os->k, p->_obligation, ASUP_OBLIGATION_ABORTED);
+	return asup__permit_abort(&p->_state, p->_os, p->_k, p->_region, p->_obligation);
 }
 
 ASUP_API int asup_oneshot_send(asup_oneshot *os, const void *elem)
 {
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os) || !elem)
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(os, elem != NULL)) < 0)
+		return rc;
 	if (os->tx != TX_OPEN)
 		return -ASUP_EALREADY;
 	if (os->rx_closed)
@@ -248,10 +227,10 @@ ASUP_API int asup_oneshot_send(asup_oneshot *os, const void *elem)
 
 ASUP_API int asup_oneshot_close_send(asup_oneshot *os)
 {
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(os, 1)) < 0)
+		return rc;
 	if (os->tx == TX_OPEN) {
 		os->tx = TX_CLOSED;
 		asup_waitq_wake_all(&os->rxq);
@@ -282,31 +261,31 @@ static int take_poll(void *os, void *elem)
 
 ASUP_API int asup_oneshot_recv(asup_cx *cx, asup_oneshot *os, void *elem)
 {
+	int rc;
+
 	if (!asup__cx_self(cx))
 		return -ASUP_ENOTASK;
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os) || !elem)
-		return -EINVAL;
+	if ((rc = check(os, elem != NULL)) < 0)
+		return rc;
 	/* Cancellation wins over a ready value: the value stays. */
 	return asup__wait_poll(cx, &os->rxq, take_poll, os, elem, &os->waiting, ASUP__WAIT_WAITQ);
 }
 
 ASUP_API int asup_oneshot_try_recv(asup_oneshot *os, void *elem)
 {
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os) || !elem)
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(os, elem != NULL)) < 0)
+		return rc;
 	return take(os, elem);
 }
 
 ASUP_API int asup_oneshot_close_recv(asup_oneshot *os)
 {
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(os, 1)) < 0)
+		return rc;
 	if (!os->rx_closed) {
 		os->rx_closed = 1;
 		os->full = 0; /* a value not received is discarded */
@@ -317,10 +296,10 @@ ASUP_API int asup_oneshot_close_recv(asup_oneshot *os)
 
 ASUP_API int asup_oneshot_stats_get(const asup_oneshot *os, asup_oneshot_stats *out)
 {
-	if (foreign(os))
-		return -EXDEV;
-	if (!valid(os) || !out)
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(os, out != NULL)) < 0)
+		return rc;
 	out->sender = (asup_oneshot_sender)os->tx; /* same order */
 	out->has_value = os->full;
 	out->received = os->taken;

@@ -5,8 +5,8 @@
  * _state storage (struct arm_state), so a select never allocates. An arm that
  * can be woken (recv, reserve, join) has one waiter, linked into the
  * channel's or the joined task's queue with the calling task as its task, as
- * asup__wait_any does for joins; a wake dequeues that waiter and unparks the
- * task. Sleep arms are the park's deadline (the earliest of them), so no
+ * a join set (kernel.h) does for joins; a wake dequeues that waiter and
+ * unparks the task. Sleep arms are the park's deadline (the earliest of them), so no
  * timer outlives the park. Channel internals are reached only through
  * chan_internal.h; kernel internals only for handles, joiners and parking.
  *

@@ -34,15 +34,13 @@
 #define RX_DEAD     0x77726478u /* "wrdx": unsubscribed */
 
 struct asup_watch {
-	uint32_t magic;    /* first: a wrong handle fails this check */
+	asup__chan_head h; /* first: magic, owning region, runtime */
 	uint8_t closed;    /* the sender closed */
 	uint8_t modifying; /* a send_modify callback runs */
 	uint32_t nrx;      /* subscribed receivers */
 	uint32_t waiting;  /* tasks parked in changed (for stats) */
 	size_t elem;
 	uint64_t version; /* sends so far; written only by send/send_modify */
-	uint64_t region;  /* the owning region's id */
-	asup__kernel *k;
 	asup_waitq rxq; /* receivers waiting for a change or the close */
 	_Alignas(16) unsigned char val[];
 };
@@ -50,30 +48,22 @@ struct asup_watch {
 static const struct asup__cursor_kind RX = {RX_LIVE, RX_DEAD, WATCH_MAGIC,
 					    offsetof(struct asup_watch, nrx)};
 
-static int valid(const asup_watch *w)
+/* asup__chan_usable for this kind (permit.h): -EINVAL, -EXDEV for another
+ * runtime's channel, -EINVAL unless args_ok. */
+static int check(const asup_watch *w, int args_ok)
 {
-	return w && w->magic == WATCH_MAGIC;
-}
-
-/* A channel of a runtime the calling thread does not drive (inside a task:
- * another runtime's): every call refuses it with -EXDEV. */
-static int foreign(const asup_watch *w)
-{
-	return valid(w) && asup__k_here(w->k) < 0;
+	return asup__chan_usable(w, WATCH_MAGIC, args_ok);
 }
 
 ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial, asup_watch **out)
 {
-	uint64_t region;
 	asup_watch *w;
-	int rc = asup__chan_open(cx, out && initial, sizeof(*w), elem_size, 1, (void **)&w, &region);
+	int rc = asup__chan_open(cx, out && initial, sizeof(*w), elem_size, 1, WATCH_MAGIC,
+				 (void **)&w);
 
 	if (rc < 0)
 		return rc;
-	w->magic = WATCH_MAGIC;
 	w->elem = elem_size;
-	w->region = region;
-	w->k = cx->k;
 	memcpy(w->val, initial, elem_size);
 	asup_waitq_init(&w->rxq);
 	*out = w;
@@ -83,10 +73,10 @@ ASUP_API int asup_watch_open(asup_cx *cx, size_t elem_size, const void *initial,
 /* Why the sender may not write now, or 0. */
 static int writable(const asup_watch *w)
 {
-	if (foreign(w))
-		return -EXDEV;
-	if (!valid(w))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(w, 1)) < 0)
+		return rc;
 	if (w->modifying)
 		return -EBUSY;
 	return w->closed ? -EPIPE : 0;
@@ -140,19 +130,19 @@ static int copy_out(const asup_watch *w, void *elem, uint64_t *version)
 
 ASUP_API int asup_watch_borrow(asup_watch *w, void *elem, uint64_t *version)
 {
-	if (foreign(w))
-		return -EXDEV;
-	if (!valid(w))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(w, 1)) < 0)
+		return rc;
 	return copy_out(w, elem, version);
 }
 
 ASUP_API int asup_watch_close_send(asup_watch *w)
 {
-	if (foreign(w))
-		return -EXDEV;
-	if (!valid(w))
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(w, 1)) < 0)
+		return rc;
 	if (!w->closed) {
 		w->closed = 1;
 		asup_waitq_wake_all(&w->rxq);
@@ -162,11 +152,11 @@ ASUP_API int asup_watch_close_send(asup_watch *w)
 
 ASUP_API int asup_watch_subscribe(asup_watch *w, asup_watch_rx *rx)
 {
-	if (foreign(w))
-		return -EXDEV;
-	if (!valid(w) || !rx)
-		return -EINVAL;
-	return asup__cursor_open(ASUP__CURSOR(rx), &RX, w, w->k, w->region, w->version);
+	int rc;
+
+	if ((rc = check(w, rx != NULL)) < 0)
+		return rc;
+	return asup__cursor_open(ASUP__CURSOR(rx), &RX, w, w->h.k, w->h.region, w->version);
 }
 
 /* The watch of a subscribed receiver, or why there is none (cursor.h). */
@@ -249,10 +239,10 @@ ASUP_API int asup_watch_has_changed(asup_watch_rx *rx)
 
 ASUP_API int asup_watch_stats_get(const asup_watch *w, asup_watch_stats *out)
 {
-	if (foreign(w))
-		return -EXDEV;
-	if (!valid(w) || !out)
-		return -EINVAL;
+	int rc;
+
+	if ((rc = check(w, out != NULL)) < 0)
+		return rc;
 	out->version = w->version;
 	out->receivers = w->nrx;
 	out->waiters = w->waiting;

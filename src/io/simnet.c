@@ -995,11 +995,25 @@ static struct simconn *conn_new(asup__simnet *sn, struct simsock *s, const struc
 
 /* The address a connecting socket speaks from: its family's loopback with
  * a picked port, or an unnamed Unix socket. */
-static int client_addr(asup__simnet *sn, int family, struct simaddr *a)
+static int client_addr(asup__simnet *sn, asup_cx *cx, int family, struct simaddr *a)
 {
+	const asup_simnet_host *own = asup__sim_src_host(sn, cx, family);
+
 	memset(a, 0, sizeof(*a));
 	a->host.family = (uint16_t)family;
-	if (family == AF_INET) {
+	if (own && family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)(void *)&a->ss;
+		in->sin_family = AF_INET;
+		memcpy(&in->sin_addr, own->addr, 4);
+		a->host = *own;
+		a->len = sizeof(*in);
+	} else if (own) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&a->ss;
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, own->addr, 16);
+		a->host = *own;
+		a->len = sizeof(*in6);
+	} else if (family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)(void *)&a->ss;
 		in->sin_family = AF_INET;
 		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1052,7 +1066,7 @@ int asup__sim_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 		return -EINVAL;
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
-	if ((rc = client_addr(sn, addr->sa_family, &src)) < 0)
+	if ((rc = client_addr(sn, cx, addr->sa_family, &src)) < 0)
 		return rc;
 	if ((rc = asup__sim_sock_new(cx, sn, ASUP__SIM_STREAM, &src, out, &s)) < 0)
 		return rc;
@@ -1408,5 +1422,57 @@ int asup__simnet_check(const asup__simnet *sn)
 		if (!s->open || !s->refs || !s->h || s->h->s != s)
 			return -EINVAL;
 	}
+	return 0;
+}
+
+/* ---- hosts of regions ------------------------------------------------------- */
+
+const asup_simnet_host *asup__sim_src_host(asup__simnet *sn, asup_cx *cx, int family)
+{
+	if (!sn->nrhost)
+		return NULL;
+	for (const asup__region *r = cx->scope; r; r = r->parent)
+		for (uint32_t i = 0; i < sn->nrhost; i++)
+			if (sn->rhost[i].region == r->id && sn->rhost[i].host.family == family)
+				return &sn->rhost[i].host;
+	return NULL;
+}
+
+ASUP_API int asup_simnet_set_host(asup_cx *cx, const asup_simnet_host *host)
+{
+	asup__simnet *sn;
+	uint64_t region;
+	uint32_t i, free_slot = SIM_RHOSTS;
+	int rc;
+
+	if (!asup__cx_self(cx))
+		return -ASUP_ENOTASK;
+	if (!asup__io_is_sim(cx))
+		return -ASUP_ENOTDET;
+	if ((rc = asup__sim_get(cx, &sn)) < 0)
+		return rc;
+	if (!host || (host->family != AF_INET && host->family != AF_INET6) ||
+	    is_wildcard(host))
+		return -EINVAL;
+	if (host->family == AF_INET && memcmp(host->addr + 4, (const uint8_t[12]){0}, 12) != 0)
+		return -EINVAL;
+	region = cx->scope->id;
+	for (i = 0; i < sn->nrhost; i++) {
+		if (sn->rhost[i].region == region && sn->rhost[i].host.family == host->family)
+			break;
+		/* A slot of a region that closed can be taken again. */
+		if (free_slot == SIM_RHOSTS && !asup__region_lookup(cx->k, sn->rhost[i].region))
+			free_slot = i;
+	}
+	if (i == sn->nrhost) {
+		if (free_slot != SIM_RHOSTS)
+			i = free_slot;
+		else if (sn->nrhost == SIM_RHOSTS)
+			return -ASUP_ECAPACITY;
+		else
+			sn->nrhost++;
+	}
+	sn->rhost[i].region = region;
+	sn->rhost[i].host = *host;
 	return 0;
 }

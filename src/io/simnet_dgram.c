@@ -143,6 +143,11 @@ int asup__sim_dgram_bind(asup_cx *cx, const struct sockaddr *addr, socklen_t len
 	if ((rc = asup__sim_sock_new(cx, sn, ASUP__SIM_DGRAM, NULL, out, &s)) < 0)
 		return rc;
 	s->local = a;
+	{
+		const asup_simnet_host *own = asup__sim_src_host(sn, cx, family);
+		if (own)
+			s->src = *own;
+	}
 	if (addr && (rc = asup__sim_bind(sn, s, &a)) < 0) {
 		asup__sim_close(cx, *out);
 		out->_p = NULL;
@@ -214,7 +219,15 @@ static void from_addr(const struct simsock *s, struct simaddr *a)
 	static const uint8_t zero[16];
 
 	*a = s->local;
-	if (a->host.family == AF_INET && memcmp(a->host.addr, zero, 4) == 0) {
+	if (a->host.family != AF_UNIX && s->src.family == a->host.family &&
+	    memcmp(a->host.addr, zero, 16) == 0) {
+		/* The host of its region (asup_simnet_set_host). */
+		if (a->host.family == AF_INET)
+			memcpy(&((struct sockaddr_in *)(void *)&a->ss)->sin_addr, s->src.addr, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)(void *)&a->ss)->sin6_addr, s->src.addr, 16);
+		a->host = s->src;
+	} else if (a->host.family == AF_INET && memcmp(a->host.addr, zero, 4) == 0) {
 		struct sockaddr_in *in = (struct sockaddr_in *)(void *)&a->ss;
 		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		memcpy(a->host.addr, &in->sin_addr, 4);

@@ -27,6 +27,7 @@
 #define SIM_SEGS 64          /* segment descriptors per stream direction */
 #define SIM_BUCKETS 1024     /* address table buckets (chained) */
 #define SIM_DGRAM_MAX 65507u /* largest datagram */
+#define SIM_RHOSTS 64        /* regions with a host of their own */
 
 enum sim_ev_kind { EV_SEG = 1, EV_SYN, EV_SYNACK, EV_RST, EV_DGRAM };
 
@@ -100,6 +101,8 @@ struct simsock {
 	uint8_t connecting, refused, established, shut_rd, bound, has_peer;
 	struct simh *h;           /* its handle record while open */
 	struct simaddr local, peer;
+	asup_simnet_host src;     /* datagrams from a wildcard-bound socket:
+	                             the host they come from */
 	struct simsock *bnext;    /* address table chain */
 	asup__list olink;         /* the network's list of open sockets */
 	asup__list all;           /* the network's list of every socket */
@@ -146,6 +149,11 @@ struct asup__simnet {
 	uint8_t **free_bufs;      /* rings of cfg.stream_buffer bytes, for reuse */
 	uint32_t nfree_bufs, capfree_bufs;
 	struct simmsg *free_msgs; /* small datagram buffers for reuse */
+	struct {
+		uint64_t region;
+		asup_simnet_host host;
+	} rhost[SIM_RHOSTS];      /* asup_simnet_set_host: regions' own hosts */
+	uint32_t nrhost;
 	asup__simnet_hook *hook;
 	void *hook_ud;
 	asup__simnet_totals totals;
@@ -174,6 +182,9 @@ int asup__sim_addr(const struct sockaddr *sa, socklen_t len, struct simaddr *out
 void asup__sim_addr_out(const struct simaddr *a, struct sockaddr *sa, socklen_t *len);
 void asup__sim_unref(asup__simnet *sn, struct simsock *s);
 int asup__sim_wait(asup_cx *cx, asup__list *q);
+/* The host sockets opened by cx speak from (asup_simnet_set_host), or
+ * NULL: the loopback address of the family. */
+const asup_simnet_host *asup__sim_src_host(asup__simnet *sn, asup_cx *cx, int family);
 asup_time asup__sim_route(asup__simnet *sn, const asup_simnet_host *from,
 			  const asup_simnet_host *to, const asup_simnet_faults **f);
 /* simnet_dgram.c */

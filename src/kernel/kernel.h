@@ -434,10 +434,37 @@ asup__reason *asup__reason_make(asup__kernel *k, asup_cancel_kind kind, const as
 int asup__handle_resolve(const asup_task *h, asup__ktask **out);
 /* Copies the handle view of a finished task into out and consumes it. */
 void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_outcome *out);
-/* Parks self until any of recs finished (or a checkpoint error if
- * interruptible). */
-int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_t n,
-		   int interruptible);
+
+/* ---- waiting on tasks (wait.c) ---- */
+
+/* The result a completing task wakes its joiners with. */
+#define ASUP__JOIN_DONE 0
+
+/* A wait for any of n tasks to complete: a waiter per task on its joiners
+ * queue once armed (the first wait arms it). Lives in the waiting task's
+ * frame; recs is borrowed until fini. */
+typedef struct asup__join_set {
+	asup__ktask **recs;      /* the tasks waited on; never NULL entries */
+	asup__waiter *w;         /* NULL until armed; then w[i] waits on recs[i] */
+	size_t n;
+	asup__waiter local[8];   /* w for up to eight tasks (no allocation) */
+} asup__join_set;
+
+void asup__join_set_init(asup__join_set *js, asup__ktask **recs, size_t n);
+/* Whether recs[i] completed: its waiter's result once armed. */
+int asup__join_set_done(const asup__join_set *js, size_t i);
+/* Arms the set if needed and parks self until a task of it completed: 0
+ * (read done). Interruptible, it is a checkpoint's error instead, or 0 once
+ * `until` passed (ASUP_TIME_MAX: none); otherwise it is masked, ignores
+ * until and never fails but for -ENOMEM arming more than eight tasks. */
+int asup__join_set_wait(asup__kernel *k, asup__join_set *js, asup__ktask *self, asup_time until,
+			int interruptible);
+/* Unlinks every waiter and frees what arming took; done() then reads the
+ * records again. */
+void asup__join_set_fini(asup__kernel *k, asup__join_set *js);
+/* Waits for kt to complete without a checkpoint: a drain must finish even
+ * when the caller is cancelled. */
+void asup__join_drain(asup__kernel *k, asup__ktask *self, asup__ktask *kt);
 
 /* Something a task holds and must give back if it ends holding it (a lock):
  * the hook runs on the runtime thread after the task ended. */

@@ -320,15 +320,6 @@ static void abort_lost(asup__kernel *k, asup__ktask *kt)
 	asup__reason_unref(&k->alloc, r);
 }
 
-/* Joins kt without a checkpoint: a drain must finish even when the caller
- * is cancelled. */
-static void drain(asup__kernel *k, asup__ktask *self, asup__ktask *kt)
-{
-	asup__ktask *one[1] = {kt};
-	while (kt->pstate != ASUP__P_COMPLETED)
-		asup__wait_any(k, self, one, 1, 0);
-}
-
 /*
  * The race core over n resolved records: waits for a first finisher, picks
  * the winner among those found finished together (rotating the starting
@@ -345,6 +336,7 @@ static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
 	size_t w = n, ready[64], nready;
 	int rc = 0, have_panic = 0;
 	uint64_t race = 0;
+	asup__join_set js;
 
 	if (asup__k_traced(k)) {
 		race = ++k->races;
@@ -353,11 +345,12 @@ static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
 			asup__k_event(k, ASUP_EV_RACE_MEMBER, self, cx->scope, race, recs[i]->id);
 	}
 
+	asup__join_set_init(&js, recs, n);
 	for (unsigned round = 0; w == n; round++) {
 		nready = 0;
 		for (size_t j = 0; j < n && nready < 64; j++) {
 			size_t i = random_pick ? j : (j + round) % n;
-			if (recs[i]->pstate == ASUP__P_COMPLETED)
+			if (asup__join_set_done(&js, i))
 				ready[nready++] = i;
 		}
 		if (nready) {
@@ -368,17 +361,18 @@ static int race_core(asup_cx *cx, asup_task *hs, asup__ktask **recs, size_t n,
 			}
 			break;
 		}
-		rc = asup__wait_any(k, self, recs, n, 1);
+		rc = asup__join_set_wait(k, &js, self, ASUP_TIME_MAX, 1);
 		if (rc < 0)
 			break;
 	}
+	asup__join_set_fini(k, &js);
 	for (size_t i = 0; i < n; i++)
 		if (i != w)
 			abort_lost(k, recs[i]);
 	for (size_t i = 0; i < n; i++) {
 		if (i == w)
 			continue;
-		drain(k, self, recs[i]);
+		asup__join_drain(k, self, recs[i]);
 		asup__handle_consume(k, recs[i], &hs[i], &tmp);
 		if (tmp.kind == ASUP_OUTCOME_PANICKED && !have_panic) {
 			first_panic = tmp;
@@ -449,6 +443,25 @@ ASUP_API int asup_race_all(asup_cx *cx, asup_task *hs, size_t n, asup_outcome *o
 	return rc;
 }
 
+/* Waits for the primary or the delay, whichever comes first: 1 if the
+ * primary completed, 0 if the delay passed first, or the checkpoint's
+ * error. */
+static int wait_primary(asup__kernel *k, asup__ktask *self, asup__ktask *kp, asup_time until)
+{
+	asup__join_set js;
+	int rc = 0, done;
+
+	asup__join_set_init(&js, &kp, 1);
+	while (!asup__join_set_done(&js, 0) && asup__sched_now(k->sched) < until) {
+		rc = asup__join_set_wait(k, &js, self, until, 1);
+		if (rc < 0)
+			break;
+	}
+	done = asup__join_set_done(&js, 0);
+	asup__join_set_fini(k, &js);
+	return rc < 0 ? rc : done;
+}
+
 ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void *parg,
 			asup_task_fn backup, void *barg, asup_outcome *out)
 {
@@ -457,7 +470,6 @@ ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void 
 	asup__ktask *kp;
 	asup__reason *r;
 	asup_task hp, hb;
-	asup_time until;
 	int rc;
 
 	if (!self)
@@ -472,22 +484,14 @@ ASUP_API int asup_hedge(asup_cx *cx, uint64_t delay, asup_task_fn primary, void 
 		return 0;
 	}
 	kp = hp._rec;
-	until = asup_time_add(asup__sched_now(k->sched), delay);
-	while (kp->pstate != ASUP__P_COMPLETED && asup__sched_now(k->sched) < until) {
-		/* Wait for the primary or the delay, whichever comes first. */
-		asup__waiter w;
-		asup__waiter_init(&w, &self->t);
-		asup__list_push_back(&kp->joiners, &w.link);
-		rc = asup__cx_park(cx, until, 0);
-		asup__list_remove(&w.link);
-		if (rc < 0) {
-			abort_lost(k, kp);
-			drain(k, self, kp);
-			asup_task_release(&hp);
-			return rc;
-		}
+	rc = wait_primary(k, self, kp, asup_time_add(asup__sched_now(k->sched), delay));
+	if (rc < 0) {
+		abort_lost(k, kp);
+		asup__join_drain(k, self, kp);
+		asup_task_release(&hp);
+		return rc;
 	}
-	if (kp->pstate == ASUP__P_COMPLETED)
+	if (rc == 1)
 		return asup_task_try_join(&hp, out);
 	kp->defused = 1; /* the primary keeps running */
 	if (asup_spawn(cx, backup, barg, NULL, &hb) < 0) {

@@ -1,8 +1,8 @@
 /*
- * Tasks: spawn, completion, the cancellation protocol of a record, and
- * waiting on several tasks (see kernel.h for the record lifecycle). The
- * kernel object is in kernel.c, records' memory in records.c, handles and
- * join in handle.c.
+ * Tasks: spawn, completion and the cancellation protocol of a record (see
+ * kernel.h for the record lifecycle). The kernel object is in kernel.c,
+ * records' memory in records.c, handles and join in handle.c, waits on
+ * several tasks in wait.c.
  *
  * Records are recycled through a free list, so after warm-up spawn and join
  * never allocate. A handle names a record by pointer and generation: the
@@ -184,7 +184,7 @@ void asup__task_finish(asup__kernel *k, asup__ktask *kt)
 	k->live--;
 	k->completed++;
 	asup__k_event(k, ASUP_EV_COMPLETE, kt, NULL, kt->rec_kind, kt->kind);
-	asup__waitq_wake_all(&kt->joiners);
+	asup__waitq_wake_all_with(&kt->joiners, ASUP__JOIN_DONE);
 }
 
 /* The completion mapping: the record completes Cancelled in any cancel state;
@@ -378,52 +378,4 @@ int asup__task_request_cancel(asup__kernel *k, asup__ktask *kt, asup__reason *re
 void asup__task_abort(asup__kernel *k, asup__ktask *kt, asup__reason *reason)
 {
 	asup__cx_request_cancel(k, kt, reason);
-}
-
-/* ---- waiting on several tasks ------------------------------------------ */
-
-int asup__wait_any(asup__kernel *k, asup__ktask *self, asup__ktask **recs, size_t n,
-		   int interruptible)
-{
-	asup__waiter local[8], *w = local;
-	int rc = 0;
-
-	if (n > 8) {
-		w = asup__alloc_mem(&k->alloc, n * sizeof(*w));
-		if (!w)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		asup__waiter_init(&w[i], &self->t);
-		asup__list_push_back(&recs[i]->joiners, &w[i].link);
-	}
-	if (!interruptible)
-		self->t.masked++;
-	self->wait_kind = ASUP__WAIT_JOIN; /* of the first; the dump says "any of" */
-	self->wait_id = n == 1 ? recs[0]->id : ASUP_ID_NONE;
-	for (;;) {
-		size_t i;
-		for (i = 0; i < n; i++)
-			if (recs[i]->pstate == ASUP__P_COMPLETED)
-				break;
-		if (i < n)
-			break;
-		if (!interruptible) {
-			/* No deadline either: a passed one would wake us at once,
-			 * over and over. */
-			asup__sched_park(k->sched, &self->t, ASUP_TIME_MAX, 0);
-			continue;
-		}
-		rc = asup__cx_park_as(&self->cx, ASUP_TIME_MAX, 0, ASUP__WAIT_JOIN, self->wait_id);
-		if (rc < 0)
-			break;
-	}
-	self->wait_kind = ASUP__WAIT_NONE;
-	if (!interruptible)
-		self->t.masked--;
-	for (size_t i = 0; i < n; i++)
-		asup__list_remove(&w[i].link);
-	if (w != local)
-		asup__free_mem(&k->alloc, w, n * sizeof(*w));
-	return rc;
 }

@@ -72,10 +72,7 @@ ASUP_API int asup_barrier_wait(asup_cx *cx, asup_barrier *b)
 	if (!valid(b))
 		return -EINVAL;
 	x = B(b);
-	rc = asup__sync_bind(&x->k, cx->k);
-	if (rc < 0)
-		return rc;
-	rc = asup_checkpoint(cx);
+	rc = asup__sync_enter(cx, &x->k);
 	if (rc < 0)
 		return rc; /* never arrived */
 	if (++x->arrived == x->parties) {

@@ -22,6 +22,15 @@ static inline int asup__sync_bind(asup__kernel **slot, asup__kernel *k)
 	return *slot == k ? 0 : -EXDEV;
 }
 
+/* What a suspending call begins with once its arguments are checked: the
+ * binding, then a checkpoint (its error means the call had no effect). */
+static inline int asup__sync_enter(asup_cx *cx, asup__kernel **slot)
+{
+	int rc = asup__sync_bind(slot, cx->k);
+
+	return rc < 0 ? rc : asup__cx_checkpoint(cx);
+}
+
 /* For a call without a cx: 0, or -EXDEV when the calling thread may not
  * touch the bound runtime (asup__k_here). */
 static inline int asup__sync_here(asup__kernel *const *slot)

@@ -151,10 +151,7 @@ static int acquire(asup_cx *cx, asup_semaphore *s, size_t n, asup_semaphore_perm
 	if (!sem_ok(s) || !p || n == 0 || n > S(s)->total)
 		return -EINVAL;
 	x = S(s);
-	rc = asup__sync_bind(&x->k, cx->k);
-	if (rc < 0)
-		return rc;
-	rc = asup_checkpoint(cx);
+	rc = asup__sync_enter(cx, &x->k);
 	if (rc < 0)
 		return rc;
 	if (x->closed)

@@ -206,10 +206,7 @@ ASUP_API int asup_notify_wait(asup_cx *cx, asup_notify *n)
 		return -ASUP_ENOTASK;
 	if (!n)
 		return -EINVAL;
-	rc = asup__sync_bind(&N(n)->k, cx->k);
-	if (rc < 0)
-		return rc;
-	rc = asup_checkpoint(cx);
+	rc = asup__sync_enter(cx, &N(n)->k);
 	if (rc < 0)
 		return rc;
 	if (N(n)->permit) {

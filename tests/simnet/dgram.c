@@ -125,3 +125,39 @@ TEST(unix_datagrams_from_an_unbound_socket_arrive_unnamed)
 	sim_run(rt, unix_dgram, NULL);
 	test_rt_done(rt);
 }
+
+static int64_t own_host_body(asup_cx *cx, void *arg)
+{
+	asup_socket *tx = arg;
+	struct sockaddr_in any = sim_in4(0, 0, 0, 0, 0), a = sim_in4(10, 0, 0, 1, 53);
+	asup_simnet_host h = sim_host4(10, 0, 0, 7);
+
+	CHECK_EQ(asup_simnet_set_host(cx, &h), 0);
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&any, sizeof(any), tx), 0);
+	CHECK_EQ(asup_sock_sendto(cx, *tx, "x", 1, (struct sockaddr *)&a, sizeof(a)), 1);
+	return asup_sock_close(cx, *tx);
+}
+
+static int64_t own_host(asup_cx *cx, void *arg)
+{
+	struct sockaddr_in a = sim_in4(10, 0, 0, 1, 53), from;
+	socklen_t flen = sizeof(from);
+	asup_socket rx, tx;
+	asup_outcome o;
+	char b[4];
+
+	(void)arg;
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&a, sizeof(a), &rx), 0);
+	CHECK_EQ(asup_region(cx, own_host_body, &tx, &o), 0);
+	CHECK_EQ(asup_sock_recvfrom(cx, rx, b, sizeof(b), (struct sockaddr *)&from, &flen), 1);
+	asup_sock_close(cx, rx);
+	return ntohl(from.sin_addr.s_addr) == 0x0a000007u;
+}
+
+TEST(datagrams_from_a_wildcard_socket_come_from_the_region_host)
+{
+	asup_rt *rt = sim_rt(4, NULL);
+
+	CHECK_EQ(sim_run(rt, own_host, NULL), 1);
+	test_rt_done(rt);
+}

@@ -286,3 +286,80 @@ TEST(datagrams_across_a_partition_are_dropped_and_the_trace_shows_it)
 	CHECK_EQ(drops, 1);
 	asup_lab_destroy(lab);
 }
+
+/* ---- hosts of their own ----------------------------------------------------- */
+
+struct node {
+	asup_simnet_host host;
+	int64_t result;
+	struct sockaddr_in peer;
+};
+
+static int64_t node_b(asup_cx *cx, void *arg)
+{
+	struct node *n = arg;
+	struct sockaddr_in a = sim_in4(10, 0, 0, 1, 80);
+
+	CHECK_EQ(asup_simnet_set_host(cx, &n->host), 0);
+	return asup_timeout(cx, 5 * MS, do_connect, &a);
+}
+
+static int64_t nodes_main(asup_cx *cx, void *arg)
+{
+	struct node *n = arg;
+	struct sockaddr_in a = sim_in4(10, 0, 0, 1, 80);
+	socklen_t plen = sizeof(n->peer);
+	asup_socket ls, s;
+	asup_outcome o;
+	asup_simnet_host bad = sim_host4(0, 0, 0, 0);
+
+	CHECK_EQ(asup_simnet_set_host(cx, NULL), -EINVAL);
+	CHECK_EQ(asup_simnet_set_host(cx, &bad), -EINVAL);
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), NULL, &ls), 0);
+	CHECK_EQ(asup_region(cx, node_b, n, &o), 0);
+	n->result = o.kind == ASUP_OUTCOME_OK ? o.value : o.value;
+	if (n->result == 0) {
+		CHECK_EQ(asup_sock_accept(cx, ls, &s, (struct sockaddr *)&n->peer, &plen), 0);
+		asup_sock_close(cx, s);
+	}
+	asup_sock_close(cx, ls);
+	return 0;
+}
+
+TEST(a_region_with_a_host_of_its_own_speaks_from_it_and_is_partitioned_with_it)
+{
+	asup_simnet_config net = part_cfg(0, 0, 0, 0);
+	struct node n;
+	asup_rt *rt;
+
+	/* No partition: node B's connection comes from its own host. */
+	memset(&n, 0, sizeof(n));
+	n.host = sim_host4(10, 0, 0, 2);
+	rt = sim_rt(5, NULL);
+	sim_run(rt, nodes_main, &n);
+	CHECK_EQ(n.result, 0);
+	CHECK_EQ(ntohl(n.peer.sin_addr.s_addr), 0x0a000002u);
+	test_rt_done(rt);
+	/* Node B's host cut off from the rest: its connect gets no answer. */
+	net.partitions[0].hosts[0] = sim_host4(10, 0, 0, 2);
+	rt = sim_rt(5, &net);
+	sim_run(rt, nodes_main, &n);
+	CHECK_EQ(n.result, -ETIMEDOUT);
+	test_rt_done(rt);
+}
+
+static int64_t real_mode(asup_cx *cx, void *arg)
+{
+	asup_simnet_host h = sim_host4(10, 0, 0, 2);
+
+	(void)arg;
+	return asup_simnet_set_host(cx, &h) == -ASUP_ENOTDET ? 0 : 1;
+}
+
+TEST(set_host_is_enotdet_on_a_real_runtime)
+{
+	asup_rt *rt = test_rt(ASUP_MODE_REAL, 0);
+
+	CHECK_EQ(sim_run(rt, real_mode, NULL), 0);
+	test_rt_done(rt);
+}
