@@ -4,9 +4,9 @@
 # hit everyone alike, then prints every raw line, a table of medians and the
 # ratios the project is judged on.
 #
-#   bench/compare.sh                          W1 W2 W3 W5 LAB, RUNS=3, BUILD=./build
+#   bench/compare.sh                          W1 W2 W3 W5 LAB LABNET, RUNS=3, BUILD=./build
 #   BUILD=build-release bench/compare.sh      another build directory
-#   W=W2 bench/compare.sh                     one workload (W1, W2, W3, W5, W6 or LAB)
+#   W=W2 bench/compare.sh                     one workload (W1, W2, W3, W5, W6, LAB or LABNET)
 #   RUNS=5 QUICK=1 bench/compare.sh           our sizes / 10 (smoke test, no ratios)
 #
 # Peers come from $PEERS_BUILD (default /tmp/peers-build). A missing peer is
@@ -29,7 +29,7 @@ raw=$(mktemp)
 tmpdirs=()
 trap 'rm -f "$raw"; [ ${#tmpdirs[@]} -eq 0 ] || rm -rf "${tmpdirs[@]}"' EXIT
 
-case "$W" in "" | W1 | W2 | W3 | W5 | W6 | LAB) ;; *) echo "compare.sh: W must be W1, W2, W3, W5, W6 or LAB" >&2; exit 2 ;; esac
+case "$W" in "" | W1 | W2 | W3 | W5 | W6 | LAB | LABNET) ;; *) echo "compare.sh: W must be W1, W2, W3, W5, W6, LAB or LABNET" >&2; exit 2 ;; esac
 want() { [ -z "$W" ] || [ "$W" = "$1" ]; }
 
 T=$PEERS_BUILD/peer-tokio
@@ -44,6 +44,7 @@ want W2 && jobs+=("W2 ours $BUILD/bench_w2 $q" "W2 tokio $T W2 st" "W2 go $G W2 
 want W3 && jobs+=("W3 ours $BUILD/bench_w3 $q" "W3 tokio $T W3 st" "W3 go $G W3 st")
 want W5 && jobs+=("W5 ours $BUILD/bench_w5 $q" "W5 tokio $T W5 st" "W5 go $G W5 st")
 want LAB && jobs+=("LAB ours $BUILD/bench_lab $q")
+want LABNET && jobs+=("LABNET ours $BUILD/bench_labnet $q")
 # W6 entries name the label the client prints ("w6:<peer>:<flavour>"); the
 # server gets "<port> <secs>" appended, as ../shared/peers/run_all.sh does.
 U=$PEERS_BUILD/peer-libuv
@@ -128,7 +129,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		out=$(timeout 300 "$@" 2>/dev/null)
 		rc=$?
 		[ $rc -eq 0 ] || echo "FAILED (exit $rc): $*" >&2
-		printf '%s\n' "$out" | grep -E '^(W[0-9]+|LAB) ' | tee -a "$raw"
+		printf '%s\n' "$out" | grep -E '^(W[0-9]+|LAB|LABNET) ' | tee -a "$raw"
 	done
 done
 
@@ -186,6 +187,10 @@ lab = med.get(A("LAB", "steps_per_s"))
 if lab is not None:
     rows.append("| LAB lab steps per second (1,000 tasks, tracing on) | %s | - | - | >= 5000000: %s |" % (
         f(lab), "met" if lab >= 5e6 else "MISSED"))
+labnet = med.get(A("LABNET", "steps_per_s"))
+if labnet is not None:
+    rows.append("| LABNET lab steps per second (100 clients over the simulated network, tracing on) | %s | - | - | >= 2000000: %s |" % (
+        f(labnet), "met" if labnet >= 2e6 else "MISSED"))
 for name, a, b, target in ratios:
     va, vb = med.get(a), med.get(b)
     if va is None or vb is None or vb == 0:

@@ -14,6 +14,8 @@
  *  12. a pipeline over bounded channels, cancelled mid-stream, loses nothing
  *  13. the deterministic mode: the same seed gives the same schedule
  *  14. the lab: a seed sweep finds a deadlock, a recording replays it
+ *  15. the lab over a simulated network: a client without a deadline hangs
+ *      when a seeded partition cuts it off; the failing seed replays
  *
  * A whole small program in the same style, from the public headers only:
  * examples/worker_pool.c (workers over a channel, a deadline for the whole
@@ -707,6 +709,107 @@ static void part_lab(void)
 	    (unsigned long long)sw.failures, (unsigned long long)sw.runs);
 }
 
+/* ---- 15. the lab over a simulated network ------------------------------ */
+
+/* The same socket calls as part 6, in the lab: they run over a simulated
+ * network whose faults come from the seed. This client reads each reply
+ * without a deadline; a partition that never heals, starting at a seeded
+ * time, leaves it waiting forever when it falls inside the exchange. */
+static struct sockaddr_in net_server;
+
+static int64_t net_echo(asup_cx *cx, void *arg)
+{
+	asup_socket ls, s;
+	char buf[16];
+	int64_t n;
+
+	(void)arg;
+	if ((n = asup_tcp_listen(cx, (struct sockaddr *)&net_server, sizeof net_server, NULL,
+				 &ls)) < 0)
+		return n;
+	if ((n = asup_sock_accept(cx, ls, &s, NULL, NULL)) == 0) {
+		while ((n = asup_sock_read(cx, s, buf, sizeof buf)) > 0 &&
+		       (n = asup_sock_write_all(cx, s, buf, (size_t)n, NULL)) == 0)
+			;
+		(void)asup_sock_close(cx, s);
+	}
+	(void)asup_sock_close(cx, ls);
+	return n < 0 && n != -ECANCELED ? n : 0;
+}
+
+static int64_t net_root(asup_cx *cx, void *arg)
+{
+	asup_task srv;
+	asup_socket s;
+	char buf[16] = "ping";
+	int64_t rc;
+
+	(void)arg;
+	check(asup_spawn(cx, net_echo, NULL, NULL, &srv), "spawn");
+	check(asup_yield(cx), "yield"); /* the server listens */
+	if ((rc = asup_tcp_connect(cx, (struct sockaddr *)&net_server, sizeof net_server, &s)) < 0)
+		return rc;
+	for (int i = 0; i < 3 && rc >= 0; i++) {
+		if ((rc = asup_sock_write_all(cx, s, buf, 4, NULL)) == 0)
+			rc = asup_sock_read(cx, s, buf, sizeof buf); /* no deadline */
+		if (rc >= 0)
+			rc = asup_sleep(cx, 10000000); /* 10 ms between requests */
+	}
+	(void)asup_sock_close(cx, s);
+	(void)!asup_task_abort(&srv);
+	(void)!asup_join(cx, &srv, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+static void part_labnet(void)
+{
+	asup_lab_scenario sc = {"net_hang", "no deadline under a partition", net_root, NULL};
+	asup_simnet_partition *p;
+	asup_lab_config cfg;
+	asup_lab_sweep sw;
+	asup_lab_replay *r;
+	asup_lab *lab;
+	asup_outcome o;
+	char path[64], hex[33];
+	uint64_t at;
+
+	SAY("15. the lab over a simulated network: a seeded partition hangs a client\n");
+	memset(&net_server, 0, sizeof net_server);
+	net_server.sin_family = AF_INET;
+	net_server.sin_port = htons(7);
+	net_server.sin_addr.s_addr = htonl(0x0a000001); /* 10.0.0.1 */
+	asup_lab_config_init(&cfg);
+	p = &cfg.net.partitions[cfg.net.npartitions++];
+	p->start_max_ns = 60000000; /* the server's host is cut off at 0..60 ms, */
+	p->nhosts = 1;              /* for good (end 0) */
+	check(asup_simnet_host_of((struct sockaddr *)&net_server, sizeof net_server, &p->hosts[0]),
+	      "host_of");
+	check(asup_lab_explore(&sc, &cfg, 1, 20, 0, &sw), "explore");
+	SAY("  seeds 1..20: %llu of %llu runs fail\n", (unsigned long long)sw.failures,
+	    (unsigned long long)sw.runs);
+	if (!sw.failures)
+		return;
+	SAY("  first failing seed %llu: %s: %.60s\n", (unsigned long long)sw.first_failing_seed,
+	    sw.first_failure.first.oracle, sw.first_failure.first.message);
+	cfg.seed = sw.first_failing_seed;
+	snprintf(path, sizeof path, "/tmp/asup-tour-net-%d.lab", (int)getpid());
+	check(asup_lab_create(&cfg, &lab), "lab_create");
+	(void)!asup_lab_run(lab, net_root, NULL, &o);
+	check(asup_lab_save(lab, path, "net_hang"), "lab_save");
+	check(asup_lab_digest_hex(lab, hex), "digest");
+	check(asup_lab_destroy(lab), "lab_destroy");
+	check(asup_lab_replay_load(path, &r, NULL), "replay_load");
+	check(asup_lab_create(&cfg, &lab), "lab_create");
+	check(asup_lab_follow(lab, r), "follow");
+	(void)!asup_lab_run(lab, net_root, NULL, &o); /* hangs again, as recorded */
+	SAY("  replayed %llu steps with their network traffic: %s, digest %.12s...\n",
+	    (unsigned long long)asup_lab_replay_steps(r),
+	    asup_lab_divergence(lab, &at) == 0 ? "identical" : "DIVERGED", hex);
+	check(asup_lab_destroy(lab), "lab_destroy");
+	asup_lab_replay_free(r);
+	unlink(path);
+}
+
 int main(void)
 {
 	asup_rt_config cfg;
@@ -724,6 +827,7 @@ int main(void)
 	check(asup_rt_destroy(rt), "rt_destroy");
 	part_determinism();
 	part_lab();
+	part_labnet();
 	SAY("tour done; next: examples/worker_pool.c (build/worker_pool), a worker pool\n"
 	    "with a deadline for the whole job and a cancel on the first error\n");
 	return 0;

@@ -72,7 +72,10 @@ static void decode_one(const uint8_t *p, size_t n, int deep)
 	}
 	if (!r || why)
 		abort();
-	if (n != RECF_MIN + (size_t)asup_lab_replay_steps(r) * RECF_STEP_BYTES)
+	/* The header's size field says where the steps start (a recording with
+	 * a network config has a longer header). */
+	if (n != recf_get(p, RECF_HDR_BYTES, 4) + (RECF_STEPS - RECF_NSTEPS) +
+		     (size_t)asup_lab_replay_steps(r) * RECF_STEP_BYTES + RECF_TRAILER)
 		abort();
 	if (strlen(asup_lab_replay_name(r)) >= 32)
 		abort();

@@ -26,6 +26,20 @@
  * step with check_every_step, which also runs the kernel's own invariant
  * checks).
  *
+ * Network oracles, for programs using the socket calls (which run over the
+ * lab's simulated network, asupersync/simnet.h):
+ *   socket_leak    a region closed with a socket of it still open (the
+ *                  runtime closes it; in a lab that is a violation, not a
+ *                  line on stderr): the message names the socket (its id,
+ *                  kind, local and peer address) and the region, and
+ *                  asup_lab_violation.region holds the region's id;
+ *   net_data_lost  a socket whose bytes (or datagrams) sent are not all
+ *                  delivered, reported dropped (every drop is a network
+ *                  event in the trace) or still in flight; checked after
+ *                  each step with check_every_step and at the end.
+ * Every other runtime report of a lab (a failed task nobody joins, ...)
+ * still goes to stderr.
+ *
  * Ownership: asup_lab_create returns an owned lab (asup_lab_destroy);
  * configs and paths are borrowed; a replay is owned by its caller
  * (asup_lab_replay_free) and borrowed by the lab that follows it.

@@ -216,6 +216,8 @@ ASUP_API int asup_lab_create(const asup_lab_config *cfg, asup_lab **out)
 	rc.leak_response =
 	    cfg->leak_response == ASUP_LEAK_PANIC ? ASUP_LEAK_SILENT : cfg->leak_response;
 	rc.leak_escalate_after = 0;
+	rc.report = asup__lab_report; /* socket leaks become violations */
+	rc.report_ud = lab;
 	lab->alloc.alloc = lab_alloc;
 	lab->alloc.free = lab_free;
 	lab->alloc.ud = lab;
@@ -311,11 +313,14 @@ static void after_step(asup_lab *lab)
 	}
 	asup__rec_push(&lab->rec, &s);
 	lab->steps++;
+	if (!lab->net_hooked)
+		asup__lab_net_attach(lab);
 	if (lab->cfg.check_every_step) {
 		if (asup__rt_check(lab->rt) < 0)
 			report(lab, "kernel", ASUP_ID_NONE, ASUP_ID_NONE,
 			       "an internal invariant of the runtime does not hold");
 		asup__oracle_step_end(&lab->oracle);
+		asup__lab_net_check(lab);
 	} else if (lab->oracle.ncancelled) {
 		asup__oracle_step_end(&lab->oracle);
 	}
@@ -547,6 +552,7 @@ ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcom
 	if (lab->follow && rc == 0 && lab->steps != lab->follow->n)
 		diverge(lab, lab->steps);
 	asup__oracle_final(&lab->oracle, lab->steps, lab->root_closed);
+	asup__lab_net_check(lab);
 	if (lab->alloc_failed)
 		asup__oracle_report(&lab->oracle, "out_of_memory", lab->steps, ASUP_ID_NONE,
 				    ASUP_ID_NONE, "%" PRIu64 " allocation(s) failed during the run",
@@ -577,6 +583,7 @@ ASUP_API int asup_lab_check(asup_lab *lab)
 	asup__oracle_step_end(&lab->oracle);
 	asup__oracle_final(&lab->oracle, lab->steps,
 			   asup__drive_root_id(lab->rt) == ASUP_ID_NONE);
+	asup__lab_net_check(lab);
 	return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX : lab->oracle.nviolations);
 }
 

@@ -5,7 +5,9 @@
  * including tasks that reuse an arena index; the first task at an index
  * gets tid index + 1; B/E slices are balanced per tid and never end before
  * they begin. Checked on a workload that reuses task slots and on every
- * scenario of the corpus, with and without heavy chaos.
+ * scenario of the corpus, with and without heavy chaos. The simulated
+ * network's tracks (process 2: one per connection, one for partitions and
+ * stops) are apart from the tasks' and named once each.
  */
 #include "harness.h"
 
@@ -22,8 +24,8 @@ struct ev {
 	char ph[4];
 	char name[NAME_MAX_];      /* "name" */
 	char arg_name[NAME_MAX_];  /* "args": {"name": ...} */
-	double tid, ts;
-	int has_tid, has_ts;
+	double tid, ts, pid;
+	int has_tid, has_ts, has_pid;
 };
 
 struct reader {
@@ -199,6 +201,8 @@ static int value(struct reader *r, struct ev *into, const char *key, int depth)
 		into->tid = d, into->has_tid = 1;
 	else if (into && depth == 2 && strcmp(key, "ts") == 0)
 		into->ts = d, into->has_ts = 1;
+	else if (into && depth == 2 && strcmp(key, "pid") == 0)
+		into->pid = d, into->has_pid = 1;
 	return 0;
 }
 
@@ -272,6 +276,16 @@ static struct check_res check_structure(const char *text)
 		if (strcmp(e->ph, "M") || strcmp(e->name, "thread_name") || !e->has_tid)
 			continue;
 		CHECK(e->tid >= 0 && e->tid < 4294967296.0); /* small: below 2^32 */
+		if (e->has_pid && e->pid == 2) { /* the network's process */
+			CHECK(strncmp(e->arg_name, "connection ", 11) == 0 ||
+			      strcmp(e->arg_name, "partitions and stops") == 0);
+			for (size_t j = 0; j < i; j++) /* named once */
+				CHECK(!(r.evs[j].has_pid && r.evs[j].pid == 2 &&
+					r.evs[j].has_tid && r.evs[j].tid == e->tid &&
+					strcmp(r.evs[j].ph, "M") == 0 &&
+					strcmp(r.evs[j].name, "thread_name") == 0));
+			continue;
+		}
 		if (!task_of(e->arg_name, t, sizeof t)) {
 			CHECK(e->tid == 0); /* the regions' track */
 			continue;

@@ -14,6 +14,10 @@ extern const asup_corpus_entry asup_corpus_late_defer[2];
 extern const asup_corpus_entry asup_corpus_lost_update[2];
 extern const asup_corpus_entry asup_corpus_permit_futurelock[2];
 extern const asup_corpus_entry asup_corpus_cancel_drop[2];
+extern const asup_corpus_entry asup_corpus_net_no_deadline[2];
+extern const asup_corpus_entry asup_corpus_net_dup_retry[2];
+extern const asup_corpus_entry asup_corpus_net_reset_leak[2];
+extern const asup_corpus_entry asup_corpus_net_short_read[2];
 
 static const asup_corpus_entry *const groups[] = {
 	asup_corpus_lock_order,
@@ -24,8 +28,12 @@ static const asup_corpus_entry *const groups[] = {
 	asup_corpus_lost_update,
 	asup_corpus_permit_futurelock,
 	asup_corpus_cancel_drop,
+	asup_corpus_net_no_deadline,
+	asup_corpus_net_dup_retry,
+	asup_corpus_net_reset_leak,
+	asup_corpus_net_short_read,
 };
-static const size_t group_len[] = {2, 2, 2, 2, 2, 2, 2, 2};
+static const size_t group_len[] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
 
 static asup_corpus_entry table[64];
 static size_t ntable;
@@ -66,6 +74,8 @@ void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_conf
 		cfg->chaos = e->chaos;
 		if (e->futurelock_steps)
 			cfg->futurelock_steps = e->futurelock_steps;
+		if (e->net)
+			e->net(&cfg->net);
 	}
 }
 

@@ -22,6 +22,9 @@ typedef struct asup_corpus_entry {
 	uint32_t workers;           /* the config it runs under (0 = 1) */
 	asup_lab_chaos chaos;
 	uint64_t futurelock_steps;  /* K of the futurelock oracle (0 = the lab default) */
+	/* The simulated network it runs on (NULL: the default, perfect one):
+	 * sets the faults in the lab config's net (net_faults.h). */
+	void (*net)(asup_simnet_config *net);
 } asup_corpus_entry;
 
 /* Every entry, in a fixed order. */
@@ -29,7 +32,7 @@ const asup_corpus_entry *asup_corpus_list(size_t *n);
 /* The entry named `name`, or NULL. */
 const asup_corpus_entry *asup_corpus_find(const char *name);
 /* A lab config for entry e at seed: the defaults plus the entry's own
- * settings, with the step checks on. */
+ * settings (its network's faults included), with the step checks on. */
 void asup_corpus_config(const asup_corpus_entry *e, uint64_t seed, asup_lab_config *cfg);
 
 /* For the scenarios' error paths: aborts the task h and waits for it
