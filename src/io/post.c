@@ -304,11 +304,17 @@ static int xchan_shut(asup_xchan *ch)
 	return 0;
 }
 
+/* The region closed: the channel is shut and, as post.h promises, what was
+ * queued but never received is dropped, so a receive from now on reports
+ * the end at once instead of handing out values of a closed region. */
 static void xchan_finalize(void *arg)
 {
 	asup_xchan *ch = arg;
 
-	xchan_shut(ch);
+	(void)xchan_shut(ch);
+	pthread_mutex_lock(&ch->mu);
+	ch->count = 0;
+	pthread_mutex_unlock(&ch->mu);
 	asup_xchan_release(ch);
 }
 

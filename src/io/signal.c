@@ -56,6 +56,8 @@ struct watch {
 	unsigned long seen[ASUP_SIGNAL_WATCH_MAX];
 	uint64_t region;
 	asup__kernel *k;  /* where its reports go */
+	int waiters;      /* tasks inside asup_signal_wait's fd wait */
+	int close_late;   /* shut while waited on: the last waiter closes evfd */
 };
 
 static void on_signal(int signo)
@@ -118,7 +120,19 @@ static void watch_shut(struct watch *w)
 	 * it finish before the number can be reused. */
 	while (atomic_load(&in_handler))
 		sched_yield();
-	close(w->evfd);
+	if (w->waiters > 0) {
+		/* A task waits for this eventfd in the reactor: closing it now
+		 * would drop it from the reactor unwoken (and free the number for
+		 * reuse under the wait). Make it readable instead; the waiter
+		 * sees the watch shut, returns -EBADF, and the last one closes. */
+		uint64_t one = 1;
+		if (write(w->evfd, &one, sizeof(one)) < 0) {
+			/* A full counter is readable already. */
+		}
+		w->close_late = 1;
+	} else {
+		close(w->evfd);
+	}
 	pthread_mutex_lock(&install_mu);
 	for (int i = 0; i < w->n; i++)
 		release_signal(w->sigs[i]);
@@ -242,12 +256,17 @@ ASUP_API int asup_signal_wait(asup_cx *cx, asup_sigwatch h)
 				return w->sigs[i];
 			}
 		}
+		w->waiters++;
 		rc = asup_fd_wait(cx, w->evfd, ASUP_IO_READABLE);
-		if (rc < 0)
-			return rc;
+		if (--w->waiters == 0 && w->close_late) {
+			w->close_late = 0;
+			close(w->evfd);
+		}
 		/* The watch may have been closed while we waited. */
 		if (w->slot < 0)
 			return -EBADF;
+		if (rc < 0)
+			return rc;
 		if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			return -errno;
 	}
