@@ -124,3 +124,20 @@ TEST(without_auto_advance_step_returns_zero_and_time_stands_until_advanced)
 	CHECK_EQ(asup_task_release(&h), 0);
 	test_rt_done(rt);
 }
+
+TEST(an_unknown_io_backend_is_a_bad_config_named_io_backend)
+{
+	asup_rt_config cfg;
+	asup_rt *rt = NULL;
+	const char *field = NULL;
+
+	asup_rt_config_init(&cfg);
+	CHECK_EQ(cfg.io_backend, ASUP_IO_AUTO);
+	CHECK(cfg.report == asup_report_stderr);
+	cfg.io_backend = (asup_io_backend)7;
+	CHECK_EQ(asup_rt_config_check(&cfg, &field), -EINVAL);
+	CHECK(field != NULL);
+	CHECK_STR_EQ(field, "io_backend");
+	CHECK_EQ(asup_rt_create(&cfg, &rt), -EINVAL);
+	CHECK(rt == NULL);
+}
