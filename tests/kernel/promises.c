@@ -442,3 +442,89 @@ TEST(a_traced_runtime_records_user_events_and_declared_races_with_consecutive_se
 	CHECK_EQ(ends, 1);
 	CHECK_EQ(asup_lab_destroy(lab), 0);
 }
+
+/* ---- cancel.h: cause chains ---- */
+
+struct nest {
+	int depth, want;
+	int sleep_rc;
+	asup_cancel_reason why;
+};
+
+static int64_t cancel_scope_later(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	CHECK_EQ(asup_sleep(cx, ASUP_MSEC(1)), 0);
+	CHECK_EQ(asup_scope_cancel(cx, ASUP_CANCEL_USER, "top"), 0);
+	return 0;
+}
+
+static int64_t nest_body(asup_cx *cx, void *arg)
+{
+	struct nest *n = arg;
+	asup_outcome o;
+
+	if (n->depth++ < n->want)
+		return asup_region(cx, nest_body, n, &o);
+	n->sleep_rc = asup_sleep(cx, ASUP_SEC(1));
+	CHECK_EQ(asup_cx_cancel_reason(cx, &n->why), 0);
+	return 0;
+}
+
+static int64_t outer_body(asup_cx *cx, void *arg)
+{
+	asup_task h;
+
+	CHECK_EQ(asup_spawn(cx, cancel_scope_later, NULL, NULL, &h), 0);
+	return nest_body(cx, arg);
+}
+
+static int64_t chain_root(asup_cx *cx, void *arg)
+{
+	asup_outcome o;
+
+	CHECK_EQ(asup_region(cx, outer_body, arg, &o), 0);
+	return 0;
+}
+
+static struct nest chain_run(uint32_t limit, int depth)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	struct nest n;
+
+	memset(&n, 0, sizeof(n));
+	n.want = depth;
+	asup_rt_config_init(&cfg);
+	cfg.mode = ASUP_MODE_DETERMINISTIC;
+	if (limit)
+		cfg.cancel_chain_depth = limit;
+	rt = test_rt_cfg(&cfg);
+	CHECK_EQ(asup_rt_run(rt, chain_root, &n, &o), 0);
+	test_rt_done(rt);
+	CHECK_EQ(n.sleep_rc, -ECANCELED);
+	return n;
+}
+
+TEST(a_cause_chain_is_cut_at_the_configured_depth_16_by_default_and_flagged)
+{
+	struct nest n = chain_run(0, 3);
+
+	CHECK_EQ(n.why.kind, ASUP_CANCEL_PARENT_CANCELLED);
+	CHECK_EQ(n.why.root_kind, ASUP_CANCEL_USER);
+	CHECK_EQ(n.why.chain_depth, 4);
+	CHECK_EQ(n.why.truncated, 0);
+	n = chain_run(0, 30);
+	CHECK_EQ(n.why.chain_depth, 16);
+	CHECK_EQ(n.why.truncated, 1);
+	n = chain_run(4, 30);
+	CHECK_EQ(n.why.chain_depth, 4);
+	CHECK_EQ(n.why.truncated, 1);
+	/* The kept chain ends in a link of the cut: the original kind is gone. */
+	CHECK_EQ(n.why.root_kind, ASUP_CANCEL_PARENT_CANCELLED);
+	n = chain_run(64, 30);
+	CHECK_EQ(n.why.chain_depth, 31);
+	CHECK_EQ(n.why.truncated, 0);
+	CHECK_EQ(n.why.root_kind, ASUP_CANCEL_USER);
+}
