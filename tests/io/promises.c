@@ -789,3 +789,65 @@ TEST(run_main_from_inside_a_task_is_refused_like_run)
 	test_rt_done(other);
 	test_rt_done(rt);
 }
+
+struct outer_wait {
+	asup_sigwatch w;
+	int rc;
+	int done;
+};
+
+static int64_t outer_waiter(asup_cx *cx, void *arg)
+{
+	struct outer_wait *o = arg;
+
+	o->rc = asup_signal_wait(cx, o->w);
+	o->done = 1;
+	return 0;
+}
+
+/* Waits until the region body handed the watch over, then waits on it. */
+static int64_t outer_waiter_when_ready(asup_cx *cx, void *arg)
+{
+	struct outer_wait *o = arg;
+
+	while (o->done != -1)
+		CHECK_EQ(asup_sleep(cx, 100000), 0);
+	return outer_waiter(cx, o);
+}
+
+static int64_t open_and_hand(asup_cx *cx, void *arg)
+{
+	struct outer_wait *o = arg;
+	int sigs[] = {SIGUSR1};
+
+	CHECK_EQ(asup_signal_open(cx, sigs, 1, &o->w), 0);
+	o->done = -1; /* handle ready */
+	CHECK_EQ(asup_sleep(cx, 2000000), 0); /* the outer task starts waiting */
+	return 0;
+}
+
+static int64_t sig_region_gone_root(asup_cx *cx, void *arg)
+{
+	static struct outer_wait o;
+	asup_task h;
+	asup_outcome out;
+
+	(void)arg;
+	memset(&o, 0, sizeof(o));
+	o.w._p = NULL;
+	CHECK_EQ(asup_spawn(cx, outer_waiter_when_ready, &o, NULL, &h), 0);
+	CHECK_EQ(asup_region(cx, open_and_hand, &o, &out), 0);
+	CHECK_EQ(out.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(asup_join(cx, &h, NULL), 0);
+	CHECK_EQ(o.done, 1);
+	CHECK_EQ(o.rc, -ASUP_ECLOSED);
+	CHECK(disposition_is_default(SIGUSR1));
+	return 0;
+}
+
+TEST(a_task_waiting_on_a_watch_whose_region_closes_wakes_with_eclosed)
+{
+	asup_rt *rt = io_rt();
+	CHECK_EQ(io_run(rt, sig_region_gone_root, NULL), 0);
+	test_rt_done(rt);
+}
