@@ -851,3 +851,74 @@ TEST(a_task_waiting_on_a_watch_whose_region_closes_wakes_with_eclosed)
 	CHECK_EQ(io_run(rt, sig_region_gone_root, NULL), 0);
 	test_rt_done(rt);
 }
+
+/* ---- objects waited on from an enclosing region ---- */
+
+struct outer_objs {
+	asup_inbox *ib;
+	asup_xchan *ch;
+	int ready;
+	int serve_rc, recv_rc;
+	uint64_t v;
+};
+
+static int64_t outer_server(asup_cx *cx, void *arg)
+{
+	struct outer_objs *o = arg;
+
+	while (!o->ready)
+		CHECK_EQ(asup_sleep(cx, 100000), 0);
+	o->serve_rc = asup_inbox_serve(cx, o->ib, NULL, NULL);
+	return 0;
+}
+
+static int64_t outer_receiver(asup_cx *cx, void *arg)
+{
+	struct outer_objs *o = arg;
+
+	while (!o->ready)
+		CHECK_EQ(asup_sleep(cx, 100000), 0);
+	o->recv_rc = asup_xchan_recv(cx, o->ch, &o->v);
+	return 0;
+}
+
+static int64_t open_release_and_leave(asup_cx *cx, void *arg)
+{
+	struct outer_objs *o = arg;
+
+	CHECK_EQ(asup_inbox_open(cx, NULL, &o->ib), 0);
+	CHECK_EQ(asup_xchan_open(cx, 4, &o->ch), 0);
+	/* No foreign side: give its references back at once. */
+	asup_inbox_release(o->ib);
+	asup_xchan_release(o->ch);
+	o->ready = 1;
+	CHECK_EQ(asup_sleep(cx, 2000000), 0); /* both outer tasks wait now */
+	return 0;
+}
+
+static int64_t outer_objs_root(asup_cx *cx, void *arg)
+{
+	static struct outer_objs o;
+	asup_task a, b;
+	asup_outcome out;
+
+	(void)arg;
+	memset(&o, 0, sizeof(o));
+	o.serve_rc = o.recv_rc = 1;
+	CHECK_EQ(asup_spawn(cx, outer_server, &o, NULL, &a), 0);
+	CHECK_EQ(asup_spawn(cx, outer_receiver, &o, NULL, &b), 0);
+	CHECK_EQ(asup_region(cx, open_release_and_leave, &o, &out), 0);
+	CHECK_EQ(out.kind, ASUP_OUTCOME_OK);
+	CHECK_EQ(asup_join(cx, &a, NULL), 0);
+	CHECK_EQ(asup_join(cx, &b, NULL), 0);
+	CHECK_EQ(o.serve_rc, 0);
+	CHECK_EQ(o.recv_rc, -ASUP_ECLOSED);
+	return 0;
+}
+
+TEST(a_server_and_a_receiver_of_an_enclosing_region_see_the_close_of_the_inner_one)
+{
+	asup_rt *rt = io_rt();
+	CHECK_EQ(io_run(rt, outer_objs_root, NULL), 0);
+	test_rt_done(rt);
+}
