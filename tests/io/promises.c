@@ -3,6 +3,7 @@
 #include "iotest.h"
 
 #include <asupersync/post.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -920,5 +921,101 @@ TEST(a_server_and_a_receiver_of_an_enclosing_region_see_the_close_of_the_inner_o
 {
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, outer_objs_root, NULL), 0);
+	test_rt_done(rt);
+}
+
+/* ---- net.h: argument rules ---- */
+
+static int64_t net_rules_body(asup_cx *cx, void *arg)
+{
+	asup_socket ls, c, s, u, v;
+	struct sockaddr_in a = io_lo4(0), peer;
+	struct sockaddr_un un;
+	socklen_t len = sizeof(a);
+	struct iovec iov[1];
+	char buf[8], path[200];
+	int fd;
+
+	(void)arg;
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&un, sizeof(un), NULL, &ls), -EINVAL);
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, 3, NULL, &ls), -EINVAL);
+	CHECK_EQ(asup_tcp_listen(cx, NULL, sizeof(a), NULL, &ls), -EINVAL);
+	CHECK_EQ(asup_unix_listen(cx, "", NULL, &ls), -EINVAL);
+	memset(path, 'x', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	CHECK_EQ(asup_unix_listen(cx, path, NULL, &ls), -EINVAL);
+	CHECK_EQ(asup_unix_listen(cx, NULL, NULL, &ls), -EINVAL);
+
+	CHECK_EQ(asup_tcp_listen(cx, (struct sockaddr *)&a, sizeof(a), NULL, &ls), 0);
+	CHECK_EQ(asup_sock_local_addr(cx, ls, (struct sockaddr *)&a, &len), 0);
+	CHECK_EQ(asup_tcp_connect(cx, (struct sockaddr *)&a, sizeof(a), &c), 0);
+	len = sizeof(peer);
+	CHECK_EQ(asup_sock_accept(cx, ls, &s, (struct sockaddr *)&peer, &len), 0);
+	CHECK_EQ(peer.sin_family, AF_INET);
+	/* accept on a socket that does not listen */
+	CHECK_EQ(asup_sock_accept(cx, c, &u, NULL, NULL), -EINVAL);
+	/* zero-length and NULL buffers */
+	CHECK_EQ(asup_sock_read(cx, c, buf, 0), -EINVAL);
+	CHECK_EQ(asup_sock_read(cx, c, NULL, 4), -EINVAL);
+	CHECK_EQ(asup_sock_write(cx, c, buf, 0), -EINVAL);
+	CHECK_EQ(asup_sock_write(cx, c, NULL, 4), -EINVAL);
+	iov[0].iov_base = buf;
+	iov[0].iov_len = 1;
+	CHECK_EQ(asup_sock_readv(cx, c, iov, 0), -EINVAL);
+	CHECK_EQ(asup_sock_writev(cx, c, iov, 0), -EINVAL);
+	CHECK_EQ(asup_sock_writev(cx, c, iov, IOV_MAX + 1), -EINVAL);
+	CHECK_EQ(asup_sock_shutdown(cx, c, 99), -EINVAL);
+	/* shutdown of a socket never connected */
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET},
+			       sizeof(struct sockaddr_in), &u), 0);
+	CHECK_EQ(asup_sock_shutdown(cx, u, SHUT_RDWR), -ENOTCONN);
+	/* an empty datagram is a datagram */
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET,
+			       .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+			       sizeof(struct sockaddr_in), &v), 0);
+	len = sizeof(a);
+	CHECK_EQ(asup_sock_local_addr(cx, v, (struct sockaddr *)&a, &len), 0);
+	CHECK_EQ(asup_sock_sendto(cx, v, "", 0, (struct sockaddr *)&a, sizeof(a)), 0);
+	CHECK_EQ(asup_sock_recvfrom(cx, v, buf, sizeof(buf), NULL, NULL), 0);
+	/* fd_wait: unknown bits, a regular file is ready at once */
+	CHECK_EQ(asup_fd_wait(cx, asup_sock_fd(cx, c), 0x80), -EINVAL);
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(asup_fd_wait(cx, fd, ASUP_IO_READABLE | ASUP_IO_WRITABLE),
+		 ASUP_IO_READABLE | ASUP_IO_WRITABLE);
+	close(fd);
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(asup_fd_wait(cx, fd, ASUP_IO_READABLE), ASUP_IO_READABLE);
+	close(fd);
+	/* a peer that is gone: -EPIPE (or a reset), and no SIGPIPE kills us */
+	CHECK_EQ(asup_sock_close(cx, s), 0);
+	{
+		int64_t n = 0;
+		for (int i = 0; i < 100 && n >= 0; i++) {
+			n = asup_sock_write(cx, c, "xxxxxxxx", 8);
+			if (n >= 0)
+				CHECK_EQ(asup_sleep(cx, 1000000), 0);
+		}
+		CHECK(n == -EPIPE || n == -ECONNRESET);
+	}
+	CHECK_EQ(asup_sock_close(cx, c), 0);
+	CHECK_EQ(asup_sock_close(cx, u), 0);
+	CHECK_EQ(asup_sock_close(cx, v), 0);
+	CHECK_EQ(asup_sock_close(cx, ls), 0);
+	return 0;
+}
+
+static int64_t net_rules_root(asup_cx *cx, void *arg)
+{
+	return in_region(cx, net_rules_body, arg);
+}
+
+TEST(net_calls_refuse_bad_arguments_as_net_h_says)
+{
+	asup_rt *rt = io_rt();
+	CHECK_EQ(io_run(rt, net_rules_root, NULL), 0);
 	test_rt_done(rt);
 }
