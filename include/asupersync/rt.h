@@ -74,7 +74,9 @@ typedef struct asup_rt_config {
 	                                 pool (0 .. 1024; 0 = run blocking work
 	                                 inline on the task's stack) */
 	asup_leak_response leak_response;   /* what a leaked obligation does */
-	uint64_t leak_escalate_after; /* after this many leaks (0 = never) ... */
+	uint64_t leak_escalate_after; /* from the leak that brings the count of
+	                                 leaks found to this many on (0 = never),
+	                                 that leak included, ... */
 	asup_leak_response leak_escalate_to; /* ... respond like this instead */
 	asup_alloc_hooks alloc;
 	asup_report_fn report;        /* where reports go (asupersync/report.h):

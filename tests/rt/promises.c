@@ -4,6 +4,7 @@
 #include <asupersync/ext.h>
 #include <asupersync/lab.h>
 #include <errno.h>
+#include <pthread.h>
 
 static int64_t noop(asup_cx *cx, void *arg)
 {
@@ -140,4 +141,105 @@ TEST(an_unknown_io_backend_is_a_bad_config_named_io_backend)
 	CHECK_STR_EQ(field, "io_backend");
 	CHECK_EQ(asup_rt_create(&cfg, &rt), -EINVAL);
 	CHECK(rt == NULL);
+}
+
+/* ---- leak escalation ---- */
+
+static int leak_reports;
+
+static void count_leaks(void *ud, const asup_report *r)
+{
+	(void)ud;
+	if (r->kind == ASUP_REPORT_OBLIGATION_LEAK)
+		leak_reports++;
+}
+
+static int64_t leak_one(asup_cx *cx, void *arg)
+{
+	uint64_t id;
+
+	(void)arg;
+	CHECK_EQ(asup_obligation_reserve(cx, ASUP_OBLIGATION_ACK, "leaked", &id), 0);
+	return 0; /* ends holding it */
+}
+
+static int64_t leak_three(asup_cx *cx, void *arg)
+{
+	for (int i = 0; i < 3; i++) {
+		asup_task h;
+
+		CHECK_EQ(asup_spawn(cx, leak_one, arg, NULL, &h), 0);
+		CHECK_EQ(asup_join(cx, &h, NULL), 0);
+	}
+	return 0;
+}
+
+TEST(leaks_past_leak_escalate_after_get_the_escalated_response)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	asup_rt_stats st;
+
+	asup_rt_config_init(&cfg);
+	cfg.mode = ASUP_MODE_DETERMINISTIC;
+	cfg.report = count_leaks;
+	cfg.leak_response = ASUP_LEAK_LOG;
+	cfg.leak_escalate_after = 2;
+	cfg.leak_escalate_to = ASUP_LEAK_SILENT;
+	rt = test_rt_cfg(&cfg);
+	CHECK_EQ(asup_rt_run(rt, leak_three, NULL, &o), 0);
+	st = test_stats(rt);
+	CHECK_EQ(st.leaks_detected, 3);
+	CHECK_EQ(st.obligations_leaked, 3);
+	/* The first is logged; the second reaches the threshold and, like the
+	 * third, is silent. */
+	CHECK_EQ(leak_reports, 1);
+	test_rt_done(rt);
+}
+
+/* ---- the blocking pool's size ---- */
+
+static pthread_t driver;
+
+static int64_t where_am_i(asup_blocking *b, void *arg)
+{
+	(void)b;
+	*(int *)arg = pthread_equal(pthread_self(), driver) ? 1 : 2;
+	return 0;
+}
+
+static int64_t run_blocking(asup_cx *cx, void *arg)
+{
+	asup_task h;
+	asup_outcome o;
+
+	CHECK_EQ(asup_spawn_blocking(cx, where_am_i, arg, NULL, &h), 0);
+	CHECK_EQ(asup_join(cx, &h, &o), 0);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	return 0;
+}
+
+TEST(blocking_threads_zero_runs_blocking_work_inline_and_more_runs_it_on_a_pool_thread)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	int where = 0;
+
+	driver = pthread_self();
+	asup_rt_config_init(&cfg);
+	CHECK_EQ(cfg.blocking_threads, 4);
+	cfg.blocking_threads = 0;
+	rt = test_rt_cfg(&cfg);
+	CHECK_EQ(asup_rt_run(rt, run_blocking, &where, &o), 0);
+	CHECK_EQ(where, 1);
+	test_rt_done(rt);
+
+	asup_rt_config_init(&cfg);
+	rt = test_rt_cfg(&cfg);
+	where = 0;
+	CHECK_EQ(asup_rt_run(rt, run_blocking, &where, &o), 0);
+	CHECK_EQ(where, 2);
+	test_rt_done(rt);
 }
