@@ -42,6 +42,8 @@ struct ib {
 	atomic_int dropped;
 	atomic_int dropped_off_thread;
 	pthread_t rt_thread;
+	uint64_t server_region;
+	int other_region;   /* posted tasks that ran in another region */
 };
 
 struct post_arg {
@@ -53,7 +55,8 @@ static int64_t record_order(asup_cx *cx, void *arg)
 {
 	struct post_arg *p = arg;
 
-	(void)cx;
+	if (asup_scope_region_id(cx) != p->t->server_region)
+		p->t->other_region++;
 	p->t->order[p->t->ran++] = p->i;
 	return 0;
 }
@@ -70,6 +73,7 @@ static int64_t serve_task(asup_cx *cx, void *arg)
 {
 	struct ib *t = arg;
 
+	t->server_region = asup_scope_region_id(cx);
 	t->serve_rc = asup_inbox_serve(cx, t->ib, count_notify, t);
 	t->served = 1;
 	return 0;
@@ -91,6 +95,9 @@ static int64_t order_body(asup_cx *cx, void *arg)
 	wait_for(cx, &t->ran, NORDER);
 	for (int i = 0; i < NORDER; i++)
 		CHECK_EQ(t->order[i], i);
+	/* Each ran as a task of the serving task's scope region. */
+	CHECK(t->server_region != 0 && t->server_region != ASUP_ID_NONE);
+	CHECK_EQ(t->other_region, 0);
 	CHECK_EQ(asup_inbox_close(cx, t->ib), 0);
 	CHECK_EQ(asup_join(cx, &h, NULL), 0);
 	CHECK_EQ(t->serve_rc, 0);
@@ -103,7 +110,7 @@ static int64_t order_root(asup_cx *cx, void *arg)
 	return in_region(cx, order_body, arg);
 }
 
-TEST(inbox_spawns_posted_functions_in_the_order_they_were_posted)
+TEST(inbox_spawns_posted_functions_in_post_order_into_the_servers_region)
 {
 	static struct ib t;
 	asup_rt *rt = io_rt();
