@@ -174,7 +174,7 @@ static int64_t leak_three(asup_cx *cx, void *arg)
 	return 0;
 }
 
-TEST(leaks_past_leak_escalate_after_get_the_escalated_response)
+TEST(the_leak_that_reaches_leak_escalate_after_and_later_ones_get_the_escalated_response)
 {
 	asup_rt_config cfg;
 	asup_rt *rt;
