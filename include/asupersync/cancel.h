@@ -10,7 +10,8 @@
  * ever strengthen: a stored reason is replaced only by a more severe one (or,
  * at equal severity, an earlier one). A reason inherited from a parent region
  * has kind PARENT_CANCELLED and the parent's reason as its cause; the chain
- * is limited in depth (16) and flagged when truncated.
+ * is limited in depth (asup_rt_config.cancel_chain_depth, 16 by default)
+ * and flagged when truncated.
  *
  * Ownership: every type here is a plain value in caller storage.
  */
@@ -82,7 +83,7 @@ ASUP_API asup_budget asup_cancel_kind_cleanup_budget(asup_cancel_kind kind);
 
 #define ASUP_ID_NONE UINT64_MAX
 #define ASUP_CANCEL_MSG_MAX 64
-#define ASUP_CANCEL_CHAIN_MAX 16
+#define ASUP_CANCEL_CHAIN_MAX 16  /* the default cancel_chain_depth */
 
 /* A copy of a cancellation reason, as the library reports it. */
 typedef struct asup_cancel_reason {
@@ -94,7 +95,10 @@ typedef struct asup_cancel_reason {
 	uint8_t has_message;
 	uint8_t truncated;            /* the cause chain was cut at the depth limit */
 	uint16_t chain_depth;         /* 1 = no cause */
-	asup_cancel_kind root_kind;   /* kind of the last cause in the chain */
+	asup_cancel_kind root_kind;   /* kind of the last cause kept in the chain
+	                                 (when truncated, that of the link at the
+	                                 cut, PARENT_CANCELLED: the original kind
+	                                 was cut off with it) */
 } asup_cancel_reason;
 
 #ifdef __cplusplus

@@ -14,8 +14,10 @@
  *   DEADLOCK         asup_rt_run found every remaining task blocked: one
  *                    report per blocked task, naming what it waits on;
  *   RESOURCE_LEAK    a region closed (or the runtime was destroyed) with a
- *                    socket or file of it still open: the runtime closed it;
- *                    `why` names the resource ("socket"), `value` its fd;
+ *                    socket, file or signal watch of it still open: the
+ *                    runtime closed it; `why` names the resource ("socket",
+ *                    "file", "signal watch"), `value` its fd (-1 for a
+ *                    signal watch, which has none of its own);
  *   STACK_OVERFLOW   a task ran past its stack. This one is written by the
  *                    fault handler with write(2) straight to fd 2 and does not
  *                    go through the hook: the handler can call only
@@ -56,7 +58,8 @@ typedef struct asup_report {
 	const char *panic_msg;      /* TASK_FAILED with PANICKED: the message */
 	const char *why;            /* TASK_FAILED: "released" or "never joined";
 	                               OBLIGATION_LEAK: the obligation kind;
-	                               DEADLOCK: what the task waits on */
+	                               DEADLOCK: what the task waits on;
+	                               RESOURCE_LEAK: the resource */
 	uint32_t index, count;      /* DEADLOCK: this is blocked task index
 	                               (from 1) of count */
 } asup_report;

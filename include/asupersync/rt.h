@@ -78,7 +78,9 @@ typedef struct asup_rt_config {
 	                                 pool (0 .. 1024; 0 = run blocking work
 	                                 inline on the task's stack) */
 	asup_leak_response leak_response;   /* what a leaked obligation does */
-	uint64_t leak_escalate_after; /* after this many leaks (0 = never) ... */
+	uint64_t leak_escalate_after; /* from the leak that brings the count of
+	                                 leaks found to this many on (0 = never),
+	                                 that leak included, ... */
 	asup_leak_response leak_escalate_to; /* ... respond like this instead */
 	asup_alloc_hooks alloc;
 	asup_report_fn report;        /* where reports go (asupersync/report.h):
@@ -146,8 +148,10 @@ ASUP_API uint64_t asup_rt_root_region(asup_rt *rt);
 
 /*
  * Deterministic mode: dispatches one task and runs it until it suspends or
- * finishes. Returns 1 if a task ran, 0 if none was runnable (after an
- * auto-advance of virtual time when that is on and a timer is armed).
+ * finishes. Returns 1 if a task ran, 0 if none was runnable. With
+ * auto_advance on, a step that finds nothing runnable but a timer armed
+ * first moves virtual time to that timer and runs the task it woke (1);
+ * without it, time moves only by asup_rt_advance.
  * -ASUP_ENOTDET in real mode, -ASUP_ERUNNING while asup_rt_run is active.
  */
 ASUP_API int asup_rt_step(asup_rt *rt);

@@ -231,6 +231,10 @@ ASUP_API int asup_inbox_serve(asup_cx *cx, asup_inbox *ib,
 		return -ASUP_ECLOSED;
 	if (ib->serving)
 		return -EBUSY;
+	/* The server may belong to an enclosing region and outlive the
+	 * inbox's: its own reference keeps the memory and the eventfd until it
+	 * has seen the close. */
+	asup_inbox_retain(ib);
 	ib->serving = 1;
 	for (;;) {
 		inbox_run_list(cx, ib, inbox_take(ib));
@@ -246,6 +250,7 @@ ASUP_API int asup_inbox_serve(asup_cx *cx, asup_inbox *ib,
 		drain_fd(ib->evfd);
 	}
 	ib->serving = 0;
+	asup_inbox_release(ib);
 	return rc;
 }
 
@@ -304,11 +309,17 @@ static int xchan_shut(asup_xchan *ch)
 	return 0;
 }
 
+/* The region closed: the channel is shut and, as post.h promises, what was
+ * queued but never received is dropped, so a receive from now on reports
+ * the end at once instead of handing out values of a closed region. */
 static void xchan_finalize(void *arg)
 {
 	asup_xchan *ch = arg;
 
-	xchan_shut(ch);
+	(void)xchan_shut(ch);
+	pthread_mutex_lock(&ch->mu);
+	ch->count = 0;
+	pthread_mutex_unlock(&ch->mu);
 	asup_xchan_release(ch);
 }
 
@@ -418,6 +429,9 @@ ASUP_API int asup_xchan_recv(asup_cx *cx, asup_xchan *ch, uint64_t *out)
 	rc = asup_checkpoint(cx);
 	if (rc < 0)
 		return rc;
+	/* As for a server: a receiver of an enclosing region keeps the channel
+	 * alive until it has seen the close its region's end makes. */
+	asup_xchan_retain(ch);
 	ch->receiving = 1;
 	while ((rc = xchan_take(ch, out)) == -EAGAIN) {
 		rc = asup_fd_wait(cx, ch->evfd, ASUP_IO_READABLE);
@@ -426,6 +440,7 @@ ASUP_API int asup_xchan_recv(asup_cx *cx, asup_xchan *ch, uint64_t *out)
 		drain_fd(ch->evfd);
 	}
 	ch->receiving = 0;
+	asup_xchan_release(ch);
 	return rc;
 }
 

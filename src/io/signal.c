@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -51,12 +52,33 @@ struct watch {
 	uint32_t magic;
 	int slot;         /* in watch_fd, -1 once closed */
 	int evfd;
+	struct wfd *wfd;  /* the eventfd's lifetime, shared with its waiters */
 	int n;
 	int sigs[ASUP_SIGNAL_WATCH_MAX];
 	unsigned long seen[ASUP_SIGNAL_WATCH_MAX];
 	uint64_t region;
 	asup__kernel *k;  /* where its reports go */
 };
+
+/* A watch's eventfd outlives the watch while tasks wait on it in the
+ * reactor: closing it under a waiter would drop it from epoll unwoken (and
+ * free the number under the wait), and the watch itself is region memory,
+ * gone when its region closes while a task of an enclosing region still
+ * waits. So the fd has its own small, reference-counted record: one
+ * reference for the watch, one per waiter; the last one closes the fd.
+ * Runtime thread only. */
+struct wfd {
+	int fd;
+	int refs;
+};
+
+static void wfd_put(struct wfd *f)
+{
+	if (--f->refs == 0) {
+		close(f->fd);
+		free(f);
+	}
+}
 
 static void on_signal(int signo)
 {
@@ -118,7 +140,16 @@ static void watch_shut(struct watch *w)
 	 * it finish before the number can be reused. */
 	while (atomic_load(&in_handler))
 		sched_yield();
-	close(w->evfd);
+	if (w->wfd->refs > 1) {
+		/* Tasks wait on it: make it readable so that they wake, see the
+		 * watch shut (or its region gone) and drop their references. */
+		uint64_t one = 1;
+		if (write(w->evfd, &one, sizeof(one)) < 0) {
+			/* A full counter is readable already. */
+		}
+	}
+	wfd_put(w->wfd);
+	w->wfd = NULL;
 	pthread_mutex_lock(&install_mu);
 	for (int i = 0; i < w->n; i++)
 		release_signal(w->sigs[i]);
@@ -184,13 +215,21 @@ ASUP_API int asup_signal_open(asup_cx *cx, const int *sigs, int n, asup_sigwatch
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	w->wfd = malloc(sizeof(*w->wfd));
+	if (!w->wfd) {
+		close(fd);
+		return -ENOMEM;
+	}
+	w->wfd->fd = fd;
+	w->wfd->refs = 1;
 	for (int i = 0; i < WATCH_SLOTS && slot < 0; i++) {
 		int expect = 0;
 		if (atomic_compare_exchange_strong(&watch_fd[i], &expect, fd + 1))
 			slot = i;
 	}
 	if (slot < 0) {
-		close(fd);
+		wfd_put(w->wfd);
+		w->wfd = NULL;
 		return -EMFILE;
 	}
 	w->evfd = fd;
@@ -198,7 +237,8 @@ ASUP_API int asup_signal_open(asup_cx *cx, const int *sigs, int n, asup_sigwatch
 	rc = watch_install(w, sigs, n);
 	if (rc < 0) {
 		atomic_store(&watch_fd[slot], 0);
-		close(fd);
+		wfd_put(w->wfd);
+		w->wfd = NULL;
 		w->slot = -1;
 		return rc;
 	}
@@ -230,6 +270,7 @@ static int watch_get(asup_cx *cx, asup_sigwatch h, struct watch **out)
 ASUP_API int asup_signal_wait(asup_cx *cx, asup_sigwatch h)
 {
 	struct watch *w;
+	struct wfd *f;
 	uint64_t v;
 	int rc = watch_get(cx, h, &w);
 
@@ -242,14 +283,20 @@ ASUP_API int asup_signal_wait(asup_cx *cx, asup_sigwatch h)
 				return w->sigs[i];
 			}
 		}
-		rc = asup_fd_wait(cx, w->evfd, ASUP_IO_READABLE);
+		f = w->wfd;
+		f->refs++;
+		rc = asup_fd_wait(cx, f->fd, ASUP_IO_READABLE);
+		/* The watch may have been closed while we waited, or its region
+		 * (and w with it) may be gone: look before touching w. */
+		if (!asup__region_lookup(cx->k, h._region))
+			rc = -ASUP_ECLOSED;
+		else if (w->slot < 0)
+			rc = -EBADF;
+		else if (rc >= 0 && read(f->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			rc = -errno;
+		wfd_put(f);
 		if (rc < 0)
 			return rc;
-		/* The watch may have been closed while we waited. */
-		if (w->slot < 0)
-			return -EBADF;
-		if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			return -errno;
 	}
 }
 
