@@ -31,7 +31,7 @@
  *
  * Ownership: a file is owned by the region of the current scope when it was
  * opened. Closing that region closes the files still open in it and reports
- * each on stderr. Using a handle after asup_file_close returns -EBADF,
+ * each through the report hook (asupersync/report.h; stderr by default). Using a handle after asup_file_close returns -EBADF,
  * after its region closed -ASUP_ECLOSED.
  *
  * Name resolution runs getaddrinfo(3) on the blocking pool. A cancel (or

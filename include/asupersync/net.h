@@ -16,7 +16,7 @@
  *
  * Ownership: a socket is owned by the region of the current scope when it
  * was opened (like channels). Closing that region closes the sockets still
- * open in it and reports each on stderr. An asup_socket is a small value
+ * open in it and reports each through the report hook (report.h; stderr by default). An asup_socket is a small value
  * naming the socket and its region: using it after asup_sock_close returns
  * -EBADF, after its region closed -ASUP_ECLOSED; never freed memory.
  * Buffers are borrowed for the call only.

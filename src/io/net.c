@@ -743,5 +743,9 @@ ASUP_API int asup_fd_wait(asup_cx *cx, int fd, uint32_t events)
 	asup__reactor_detach(r, &h);
 	if (rc == -EEXIST)
 		return -EBUSY;
+	/* epoll refuses fds that cannot be polled (a character device such
+	 * as /dev/null); poll(2) calls them always ready, and so do we. */
+	if (rc == -EPERM)
+		return (int)events;
 	return rc;
 }

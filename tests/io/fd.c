@@ -2,6 +2,8 @@
  * run loop's idle wait (timers and the blocking pool wake it). */
 #include "iotest.h"
 
+#include <fcntl.h>
+
 struct pipe_arg {
 	int p[2];
 };
@@ -93,6 +95,29 @@ TEST(fd_wait_on_a_regular_file_is_ready_at_once)
 {
 	asup_rt *rt = io_rt();
 	CHECK_EQ(io_run(rt, regular, NULL), 0);
+	test_rt_done(rt);
+}
+
+static int64_t devnull(asup_cx *cx, void *arg)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	(void)arg;
+	CHECK(fd >= 0);
+	CHECK_EQ(asup_fd_wait(cx, fd, ASUP_IO_READABLE), ASUP_IO_READABLE);
+	CHECK_EQ(asup_fd_wait(cx, fd, ASUP_IO_READABLE | ASUP_IO_WRITABLE) &
+			 ASUP_IO_WRITABLE,
+		 ASUP_IO_WRITABLE);
+	close(fd);
+	return 0;
+}
+
+/* epoll cannot poll /dev/null; poll(2) calls it always ready, and so does
+ * asup_fd_wait on either backend. */
+TEST(fd_wait_on_dev_null_is_ready_on_both_backends)
+{
+	asup_rt *rt = io_rt();
+	CHECK_EQ(io_run(rt, devnull, NULL), 0);
 	test_rt_done(rt);
 }
 
