@@ -4,7 +4,7 @@
  * Owns: datagram messages (struct simmsg: one per datagram in flight or
  * queued unread, its bytes inline; buffers of up to SMALL bytes are kept on
  * a free list for reuse) and each datagram socket's receive queue. Must not
- * touch: streams (simnet.c).
+ * touch: streams (simnet_stream.c, simnet_tcp.c).
  *
  * A datagram is dropped, counted and traced when the route is cut (a
  * partition, a stopped host), when the loss draw says so, when nobody is

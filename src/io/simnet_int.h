@@ -1,7 +1,8 @@
 /*
  * The simulated network's own structures, shared by simnet.c (the network
- * object, addresses, events, streams) and simnet_dgram.c (datagrams). Not
- * for other layers: they use simnet.h.
+ * object, handles, addresses, routes), simnet_stream.c (stream buffers,
+ * segments, events, closing), simnet_tcp.c (the stream calls) and
+ * simnet_dgram.c (datagrams). Not for other layers: they use simnet.h.
  *
  * Lifetimes: a socket (struct simsock) is owned by the network and
  * reference-counted: one reference while it is open (its handle record in
@@ -16,6 +17,7 @@
 
 #define _GNU_SOURCE
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/un.h>
 
 #include "../kernel/kernel.h"
@@ -166,7 +168,7 @@ int asup__simnet_create(asup__simnet **out, const asup_simnet_config *cfg, const
  * the first call. */
 int asup__sim_get(asup_cx *cx, asup__simnet **out);
 
-/* simnet.c, for simnet_dgram.c */
+/* simnet.c, for simnet_dgram.c, simnet_stream.c and simnet_tcp.c */
 int asup__sim_ev_room(asup__simnet *sn, int32_t more);
 asup_time asup__sim_now(asup__simnet *sn);
 void asup__sim_emit(asup__simnet *sn, uint64_t task, uint32_t kind, uint64_t sock, uint64_t conn,
@@ -187,6 +189,62 @@ int asup__sim_wait(asup_cx *cx, asup__list *q);
 const asup_simnet_host *asup__sim_src_host(asup__simnet *sn, asup_cx *cx, int family);
 asup_time asup__sim_route(asup__simnet *sn, const asup_simnet_host *from,
 			  const asup_simnet_host *to, const asup_simnet_faults **f);
+/* simnet.c, for simnet_stream.c and simnet_tcp.c: the event queue,
+ * sockets, handles, ports and the fault trace. */
+void asup__sim_resched(asup__simnet *sn);
+void asup__sim_ev_cancel(asup__simnet *sn, struct simev *ev);
+struct simsock *asup__sim_sock_alloc(asup__simnet *sn, int kind);
+void asup__sim_sock_free(asup__simnet *sn, struct simsock *s);
+/* A handle record in the current scope's region, not yet naming a socket
+ * (asup__sim_handle_bind does that). */
+int asup__sim_handle_reserve(asup_cx *cx, struct simh **out);
+/* Makes s open under handle h. */
+void asup__sim_handle_bind(asup__simnet *sn, struct simh *h, struct simsock *s, asup_socket *out);
+/* A deterministic free port for a (the next one from 49152 up). */
+int asup__sim_pick_port(asup__simnet *sn, struct simaddr *a);
+void asup__sim_unbind(asup__simnet *sn, struct simsock *s);
+void asup__sim_observe_faults(asup__simnet *sn, asup_time now);
+
+/* simnet_stream.c, for simnet.c and simnet_tcp.c: rings, segments, the
+ * timebase's event source and closing. */
+void asup__sim_ring_put(asup__simnet *sn, uint8_t *buf);
+/* Queues a segment of len bytes (already in the ring) or a FIN. */
+void asup__sim_dir_queue(asup__simnet *sn, struct simconn *c, int side, uint32_t len, int fin,
+			 asup_time at, int rst);
+/* The due time of a stream packet from end `side` of c, with its stall. */
+asup_time asup__sim_stream_due(asup__simnet *sn, struct simconn *c, int side, int *rst);
+/* The timebase's event source: delivers every packet due by now. */
+void asup__sim_fire(void *ud, asup_time now);
+/* leaked: its region closed with it open (the CLOSE event says so). */
+void asup__sim_sock_close(asup__simnet *sn, struct simsock *s, uint64_t task, int leaked);
+
+/* Small helpers every simnet file may use. */
+static inline void asup__sim_ev_init(struct simev *ev, uint8_t kind, uint8_t idx)
+{
+	asup__hnode_init(&ev->node);
+	ev->kind = kind;
+	ev->idx = idx;
+}
+
+/* The all-zero address of an IP family (a socket bound to every host). */
+static inline int asup__sim_is_wildcard(const asup_simnet_host *h)
+{
+	static const uint8_t zero[16];
+	return h->family != AF_UNIX && memcmp(h->addr, zero, 16) == 0;
+}
+
+/* Wakes every waiter of q; most queues are empty, so look first. */
+static inline void asup__sim_wake_all(asup__list *q)
+{
+	if (!asup__list_empty(q))
+		asup__waitq_wake_all(q);
+}
+
+static inline uint64_t asup__sim_task_id(asup_cx *cx)
+{
+	return cx->kt->id;
+}
+
 /* simnet_dgram.c */
 int64_t asup__sim_dgram_send(asup_cx *cx, asup_socket hd, const struct iovec *iov, int niov,
 			     const struct sockaddr *to, socklen_t tolen);
