@@ -439,7 +439,8 @@ void asup__sim_observe_faults(asup__simnet *sn, asup_time now)
  * after the heal of a partition between them + latency, or ASUP_TIME_MAX
  * (never: a stopped host, a partition that never heals). *f gets the
  * link's faults. A datagram is dropped whenever the result is not now +
- * latency, which the caller tells by asking asup__sim_blocked. */
+ * latency, which the caller tells by comparing it with the link's largest
+ * latency. */
 asup_time asup__sim_route(asup__simnet *sn, const asup_simnet_host *from,
 			  const asup_simnet_host *to, const asup_simnet_faults **f)
 {
