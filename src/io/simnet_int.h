@@ -161,6 +161,14 @@ struct asup__simnet {
 	asup__simnet_totals totals;
 };
 
+/* A ring position x (x < 2 * cap) brought back into [0, cap): the sums
+ * that move a stream's positions never reach twice the ring's size, and a
+ * compare costs less than the division of x % cap on every read and write. */
+static inline uint32_t asup__sim_wrap(uint64_t x, uint32_t cap)
+{
+	return (uint32_t)(x >= cap ? x - cap : x);
+}
+
 /* simnet.c, for io_rt.c */
 int asup__simnet_create(asup__simnet **out, const asup_simnet_config *cfg, const asup__alloc *a,
 			asup__sched *s, asup__timebase *tb, asup__kernel *k, uint64_t seed);

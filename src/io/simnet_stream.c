@@ -218,7 +218,7 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_DELIVER, to->id, c->id, sg.len);
 	} else if (sg.len) {
 		/* The receiver closed: the bytes go nowhere, said so. */
-		d->rpos = (d->rpos + sg.len) % d->cap;
+		d->rpos = asup__sim_wrap((uint64_t)d->rpos + sg.len, d->cap);
 		d->dropped += sg.len;
 		sn->totals.bytes_dropped += sg.len;
 		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_DROP, 0, c->id, sg.len);
