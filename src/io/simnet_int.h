@@ -55,16 +55,18 @@ struct simseg {
 
 /* One direction of a stream: bytes from end[i] to end[1 - i]. The ring
  * holds [rpos, rpos + readable) delivered and unread, then `flight` bytes
- * sent and not yet delivered. */
+ * sent and not yet delivered. What every read, write and delivery looks at
+ * comes first and the segment ring last, so that those fields share two
+ * cache lines instead of sitting on both sides of 1.5 KiB of segments. */
 struct simdir {
 	struct simev ev;          /* delivery of the head segment, if due */
 	uint8_t *buf;
 	uint32_t cap, rpos, readable, flight;
-	struct simseg seg[SIM_SEGS];
 	uint32_t shead, scount;
 	asup_time last_at;        /* due time of the newest segment */
 	uint8_t fin_queued, eof, closed_by_peer;
 	uint64_t sent, delivered, dropped; /* bytes */
+	struct simseg seg[SIM_SEGS];
 };
 
 struct simsock;
@@ -72,12 +74,12 @@ struct simsock;
 struct simconn {
 	uint64_t id;              /* the connecting socket's id */
 	struct simsock *end[2];   /* 0 connecting side, 1 accepting side */
+	const asup_simnet_faults *faults;
+	uint8_t reset;            /* read by every call: beside end[] */
 	struct simdir dir[2];
 	struct simev syn, synack, rst[2];
 	struct simaddr src, dst;  /* the connecting socket's address, and
 	                             where the connect went */
-	const asup_simnet_faults *faults;
-	uint8_t reset;
 	asup__list qlink;         /* in a listener's accept queue */
 	asup__list all;           /* the network's list of connections */
 };
@@ -102,16 +104,16 @@ struct simsock {
 	uint8_t open;             /* not closed yet */
 	uint8_t connecting, refused, established, shut_rd, bound, has_peer;
 	struct simh *h;           /* its handle record while open */
+	/* streams (before the addresses: every read and write looks here) */
+	struct simconn *conn;
+	uint8_t side;
+	asup__list rq, wq;        /* tasks waiting to read/accept, to write/connect */
 	struct simaddr local, peer;
 	asup_simnet_host src;     /* datagrams from a wildcard-bound socket:
 	                             the host they come from */
 	struct simsock *bnext;    /* address table chain */
 	asup__list olink;         /* the network's list of open sockets */
 	asup__list all;           /* the network's list of every socket */
-	asup__list rq, wq;        /* tasks waiting to read/accept, to write/connect */
-	/* streams */
-	struct simconn *conn;
-	uint8_t side;
 	/* listeners */
 	asup__list accq;          /* connections not yet accepted */
 	uint32_t nacc, backlog;
