@@ -33,12 +33,17 @@
 
 enum sim_ev_kind { EV_SEG = 1, EV_SYN, EV_SYNACK, EV_RST, EV_DGRAM };
 
-/* A queued network event: a node of the network's heap, key = due time. */
+/* A queued network event, key = due time: in the network's FIFO (node.idx
+ * == SIM_IN_FIFO, linked by `fl`) or a node of its heap (see
+ * asup__sim_push). Either way asup__hnode_linked(&node) says it is queued. */
 struct simev {
 	asup__hnode node;
 	uint8_t kind;  /* enum sim_ev_kind */
 	uint8_t idx;   /* EV_SEG: the direction; EV_RST: the side it reaches */
+	asup__list fl; /* in the FIFO */
 };
+
+#define SIM_IN_FIFO (ASUP__HEAP_NONE - 1)
 
 /* A socket address as the network keys it. */
 struct simaddr {
@@ -139,7 +144,12 @@ struct asup__simnet {
 	asup__timebase *tb;
 	asup__kernel *k;
 	asup__rng rng;
+	/* The event queue, ordered by (due time, seq): events pushed in due
+	 * order (all of them under a fixed latency) go to the FIFO, the others
+	 * to the heap; the next event is the smaller of the two heads. */
 	asup__heap events;
+	asup__list fifo;
+	uint32_t nfifo;
 	uint64_t seq, next_id;
 	uint16_t next_port[3];    /* per family: AF_INET, AF_INET6, AF_UNIX */
 	struct simsock *buckets[SIM_BUCKETS];
@@ -202,6 +212,10 @@ asup_time asup__sim_route(asup__simnet *sn, const asup_simnet_host *from,
 /* simnet.c, for simnet_stream.c and simnet_tcp.c: the event queue,
  * sockets, handles, ports and the fault trace. */
 void asup__sim_resched(asup__simnet *sn);
+/* The next event due (the smaller of the FIFO's and the heap's heads), or
+ * NULL; asup__sim_ev_take unqueues it. */
+struct simev *asup__sim_ev_next(const asup__simnet *sn);
+void asup__sim_ev_take(asup__simnet *sn, struct simev *ev);
 void asup__sim_ev_cancel(asup__simnet *sn, struct simev *ev);
 struct simsock *asup__sim_sock_alloc(asup__simnet *sn, int kind);
 void asup__sim_sock_free(asup__simnet *sn, struct simsock *s);

@@ -332,12 +332,12 @@ static void on_event(asup__simnet *sn, struct simev *ev)
 void asup__sim_fire(void *ud, asup_time now)
 {
 	asup__simnet *sn = ud;
-	asup__hnode *top;
+	struct simev *top;
 
 	asup__sim_observe_faults(sn, now);
-	while ((top = asup__heap_top(&sn->events)) != NULL && top->key <= now) {
-		asup__heap_remove(&sn->events, top);
-		on_event(sn, asup__container_of(top, struct simev, node));
+	while ((top = asup__sim_ev_next(sn)) != NULL && top->node.key <= now) {
+		asup__sim_ev_take(sn, top);
+		on_event(sn, top);
 	}
 	asup__sim_resched(sn);
 }
