@@ -224,6 +224,14 @@ static void ring_copy(struct simdir *d, uint32_t pos, const struct iovec *iov, i
 {
 	size_t done = 0;
 
+	/* The common case, one buffer and no wrap: a single copy. */
+	if (niov == 1 && n <= iov[0].iov_len && pos + n <= d->cap) {
+		if (to_ring)
+			memcpy(d->buf + pos, iov[0].iov_base, n);
+		else
+			memcpy(iov[0].iov_base, d->buf + pos, n);
+		return;
+	}
 	for (int i = 0; i < niov && done < n; i++) {
 		size_t off = 0, len = iov[i].iov_len;
 		while (off < len && done < n) {
