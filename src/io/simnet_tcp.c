@@ -224,6 +224,8 @@ static void ring_copy(struct simdir *d, uint32_t pos, const struct iovec *iov, i
 {
 	size_t done = 0;
 
+	if (n == 0)
+		return; /* a zero-length write may pass a NULL buffer */
 	/* The common case, one buffer and no wrap: a single copy. */
 	if (niov == 1 && n <= iov[0].iov_len && pos + n <= d->cap) {
 		if (to_ring)
