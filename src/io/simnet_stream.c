@@ -205,6 +205,11 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 
 	d->shead = (d->shead + 1) % SIM_SEGS;
 	d->scount--;
+	/* As the bytes' ring does once empty (asup__sim_read), the segment
+	 * ring starts over at its first slot: one packet at a time then
+	 * touches one line of the 1.5 KiB ring instead of walking it. */
+	if (!d->scount)
+		d->shead = 0;
 	if (sg.rst) {
 		conn_reset(sn, c);
 		return;
