@@ -87,7 +87,7 @@ ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
 		return -EXDEV;
 	if (kt == self)
 		return -EDEADLK;
-	rc = asup__cx_checkpoint(cx);
+	rc = asup__cx_checkpoint_self(cx, self);
 	while (rc == 0 && kt->pstate != ASUP__P_COMPLETED) {
 		rc = asup__cx_waitq_wait_as(cx, &kt->joiners, ASUP__WAIT_JOIN, kt->id);
 		if (rc == 0)

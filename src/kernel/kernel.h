@@ -544,16 +544,13 @@ static inline asup__ktask *asup__cx_self(asup_cx *cx)
 /* The full checkpoint: budget exhaustion, acknowledgement, deadline scopes. */
 int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt);
 
-/* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
- * Inline: every suspending call starts with it. The fast path is one test of
- * the flags and one of the deadlines (both are ASUP_TIME_MAX, all ones, only
- * when neither a timeout scope nor a region body's deadline is open). */
-static inline int asup__cx_checkpoint(asup_cx *cx)
+/* The checkpoint of kt, which the caller already found to be cx's running
+ * task (asup__cx_self): -ECANCELED, -ETIMEDOUT or 0. The fast path is one
+ * test of the flags and one of the deadlines (both are ASUP_TIME_MAX, all
+ * ones, only when neither a timeout scope nor a region body's deadline is
+ * open). */
+static inline int asup__cx_checkpoint_self(asup_cx *cx, asup__ktask *kt)
 {
-	asup__ktask *kt = asup__cx_self(cx);
-
-	if (!kt)
-		return -ASUP_ENOTASK;
 	if (__builtin_expect(kt->cancel_requested | kt->scope_cancelled | kt->budget_limited |
 				     kt->traced,
 			     0) ||
@@ -561,6 +558,17 @@ static inline int asup__cx_checkpoint(asup_cx *cx)
 		return asup__cx_checkpoint_slow(cx, kt);
 	kt->checkpoints++;
 	return 0;
+}
+
+/* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
+ * Inline: every suspending call starts with it. */
+static inline int asup__cx_checkpoint(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	return asup__cx_checkpoint_self(cx, kt);
 }
 
 /* The minimum of the task's budget deadline, the asup_timeout scopes and

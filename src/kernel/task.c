@@ -184,7 +184,8 @@ void asup__task_finish(asup__kernel *k, asup__ktask *kt)
 	k->live--;
 	k->completed++;
 	asup__k_event(k, ASUP_EV_COMPLETE, kt, NULL, kt->rec_kind, kt->kind);
-	asup__waitq_wake_all_with(&kt->joiners, ASUP__JOIN_DONE);
+	if (!asup__list_empty(&kt->joiners)) /* most tasks end before their join */
+		asup__waitq_wake_all_with(&kt->joiners, ASUP__JOIN_DONE);
 }
 
 /* The completion mapping: the record completes Cancelled in any cancel state;
@@ -289,7 +290,8 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 	}
 	asup__list_remove(&kt->region_link);
 	r->ntasks--;
-	asup__task_obligations_completed(k, kt);
+	if (kt->nobl)
+		asup__task_obligations_completed(k, kt);
 	while (!asup__list_empty(&kt->held)) {
 		asup__exit_hook *h = asup__container_of(asup__list_pop_front(&kt->held),
 							asup__exit_hook, link);
