@@ -592,20 +592,35 @@ int asup__waitq_wait_as(asup_cx *cx, struct asup_waitq *q, uint8_t kind, uint64_
 int asup__cx_wait_as(asup_cx *cx, asup__waiter *w, uint8_t kind, uint64_t id);
 /* asup_wait_until's loop, waiting as `kind`; *waiting (if not NULL) counts
  * the callers parked in it, for a primitive's stats. Inline, so that a
- * receive's poll is inlined into it: this is the hot path of every channel. */
-static inline int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
-				  void *arg, uint32_t *waiting, uint8_t kind)
+ * receive's poll is inlined into it: this is the hot path of every channel.
+ * The _self form is for a caller that already found self running (cx_self). */
+static inline int asup__wait_poll_self(asup_cx *cx, asup__ktask *self, asup_waitq *q,
+				       asup_wait_poll_fn *poll, void *obj, void *arg,
+				       uint32_t *waiting, uint8_t kind)
 {
-	int rc = asup__cx_checkpoint(cx);
+	int rc = asup__cx_checkpoint_self(cx, self);
 
+	/* A poll cannot suspend (it has no cx), so self is still the running
+	 * task at every turn: each wait's checkpoint skips the task test. */
 	while (rc == 0 && (rc = poll(obj, arg)) == -EAGAIN) {
 		if (waiting)
 			(*waiting)++;
-		rc = asup__waitq_wait_as(cx, q, kind, 0); /* on error: no longer queued */
+		rc = asup__cx_checkpoint_self(cx, self);
+		if (rc == 0) /* on error: no longer queued */
+			rc = asup__cx_waitq_wait_as(cx, (asup__list *)(void *)q, kind, 0);
 		if (waiting)
 			(*waiting)--;
 	}
 	return rc;
+}
+static inline int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
+				  void *arg, uint32_t *waiting, uint8_t kind)
+{
+	asup__ktask *self = asup__cx_self(cx);
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	return asup__wait_poll_self(cx, self, q, poll, obj, arg, waiting, kind);
 }
 /* asup_waitq_head and asup_waiter_wake without the argument checks, for
  * the library's own primitives (their queues and results are valid). */
