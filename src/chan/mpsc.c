@@ -43,6 +43,18 @@ struct asup_chan {
 	_Alignas(16) unsigned char buf[];
 };
 
+/* The public queue calls without their argument checks: a channel's queues
+ * are always valid, and these run on every send and receive. */
+static inline int queue_empty(const asup_waitq *q)
+{
+	return asup__list_empty((const asup__list *)(const void *)q);
+}
+
+static inline void queue_wake_one(asup_waitq *q)
+{
+	(void)asup__waitq_wake_one((asup__list *)(void *)q);
+}
+
 /* 0 for a channel the caller may use; -EINVAL for a bad one, -EXDEV for one
  * of a runtime the calling thread does not drive (inside a task: another
  * runtime's; the cx check before it made sure the thread drives cx's). */
@@ -70,7 +82,7 @@ ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup
 /* Room came free: hand it to the head reserver, if any. */
 static void room_freed(asup_chan *ch)
 {
-	if (!ch->rx_closed && !ch->closed && !asup_waitq_is_empty(&ch->senders)) {
+	if (!ch->rx_closed && !ch->closed && !queue_empty(&ch->senders)) {
 		ch->reserved++;
 		asup__grant(asup__waitq_head(&ch->senders), 1);
 	}
@@ -107,7 +119,7 @@ static int room_poll(const asup_chan *ch)
 {
 	if (ch->closed || ch->rx_closed)
 		return -EPIPE;
-	return asup_waitq_is_empty(&ch->senders) && ch->len + ch->reserved < ch->cap;
+	return queue_empty(&ch->senders) && ch->len + ch->reserved < ch->cap;
 }
 
 /* Takes one unit of room for the caller, waiting in FIFO order. */
@@ -151,7 +163,7 @@ static void push(asup_chan *ch, const void *elem)
 	elem_copy(ch->buf + at * ch->elem, elem, ch->elem);
 	ch->len++;
 	ch->reserved--;
-	asup_waitq_wake_one(&ch->receivers);
+	queue_wake_one(&ch->receivers);
 }
 
 /* The slot the caller holds becomes a permit, an obligation of self. */
@@ -443,7 +455,7 @@ void asup__chan_recv_enqueue(asup_chan *ch, asup__waiter *w)
 void asup__chan_recv_pass_on(asup_chan *ch)
 {
 	if (ch->len)
-		asup_waitq_wake_one(&ch->receivers);
+		queue_wake_one(&ch->receivers);
 }
 
 int asup__chan_reserve_poll(const asup_chan *ch)

@@ -85,8 +85,8 @@ static inline void lane_remove(asup__prio_lane *l, asup__task *t)
 	l->n--;
 	if (--l->count[p] == 0) {
 		l->bitmap[p >> 6] &= ~(1ull << (p & 63));
-		if ((int)p == l->top)
-			l->top = lane_scan_top(l);
+		if ((int)p == l->top) /* an emptied lane needs no scan */
+			l->top = l->n ? lane_scan_top(l) : -1;
 	}
 }
 

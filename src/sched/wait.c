@@ -15,13 +15,6 @@
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
 
-int asup__waitq_wake_one_with(asup__list *q, int result)
-{
-	if (asup__list_empty(q))
-		return 0;
-	return asup__waiter_wake(asup__container_of(q->next, asup__waiter, link), result);
-}
-
 int asup__waitq_wake_all_with(asup__list *q, int result)
 {
 	int n = 0;

@@ -58,8 +58,14 @@ static inline int asup__waiter_wake(asup__waiter *w, int result)
 	asup__sched_unpark(w->task->sched, w->task);
 	return 1;
 }
-/* Wakes the head of q with `result`; 1 if there was one, else 0. */
-int asup__waitq_wake_one_with(asup__list *q, int result);
+/* Wakes the head of q with `result`; 1 if there was one, else 0. Inline:
+ * every channel send and receive makes one. */
+static inline int asup__waitq_wake_one_with(asup__list *q, int result)
+{
+	if (asup__list_empty(q))
+		return 0;
+	return asup__waiter_wake(asup__container_of(q->next, asup__waiter, link), result);
+}
 /* Wakes every waiter of q with `result`; returns how many. */
 int asup__waitq_wake_all_with(asup__list *q, int result);
 static inline int asup__waitq_wake_one(asup__list *q)
