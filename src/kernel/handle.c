@@ -58,7 +58,10 @@ void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_o
 	}
 	h->_flags |= H_CONSUMED;
 	kt->consumed = 1;
-	if (!kt->owner && !kt->t.stack) /* already left its region */
+	/* Already left its region: the exit clears owner only after the stack
+	 * went back (or for a task that never had one), so this read alone,
+	 * in the lines a join touches, says the record is done with. */
+	if (!kt->owner)
 		asup__rec_free(k, kt);
 }
 
@@ -130,7 +133,7 @@ ASUP_API int asup_task_release(asup_task *h)
 		return rc;
 	h->_flags |= H_CONSUMED;
 	kt->released = 1;
-	if (!kt->owner && !kt->t.stack)
+	if (!kt->owner) /* see asup__handle_consume */
 		asup__rec_free(kt->cx.k, kt);
 	return 0;
 }

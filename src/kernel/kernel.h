@@ -144,29 +144,38 @@ struct asup_cx {
 };
 
 struct asup__ktask {
-	asup__task t;               /* first: the scheduler's half */
+	/* First: the scheduler's half. A record is 64-byte aligned and sized
+	 * (records.c aligns its chunks), so that it spans whole cache lines:
+	 * one fewer line per record than at an arbitrary offset. */
+	_Alignas(64) asup__task t;
 	struct asup_cx cx;
-	asup_task_fn fn;
-	void *arg;
-	/* record (region's view) */
-	asup__region *owner;
-	asup__list region_link;
+	/* What a join and the recycling of the record read, kept in the two
+	 * lines after the cx (with t.gen just before it): a join of a task
+	 * that ran long ago touches three lines of a cold record, not nine. */
+	asup__region *owner;        /* record (region's view); NULL once it left */
 	uint8_t pstate;             /* enum asup__pstate */
 	uint8_t is_cleanup;         /* runs a finalizer of its owner */
 	uint8_t in_arena;           /* listed in the task arena (live) */
 	uint8_t released;           /* handle given up: free at exit */
 	uint8_t in_use;             /* allocated to a task (not on the free list) */
 	uint8_t consumed;           /* outcome taken through a handle */
-	uint32_t cancel_epoch;
-	asup__reason *rec_reason;   /* the record's cancel reason */
+	uint8_t fail_listed;        /* on fail_region's failed list */
+	uint8_t defused;            /* a cancelled join does not abort it */
 	asup_outcome_kind rec_kind; /* the record's outcome */
 	/* handle view of the outcome (what join returns) */
 	asup_outcome_kind kind;
 	int64_t value;
+	asup__reason *rec_reason;   /* the record's cancel reason */
 	char *panic_msg;            /* owned; freed with the record */
 	asup__reason *out_reason;   /* for a Cancelled handle outcome */
+	asup__reason *cx_reason;    /* the cx's cancel reason */
+	asup__ktask *next_free;     /* on the kernel free stack while recycled */
+	/* The rest of the record. */
+	asup_task_fn fn;
+	void *arg;
+	asup__list region_link;
+	uint32_t cancel_epoch;
 	asup_cancel_kind drop_kind; /* abort reason when a join of it is cancelled */
-	uint8_t defused;            /* a cancelled join does not abort it */
 	/* cx state */
 	uint8_t cancel_requested;
 	uint8_t scope_cancelled;    /* a region whose body runs on this task,
@@ -175,28 +184,25 @@ struct asup__ktask {
 	                               (unless masked) until the body returns */
 	uint8_t budget_limited;     /* budget has a deadline or quotas */
 	uint8_t local;              /* spawn_local: pinned to its worker */
+	uint32_t nobl;              /* pending obligations it holds */
 	uint8_t traced;             /* the runtime records events: every
 	                               checkpoint takes the slow path */
-	uint32_t nobl;              /* pending obligations it holds */
-	asup__list held;            /* asup__exit_hook nodes: things it must give
-	                               back (locks) if it ends holding them */
-	struct asup_blocking *bjob; /* the blocking job it waits for, if any */
-	uint32_t caps;
-	asup_budget budget;
-	asup__reason *cx_reason;    /* the cx's cancel reason */
-	uint64_t checkpoints;
-	asup_time last_checkpoint;
-	asup__rng entropy;
-	asup__list joiners;         /* tasks parked in a join of this one */
-	asup__ktask *next_free;     /* on the kernel free stack while recycled */
-	uint64_t id;                /* arena id */
-	asup_time created_at;
 	/* What it waits on while parked (enum asup__wait_kind and an id:
 	 * a task id for JOIN, a region id for REGION, else 0). Written by the
 	 * parking call just before it parks and cleared when it wakes; read
 	 * only by the dump and the deadlock report. */
 	uint8_t wait_kind;
-	uint8_t fail_listed;        /* on fail_region's failed list */
+	uint32_t caps;
+	asup__list held;            /* asup__exit_hook nodes: things it must give
+	                               back (locks) if it ends holding them */
+	struct asup_blocking *bjob; /* the blocking job it waits for, if any */
+	asup_budget budget;
+	uint64_t checkpoints;
+	asup_time last_checkpoint;
+	asup__rng entropy;
+	asup__list joiners;         /* tasks parked in a join of this one */
+	uint64_t id;                /* arena id */
+	asup_time created_at;
 	uint64_t wait_id;
 	asup__list fail_link;       /* in fail_region->failed while fail_listed */
 	asup__region *fail_region;
@@ -263,6 +269,7 @@ typedef struct asup__obligation {
 #define ASUP__REC_TRIM_MIN 32768  /* free records that trigger a trim while busy */
 struct asup__rec_chunk {
 	struct asup__rec_chunk *next;
+	void *mem;                  /* the allocation the chunk is aligned in */
 	uint32_t gen_base;          /* on the spare list: the generation every
 	                               record starts at when revived (above any
 	                               generation a handle or waker can hold) */
@@ -347,6 +354,8 @@ void asup__rec_trim(asup__kernel *k, uint32_t keep);
 void asup__rec_trim_idle(asup__kernel *k);
 /* Frees every chunk, resident and spare (runtime teardown). */
 void asup__rec_chunks_free(asup__kernel *k);
+/* Gives one chunk's memory back to the allocator. */
+void asup__rec_chunk_release(asup__kernel *k, struct asup__rec_chunk *c);
 /* Pops a free record (in_use set), growing when none is free; NULL when
  * memory is out. */
 asup__ktask *asup__rec_alloc(asup__kernel *k);
