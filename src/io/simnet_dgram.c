@@ -86,12 +86,53 @@ static void dgram_drop(asup__simnet *sn, struct simsock *from, uint64_t task, ui
 	asup__sim_emit(sn, task, ASUP__NET_DROP, from ? from->id : 0, from ? from->id : 0, len);
 }
 
+/* The sender of m is a UDP socket connected to where m went: it hears
+ * that nobody is bound there, as a port-unreachable coming back over the
+ * route (dropped if the route is cut). m itself carries the answer. */
+static int unreach_send(asup__simnet *sn, struct simmsg *m)
+{
+	const asup_simnet_faults *f;
+	struct simsock *s = m->from_sock;
+	asup_time at;
+
+	if (!s || !s->open || !s->has_peer || m->to.host.family == AF_UNIX ||
+	    m->to.len != s->peer.len || memcmp(&m->to.ss, &s->peer.ss, s->peer.len) != 0)
+		return 0;
+	at = asup__sim_route(sn, &m->to.host, &m->from.host, &f);
+	if (at == ASUP_TIME_MAX)
+		return 0;
+	m->ev.kind = EV_UNREACH;
+	asup__sim_push(sn, &m->ev, at);
+	return 1;
+}
+
+/* A port-unreachable reached the socket that sent m: a read or a write of
+ * it, still connected, fails once with -ECONNREFUSED. */
+static void unreach_arrive(asup__simnet *sn, struct simmsg *m)
+{
+	struct simsock *s = m->from_sock;
+
+	if (s && s->open && s->has_peer) {
+		s->refused_pending = 1;
+		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_REFUSED, s->id, s->id, -ECONNREFUSED);
+		asup__waitq_wake_all(&s->rq);
+	}
+	msg_put(sn, m);
+}
+
 void asup__sim_dgram_arrive(asup__simnet *sn, struct simmsg *m)
 {
-	struct simsock *to = asup__sim_lookup(sn, &m->to);
+	struct simsock *to;
 
+	if (m->ev.kind == EV_UNREACH) {
+		unreach_arrive(sn, m);
+		return;
+	}
+	to = asup__sim_lookup(sn, &m->to);
 	if (!to || to->kind != ASUP__SIM_DGRAM || to->qlen >= sn->cfg.dgram_queue) {
 		dgram_drop(sn, m->from_sock, ASUP_ID_NONE, m->len);
+		if ((!to || to->kind != ASUP__SIM_DGRAM) && unreach_send(sn, m))
+			return;
 		msg_put(sn, m);
 		return;
 	}
@@ -171,6 +212,8 @@ int asup__sim_connect_peer(asup_cx *cx, asup_socket hd, const struct sockaddr *a
 		return -EINVAL;
 	if (s->kind != ASUP__SIM_DGRAM)
 		return -EISCONN;
+	if (a.host.family == AF_UNIX && (rc = asup__sim_unix_check(sn, &a, 1)) < 0)
+		return rc;
 	s->peer = a;
 	s->has_peer = 1;
 	return 0;
@@ -250,16 +293,23 @@ int64_t asup__sim_dgram_send(asup_cx *cx, asup_socket hd, const struct iovec *io
 
 	if (rc < 0)
 		return rc;
+	/* A stream sends as write does, any address ignored. */
 	if (s->kind != ASUP__SIM_DGRAM)
-		return to ? -EISCONN : -ENOTCONN;
+		return asup__sim_write(cx, hd, iov, niov);
+	if (s->refused_pending) {
+		s->refused_pending = 0;
+		return -ECONNREFUSED;
+	}
 	if (to && asup__sim_addr(to, tolen, &dst) < 0)
 		return -EINVAL;
 	if (!to && !s->has_peer)
-		return -EDESTADDRREQ;
+		return s->local.host.family == AF_UNIX ? -ENOTCONN : -EDESTADDRREQ;
 	if (!to)
 		dst = s->peer;
 	if (dst.host.family != s->local.host.family)
 		return -EAFNOSUPPORT;
+	if (dst.host.family == AF_UNIX && (rc = asup__sim_unix_check(sn, &dst, 1)) < 0)
+		return rc;
 	for (int i = 0; i < niov; i++)
 		n += iov[i].iov_len;
 	if (n > SIM_DGRAM_MAX)
@@ -293,13 +343,26 @@ int64_t asup__sim_dgram_recv(asup_cx *cx, asup_socket hd, const struct iovec *io
 	size_t done = 0;
 	int rc;
 
-	if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0 || (rc = asup__cx_checkpoint(cx)) < 0)
+	if ((rc = asup__sim_sock_get(cx, hd, &sn, &s)) < 0)
+		return rc;
+	/* A stream reads as read does; it has no sender address to give. */
+	if (s->kind != ASUP__SIM_DGRAM) {
+		int64_t n = asup__sim_read(cx, hd, iov, niov);
+		if (n >= 0 && from && fromlen)
+			*fromlen = 0;
+		return n;
+	}
+	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
 	for (;;) {
 		if ((rc = asup__sim_sock_again(cx, hd, &s)) < 0)
 			return rc;
 		if (s->kind != ASUP__SIM_DGRAM)
 			return -ENOTCONN;
+		if (s->refused_pending) {
+			s->refused_pending = 0;
+			return -ECONNREFUSED;
+		}
 		if (s->qhead)
 			break;
 		if ((rc = asup__sim_wait(cx, &s->rq)) < 0)
@@ -320,6 +383,17 @@ int64_t asup__sim_dgram_recv(asup_cx *cx, asup_socket hd, const struct iovec *io
 	asup__sim_addr_out(&m->from, from, fromlen);
 	msg_put(sn, m);
 	return (int64_t)done;
+}
+
+int asup__sim_unix_check(asup__simnet *sn, const struct simaddr *a, int dgram)
+{
+	struct simsock *s = asup__sim_lookup(sn, a);
+
+	if (!s)
+		return -ENOENT;
+	if ((s->kind == ASUP__SIM_DGRAM) != (dgram != 0))
+		return -EPROTOTYPE;
+	return 0;
 }
 
 int64_t asup__sim_sendto(asup_cx *cx, asup_socket s, const void *buf, size_t len,

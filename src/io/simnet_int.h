@@ -31,7 +31,7 @@
 #define SIM_DGRAM_MAX 65507u /* largest datagram */
 #define SIM_RHOSTS 64        /* regions with a host of their own */
 
-enum sim_ev_kind { EV_SEG = 1, EV_SYN, EV_SYNACK, EV_RST, EV_DGRAM };
+enum sim_ev_kind { EV_SEG = 1, EV_SYN, EV_SYNACK, EV_RST, EV_DGRAM, EV_UNREACH };
 
 /* A queued network event, key = due time: in the network's FIFO (node.idx
  * == SIM_IN_FIFO, linked by `fl`) or a node of its heap (see
@@ -125,6 +125,8 @@ struct simsock {
 	/* datagram sockets */
 	struct simmsg *qhead, *qtail;
 	uint32_t qlen;
+	uint8_t refused_pending;  /* a port-unreachable came back: the next
+	                             read or write fails with -ECONNREFUSED */
 	uint64_t dg_sent, dg_delivered, dg_dropped;
 };
 
@@ -270,6 +272,10 @@ static inline uint64_t asup__sim_task_id(asup_cx *cx)
 }
 
 /* simnet_dgram.c */
+/* The socket bound at a (a Unix path: exactly) for a stream connect or a
+ * datagram: 0, -ENOENT (nobody) or -EPROTOTYPE (a socket of the other
+ * kind), as a Unix socket's connect or send answers at once. */
+int asup__sim_unix_check(asup__simnet *sn, const struct simaddr *a, int dgram);
 int64_t asup__sim_dgram_send(asup_cx *cx, asup_socket hd, const struct iovec *iov, int niov,
 			     const struct sockaddr *to, socklen_t tolen);
 int64_t asup__sim_dgram_recv(asup_cx *cx, asup_socket hd, const struct iovec *iov, int niov,

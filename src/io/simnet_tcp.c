@@ -181,6 +181,9 @@ int asup__sim_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 		return -EINVAL;
 	if ((rc = asup__cx_checkpoint(cx)) < 0)
 		return rc;
+	/* A Unix path is found or not at once, with no packet on the way. */
+	if (dst.host.family == AF_UNIX && (rc = asup__sim_unix_check(sn, &dst, 0)) < 0)
+		return rc;
 	if ((rc = client_addr(sn, cx, addr->sa_family, &src)) < 0)
 		return rc;
 	if ((rc = asup__sim_sock_new(cx, sn, ASUP__SIM_STREAM, &src, out, &s)) < 0)
@@ -280,6 +283,10 @@ static int stream_ready(struct simsock *s, int writing)
 {
 	struct simconn *c = s->conn;
 
+	/* A listener cannot be written (its send side is shut, as a socket
+	 * that never connected) nor read. */
+	if (writing && s->kind == ASUP__SIM_LISTENER)
+		return -EPIPE;
 	if (s->kind != ASUP__SIM_STREAM || !c)
 		return -ENOTCONN;
 	if (c->reset)
