@@ -112,6 +112,8 @@ struct simsock {
 	/* streams (before the addresses: every read and write looks here) */
 	struct simconn *conn;
 	uint8_t side;
+	uint8_t reset_told;       /* a read or write returned -ECONNRESET */
+	uint8_t connect_told;     /* a connect_peer confirmed the connect */
 	asup__list rq, wq;        /* tasks waiting to read/accept, to write/connect */
 	struct simaddr local, peer;
 	asup_simnet_host src;     /* datagrams from a wildcard-bound socket:

@@ -364,6 +364,19 @@ static void abort_connect(asup__simnet *sn, struct simconn *c)
 	}
 }
 
+/* End `side` of c closes with bytes unread: a reset goes to the other
+ * end over the route instead of the end of the stream. */
+static void close_reset(asup__simnet *sn, struct simconn *c, int side)
+{
+	const asup_simnet_faults *f;
+	const asup_simnet_host *from = side ? &c->dst.host : &c->src.host;
+	const asup_simnet_host *to = side ? &c->src.host : &c->dst.host;
+	asup_time at = asup__sim_route(sn, from, to, &f);
+
+	if (at != ASUP_TIME_MAX)
+		asup__sim_push(sn, &c->rst[1 - side], at);
+}
+
 static void stream_close(asup__simnet *sn, struct simsock *s)
 {
 	struct simconn *c = s->conn;
@@ -373,15 +386,18 @@ static void stream_close(asup__simnet *sn, struct simsock *s)
 
 	if (!c)
 		return;
+	in = &c->dir[1 - s->side];
 	if (s->connecting || (s->side == 0 && !s->established)) {
 		abort_connect(sn, c);
+	} else if (!c->reset && in->readable) {
+		/* Closed with bytes unread: the peer is reset, not ended. */
+		close_reset(sn, c, s->side);
 	} else if (!c->reset && !c->dir[s->side].fin_queued) {
 		c->dir[s->side].fin_queued = 1;
 		at = asup__sim_stream_due(sn, c, s->side, &rst);
 		asup__sim_dir_queue(sn, c, s->side, 0, 2, at, 0);
 	}
 	/* What this side never read is gone: counted as dropped. */
-	in = &c->dir[1 - s->side];
 	if (in->readable) {
 		in->dropped += in->readable;
 		sn->totals.bytes_dropped += in->readable;

@@ -289,8 +289,14 @@ static int stream_ready(struct simsock *s, int writing)
 		return -EPIPE;
 	if (s->kind != ASUP__SIM_STREAM || !c)
 		return -ENOTCONN;
-	if (c->reset)
+	/* A reset is told once; then reads see the end of the stream (the
+	 * caller checks c->reset) and writes the broken pipe. */
+	if (c->reset && !s->reset_told) {
+		s->reset_told = 1;
 		return -ECONNRESET;
+	}
+	if (c->reset && writing)
+		return -EPIPE;
 	if (writing && (c->dir[s->side].fin_queued || c->dir[1 - s->side].closed_by_peer))
 		return -EPIPE;
 	return 1;
@@ -349,7 +355,7 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 		if ((rc = stream_ready(s, 0)) < 0)
 			return rc;
 		d = &s->conn->dir[1 - s->side];
-		if (s->shut_rd)
+		if (s->shut_rd || s->conn->reset)
 			return 0;
 		if (d->readable)
 			break;

@@ -145,6 +145,9 @@ static void unix_paths(asup_cx *cx, struct rec *r)
 	    asup_sock_sendto(cx, c, "x", 1, (struct sockaddr *)&su, sizeof(su)));
 	put(r, "unix connect_peer to a missing path",
 	    asup_sock_connect_peer(cx, c, (struct sockaddr *)&su, sizeof(su)));
+	strcpy(su.sun_path, p);
+	put(r, "unix datagram to a listener's path",
+	    asup_sock_sendto(cx, c, "x", 1, (struct sockaddr *)&su, sizeof(su)));
 	strcpy(su.sun_path, q);
 	put(r, "unix datagram to a bound path",
 	    asup_sock_sendto(cx, c, "x", 1, (struct sockaddr *)&su, sizeof(su)));
@@ -156,6 +159,34 @@ static void unix_paths(asup_cx *cx, struct rec *r)
 	unlink(q);
 }
 
+/* A close with bytes unread resets the connection; what the other end
+ * sees then. */
+static void resets(asup_cx *cx, struct rec *r)
+{
+	asup_socket ls, c, s;
+	char b[16];
+
+	struct sockaddr_in a;
+
+	tcp_pair(cx, &ls, &c, &s);
+	a = lo4(port_of(cx, ls));
+	put(r, "connect_peer on a connected tcp socket, first",
+	    asup_sock_connect_peer(cx, c, (struct sockaddr *)&a, sizeof(a)));
+	put(r, "connect_peer on a connected tcp socket, second",
+	    asup_sock_connect_peer(cx, c, (struct sockaddr *)&a, sizeof(a)));
+	CHECK_EQ(asup_sock_write(cx, c, "abc", 3), 3);
+	CHECK_EQ(asup_sleep(cx, ASUP_MSEC(5)), 0);
+	CHECK_EQ(asup_sock_close(cx, s), 0);
+	CHECK_EQ(asup_sleep(cx, ASUP_MSEC(5)), 0);
+	put(r, "read after the peer reset", asup_sock_read(cx, c, b, sizeof(b)));
+	put(r, "read after that", asup_sock_read(cx, c, b, sizeof(b)));
+	put(r, "write after the peer reset", asup_sock_write(cx, c, "x", 1));
+	put(r, "sendto after the peer reset", asup_sock_sendto(cx, c, "x", 1, NULL, 0));
+	put(r, "shutdown after the peer reset", asup_sock_shutdown(cx, c, SHUT_WR));
+	CHECK_EQ(asup_sock_close(cx, c), 0);
+	CHECK_EQ(asup_sock_close(cx, ls), 0);
+}
+
 static int64_t edges(asup_cx *cx, void *arg)
 {
 	struct rec *r = arg;
@@ -163,6 +194,7 @@ static int64_t edges(asup_cx *cx, void *arg)
 	stream_as_dgram(cx, r);
 	udp_refused(cx, r);
 	unix_paths(cx, r);
+	resets(cx, r);
 	return 0;
 }
 
