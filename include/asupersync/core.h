@@ -80,6 +80,7 @@ extern "C" {
 	X(ASUP_EISCONN, EISCONN, "socket already connected") \
 	X(ASUP_ENOTCONN, ENOTCONN, "socket not connected") \
 	X(ASUP_EDESTADDRREQ, EDESTADDRREQ, "datagram socket has no destination") \
+	X(ASUP_EPROTOTYPE, EPROTOTYPE, "a socket of the other type is bound at that address") \
 	X(ASUP_EISDIR, EISDIR, "is a directory") \
 	X(ASUP_ESPIPE, ESPIPE, "not seekable (a pipe or socket)") \
 	X(ASUP_EFBIG, EFBIG, "file too large") \

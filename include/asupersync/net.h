@@ -101,18 +101,30 @@ ASUP_API int asup_sock_accept(asup_cx *cx, asup_socket ls, asup_socket *out,
  * with nothing left open). -ECONNREFUSED, -ENETUNREACH, ... */
 ASUP_API int asup_tcp_connect(asup_cx *cx, const struct sockaddr *addr, socklen_t len,
 			      asup_socket *out);
-/* The same for a Unix stream socket at path. */
+/* The same for a Unix stream socket at path: -ENOENT at once if nothing is
+ * bound there, -EPROTOTYPE if a datagram socket is, -ECONNREFUSED if the
+ * path exists with no listener (a real path left behind by a closed
+ * listener; the simulated network forgets a path when its socket closes,
+ * so there the answer is -ENOENT). */
 ASUP_API int asup_unix_connect(asup_cx *cx, const char *path, asup_socket *out);
 
 /* ---- reading and writing (any connected socket) ---- */
 
 /* Reads up to len bytes; waits until some are there. Returns the count,
  * 0 at end of stream (the peer shut down its writing side), -EINVAL for a
- * NULL buf or len 0, -ECONNRESET, a common code. */
+ * NULL buf or len 0, -ECONNRESET, a common code. A reset (the peer closed
+ * with bytes unread, or a fault) is told once, to the first read or write:
+ * reads then return 0 and writes -EPIPE. -ENOTCONN on a listener. A
+ * connected UDP socket returns -ECONNREFUSED once after a datagram it sent
+ * found no socket at its peer (an ICMP port unreachable; the simulated
+ * network sends it back after the route's latency, never for a datagram
+ * lost on the way nor for an unconnected socket). */
 ASUP_API int64_t asup_sock_read(asup_cx *cx, asup_socket s, void *buf, size_t len);
 /* Writes up to len bytes; waits until some fit. Returns the count written
- * (> 0), -EINVAL for NULL buf or len 0, -EPIPE (the peer is gone; no
- * SIGPIPE is raised), -ECONNRESET, a common code. */
+ * (> 0), -EINVAL for NULL buf or len 0, -EPIPE (the peer is gone, our side
+ * shut down, a listener; no SIGPIPE is raised), -ECONNRESET (once, as for
+ * read), -ECONNREFUSED (once, a connected UDP socket, as for read), a
+ * common code. */
 ASUP_API int64_t asup_sock_write(asup_cx *cx, asup_socket s, const void *buf, size_t len);
 /* Writes all len bytes, waiting as often as needed. 0 when all were
  * written; otherwise the error, with *written (may be NULL) telling how
@@ -142,15 +154,24 @@ ASUP_API int asup_udp_bind(asup_cx *cx, const struct sockaddr *addr, socklen_t l
 			   asup_socket *out);
 /* A Unix datagram socket bound to path (NULL: unbound, for sending). */
 ASUP_API int asup_unix_dgram_bind(asup_cx *cx, const char *path, asup_socket *out);
-/* Sets the default peer of a datagram socket (then read/write work). */
+/* Sets the default peer of a datagram socket (then read/write work); a
+ * Unix path must be bound already (-ENOENT, -EPROTOTYPE as for
+ * asup_unix_connect). On a stream socket it is connect(2) again: -EISCONN,
+ * except that the first call on a TCP socket asup_tcp_connect made returns
+ * 0 (Linux confirms the non-blocking connect both io backends made; the
+ * simulated network answers the same). */
 ASUP_API int asup_sock_connect_peer(asup_cx *cx, asup_socket s, const struct sockaddr *addr,
 				    socklen_t len);
 /* Sends one datagram to addr (NULL: the connected peer). Returns the count.
- * len 0 sends an empty datagram. */
+ * len 0 sends an empty datagram. No peer and no addr: -EDESTADDRREQ (UDP),
+ * -ENOTCONN (Unix). A Unix addr nobody bound: -ENOENT at once (-EPROTOTYPE
+ * for a stream socket's path). On a connected stream socket it is write,
+ * addr ignored. */
 ASUP_API int64_t asup_sock_sendto(asup_cx *cx, asup_socket s, const void *buf, size_t len,
 				  const struct sockaddr *addr, socklen_t addr_len);
 /* Receives one datagram (truncated to len), waiting until one is there; the
- * sender's address into addr if not NULL (*addr_len in/out). */
+ * sender's address into addr if not NULL (*addr_len in/out). On a stream
+ * socket it is read, with *addr_len set to 0 (no sender address). */
 ASUP_API int64_t asup_sock_recvfrom(asup_cx *cx, asup_socket s, void *buf, size_t len,
 				    struct sockaddr *addr, socklen_t *addr_len);
 

@@ -23,14 +23,22 @@
  *     flight plus the bytes the peer has not read fill it), half-close
  *     (asup_sock_shutdown SHUT_WR: the peer reads 0 after the data), close
  *     (the peer reads the data, then 0; writes to it fail with -EPIPE), and
- *     reset (the next read or write on either side returns -ECONNRESET;
- *     data not yet read is discarded and counted as dropped). Connecting to
- *     an address nobody listens on returns -ECONNREFUSED after one round
- *     trip; a full backlog refuses too.
+ *     reset (a fault, or a close with bytes unread, which resets the peer
+ *     after the route's latency instead of ending its stream: the next read
+ *     or write of each side returns -ECONNRESET, later reads 0 and writes
+ *     -EPIPE; data not yet read is discarded and counted as dropped).
+ *     Connecting to an IP address nobody listens on returns -ECONNREFUSED
+ *     after one round trip; a full backlog refuses too. A Unix path is
+ *     looked up at once: -ENOENT if nothing is bound there, -EPROTOTYPE if
+ *     a socket of the other type is.
  *   - Datagrams (UDP, Unix datagram): one message per send, up to 65,507
  *     bytes (-EMSGSIZE beyond); a receive truncates to the caller's buffer;
  *     a socket holds at most dgram_queue unread datagrams, later ones are
- *     dropped. Loss, duplication and reordering apply to datagrams only.
+ *     dropped. Loss, duplication and reordering apply to datagrams only. A
+ *     datagram from a connected UDP socket that finds no datagram socket at
+ *     its destination sends a port unreachable back (after the route's
+ *     latency, dropped if the route is cut): the sender's next read or
+ *     write returns -ECONNREFUSED once.
  *   - Time: the runtime's virtual clock. Each packet is due at a virtual
  *     time (now + a latency drawn from the link's distribution); when no
  *     task is ready, virtual time jumps to the next due packet or timer.
