@@ -255,3 +255,99 @@ TEST(every_edge_case_answers_with_the_same_code_over_real_and_simulated_sockets)
 	if (ur.n >= 0)
 		compare(&ur, &sim, "io_uring");
 }
+
+/* The simulated port unreachable comes back one round trip after the
+ * datagram left; until then the socket knows nothing of it. */
+static int64_t unreach_timing(asup_cx *cx, void *arg)
+{
+	struct sockaddr_in a = lo4(0), dead = lo4(9);
+	asup_socket u;
+	asup_time t0;
+
+	(void)arg;
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&a, sizeof(a), &u), 0);
+	CHECK_EQ(asup_sock_connect_peer(cx, u, (struct sockaddr *)&dead, sizeof(dead)), 0);
+	t0 = asup_now(cx);
+	CHECK_EQ(asup_sock_write(cx, u, "x", 1), 1);
+	CHECK_EQ(asup_sock_write(cx, u, "y", 1), 1); /* the answer is not back yet */
+	CHECK_EQ(asup_sock_read(cx, u, (char[4]){0}, 4), -ECONNREFUSED);
+	CHECK_EQ(asup_now(cx) - t0, 100000); /* the default 50 us each way */
+	/* The second datagram's answer came at the same time; one error is
+	 * pending at a time, as on Linux, and it was taken. */
+	CHECK_EQ(asup_timeout(cx, ASUP_MSEC(1), read_once, &u), -ETIMEDOUT);
+	CHECK_EQ(asup_sock_close(cx, u), 0);
+	return 0;
+}
+
+TEST(a_connected_udp_socket_hears_of_a_dead_port_one_round_trip_later)
+{
+	asup_rt *rt = sim_rt(3, NULL);
+
+	sim_run(rt, unreach_timing, NULL);
+	test_rt_done(rt);
+}
+
+static int64_t unreach_lost(asup_cx *cx, void *arg)
+{
+	struct sockaddr_in a = lo4(0), dead = lo4(9);
+	asup_socket u;
+
+	(void)arg;
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&a, sizeof(a), &u), 0);
+	CHECK_EQ(asup_sock_connect_peer(cx, u, (struct sockaddr *)&dead, sizeof(dead)), 0);
+	CHECK_EQ(asup_sock_write(cx, u, "x", 1), 1);
+	CHECK_EQ(asup_timeout(cx, ASUP_MSEC(10), read_once, &u), -ETIMEDOUT);
+	CHECK_EQ(asup_sock_write(cx, u, "x", 1), 1);
+	CHECK_EQ(asup_sock_close(cx, u), 0);
+	return 0;
+}
+
+TEST(a_datagram_lost_on_the_way_brings_no_port_unreachable)
+{
+	asup_simnet_config net;
+	asup_rt *rt;
+
+	asup_simnet_config_init(&net);
+	net.faults.loss = 1.0;
+	rt = sim_rt(3, &net);
+	sim_run(rt, unreach_lost, NULL);
+	CHECK_EQ(sim_totals(rt).dgrams_dropped, 2);
+	test_rt_done(rt);
+}
+
+/* A real Unix path outlives its closed listener (a file nobody listens
+ * on: refused); the simulated network forgets the path (missing). net.h
+ * says so; this pins both answers. */
+static int64_t stale_path(asup_cx *cx, void *arg)
+{
+	struct rec *r = arg;
+	asup_socket l, x;
+
+	CHECK_EQ(asup_unix_listen(cx, r->dir, NULL, &l), 0);
+	CHECK_EQ(asup_sock_close(cx, l), 0);
+	r->v[0] = asup_unix_connect(cx, r->dir, &x);
+	unlink(r->dir);
+	return 0;
+}
+
+TEST(a_closed_unix_listener_path_is_refused_for_real_and_missing_in_the_sim)
+{
+	static struct rec r;
+	char dir[64] = "/tmp/asup-parity-XXXXXX";
+	asup_rt_config cfg;
+	asup_rt *rt;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(r.dir, sizeof(r.dir), "%s/l", dir);
+	asup_rt_config_init(&cfg);
+	cfg.io_backend = ASUP_IO_EPOLL;
+	rt = test_rt_cfg(&cfg);
+	sim_run(rt, stale_path, &r);
+	test_rt_done(rt);
+	CHECK_EQ(r.v[0], -ECONNREFUSED);
+	rt = sim_rt(1, NULL);
+	sim_run(rt, stale_path, &r);
+	test_rt_done(rt);
+	CHECK_EQ(r.v[0], -ENOENT);
+	rmdir(dir);
+}
