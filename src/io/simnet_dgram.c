@@ -86,17 +86,24 @@ static void dgram_drop(asup__simnet *sn, struct simsock *from, uint64_t task, ui
 	asup__sim_emit(sn, task, ASUP__NET_DROP, from ? from->id : 0, from ? from->id : 0, len);
 }
 
+/* s is open and connected to where m went (a port-unreachable finds a
+ * connected socket by its peer, so one connected elsewhere since is not
+ * told). */
+static int unreach_for(const struct simsock *s, const struct simmsg *m)
+{
+	return s && s->open && s->has_peer && m->to.host.family != AF_UNIX &&
+	       m->to.len == s->peer.len && memcmp(&m->to.ss, &s->peer.ss, s->peer.len) == 0;
+}
+
 /* The sender of m is a UDP socket connected to where m went: it hears
  * that nobody is bound there, as a port-unreachable coming back over the
  * route (dropped if the route is cut). m itself carries the answer. */
 static int unreach_send(asup__simnet *sn, struct simmsg *m)
 {
 	const asup_simnet_faults *f;
-	struct simsock *s = m->from_sock;
 	asup_time at;
 
-	if (!s || !s->open || !s->has_peer || m->to.host.family == AF_UNIX ||
-	    m->to.len != s->peer.len || memcmp(&m->to.ss, &s->peer.ss, s->peer.len) != 0)
+	if (!unreach_for(m->from_sock, m))
 		return 0;
 	at = asup__sim_route(sn, &m->to.host, &m->from.host, &f);
 	if (at == ASUP_TIME_MAX)
@@ -112,7 +119,7 @@ static void unreach_arrive(asup__simnet *sn, struct simmsg *m)
 {
 	struct simsock *s = m->from_sock;
 
-	if (s && s->open && s->has_peer) {
+	if (unreach_for(s, m)) {
 		s->refused_pending = 1;
 		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_REFUSED, s->id, s->id, -ECONNREFUSED);
 		asup__waitq_wake_all(&s->rq);
