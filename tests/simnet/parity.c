@@ -351,3 +351,32 @@ TEST(a_closed_unix_listener_path_is_refused_for_real_and_missing_in_the_sim)
 	CHECK_EQ(r.v[0], -ENOENT);
 	rmdir(dir);
 }
+
+/* The answer finds the socket by its peer: connected elsewhere meanwhile,
+ * it is not told. */
+static int64_t unreach_moved(asup_cx *cx, void *arg)
+{
+	struct sockaddr_in a = lo4(0), dead = lo4(9), live;
+	asup_socket u, w;
+
+	(void)arg;
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&a, sizeof(a), &u), 0);
+	CHECK_EQ(asup_udp_bind(cx, (struct sockaddr *)&a, sizeof(a), &w), 0);
+	live = lo4(port_of(cx, w));
+	CHECK_EQ(asup_sock_connect_peer(cx, u, (struct sockaddr *)&dead, sizeof(dead)), 0);
+	CHECK_EQ(asup_sock_write(cx, u, "x", 1), 1);
+	CHECK_EQ(asup_sock_connect_peer(cx, u, (struct sockaddr *)&live, sizeof(live)), 0);
+	CHECK_EQ(asup_timeout(cx, ASUP_MSEC(10), read_once, &u), -ETIMEDOUT);
+	CHECK_EQ(asup_sock_write(cx, u, "y", 1), 1);
+	CHECK_EQ(asup_sock_close(cx, u), 0);
+	CHECK_EQ(asup_sock_close(cx, w), 0);
+	return 0;
+}
+
+TEST(a_port_unreachable_is_not_told_to_a_socket_connected_elsewhere_since)
+{
+	asup_rt *rt = sim_rt(3, NULL);
+
+	sim_run(rt, unreach_moved, NULL);
+	test_rt_done(rt);
+}
