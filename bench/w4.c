@@ -13,6 +13,10 @@
  *          W4 <name> st peak_rss_kb X        VmHWM at the end
  *          W4 <name> st baseline_rss_kb X    VmRSS inside the root task,
  *                                            just before the first spawn
+ *          W4 <name> st pte_kb X             VmPTE (page tables) read after
+ *                                            the last join: not in the RSS,
+ *                                            but memory the stacks' address
+ *                                            space costs
  *          W4 <name> st max_parked X         most tasks asleep at once (the
  *                                            first sleepers finish while the
  *                                            last start, so fewer than N)
@@ -43,6 +47,7 @@ struct w4 {
 	asup_task *h;
 	double wall_ms;
 	long baseline_kb;
+	long pte_kb;
 };
 
 static uint64_t splitmix64(uint64_t *s)
@@ -115,6 +120,7 @@ static int64_t root(asup_cx *cx, void *arg)
 			die("sleeper outcome", o.kind != ASUP_OUTCOME_OK ? -EINVAL : (int)o.value);
 	}
 	w->wall_ms = now_ms() - t0;
+	w->pte_kb = status_kb("VmPTE:");
 	return 0;
 }
 
@@ -126,7 +132,7 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	struct w4 w = {N_FULL, NULL, 0, NULL, 0, -1};
+	struct w4 w = {N_FULL, NULL, 0, NULL, 0, -1, -1};
 	long stack_kib = 0;
 	char name[32] = "asup";
 	asup_rt_config cfg;
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
 	       (double)(hwm - w.baseline_kb) * 1024.0 / (double)w.n);
 	printf("W4 %s st peak_rss_kb %ld\n", name, hwm);
 	printf("W4 %s st baseline_rss_kb %ld\n", name, w.baseline_kb);
+	printf("W4 %s st pte_kb %ld\n", name, w.pte_kb);
 	printf("W4 %s st max_parked %ld\n", name, max_asleep);
 	asup_rt_destroy(rt);
 	free(w.h);
