@@ -63,7 +63,11 @@ typedef struct asup_rt_config {
 	uint32_t stack_pool_max;      /* warm stacks kept for reuse when the
 	                                 runtime goes idle (0 .. 1<<20); while it
 	                                 is busy every finished task's stack is
-	                                 kept, so exits never unmap */
+	                                 kept, so exits never unmap; while tasks
+	                                 are live, an idle moment keeps as many
+	                                 as tasks live and gives only the memory
+	                                 of the rest back (their address space
+	                                 stays until no task is live) */
 	uint32_t cancel_streak_limit; /* L of the fairness rule (1 .. 65536) */
 	int auto_advance;             /* deterministic: asup_rt_step jumps virtual
 	                                 time to the next timer when all are blocked */

@@ -221,3 +221,89 @@ TEST(a_task_parked_in_sleep_touches_one_stack_page)
 	CHECK_EQ(pages, 1);
 	CHECK_EQ(asup_rt_destroy(rt), 0);
 }
+
+/* ---- parked tasks cost a page and a record, whatever the stack size ---- */
+
+#define PARKED_N 2000
+
+static long rss_kb(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int n_parked;
+
+static int64_t counted_sleeper(asup_cx *cx, void *arg)
+{
+	(void)arg;
+	n_parked++;
+	return asup_sleep(cx, ASUP_SEC(3600)); /* until aborted */
+}
+
+static int64_t park_many(asup_cx *cx, void *arg)
+{
+	long *bytes_per_task = arg;
+	static asup_task h[PARKED_N];
+	long before = rss_kb();
+	int rc;
+
+	n_parked = 0;
+	for (int i = 0; i < PARKED_N; i++)
+		if ((rc = asup_spawn(cx, counted_sleeper, NULL, NULL, &h[i])) < 0)
+			return rc;
+	if ((rc = asup_yield(cx)) < 0) /* every sleeper runs and parks */
+		return rc;
+	if (n_parked != PARKED_N)
+		return -EINVAL;
+	*bytes_per_task = (rss_kb() - before) * 1024 / PARKED_N;
+	for (int i = 0; i < PARKED_N; i++)
+		if ((rc = asup_task_abort(&h[i])) < 0)
+			return rc;
+	for (int i = 0; i < PARKED_N; i++)
+		if ((rc = asup_join(cx, &h[i], NULL)) < 0)
+			return rc;
+	return 0;
+}
+
+static long parked_cost(size_t stack_size)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+	asup_outcome o;
+	long bytes = -1;
+
+	asup_rt_config_init(&cfg);
+	cfg.stack_size = stack_size;
+	if (asup_rt_create(&cfg, &rt) != 0)
+		return -1;
+	if (asup_rt_run(rt, park_many, &bytes, &o) != 0 || o.kind != ASUP_OUTCOME_OK)
+		bytes = -1;
+	asup_rt_destroy(rt);
+	return bytes;
+}
+
+TEST(parked_tasks_cost_one_stack_page_and_a_record_whatever_the_stack_size)
+{
+	long small, big;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(ASUP_ASAN) || defined(ASUP_TSAN)
+	SKIP("sanitizers make frames larger and shadow memory counts in the RSS");
+#endif
+	if (harness_under_valgrind())
+		SKIP("valgrind keeps its own view of pages");
+	small = parked_cost(16 * KIB);
+	big = parked_cost(256 * KIB);
+	fprintf(stderr, "bytes per parked task: %ld (16 KiB stacks), %ld (256 KiB)\n", small, big);
+	/* One page of stack at least, and well under two pages in all. */
+	CHECK(small >= 4096 && small < 6144);
+	CHECK(big >= 4096 && big < 6144);
+}
