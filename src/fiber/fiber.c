@@ -218,15 +218,47 @@ static void stack_chill(asup__stack_pool *p, asup__stack *s)
 	stack_unmap(s);
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (char *const *)a, y = (uintptr_t) * (char *const *)b;
+	return (x > y) - (x < y);
+}
+
+/* Unmaps every cold stack. Sorted by address, neighbours (stacks carved from
+ * one batch lie side by side) go in one munmap per run: after a large
+ * population drained, tens of thousands of single munmaps, each splitting
+ * the merged stack mapping, would hold up the return to an idle runtime. */
 static void cold_unmap_all(asup__stack_pool *p)
 {
 	size_t len = p->size + guard_size();
-	while (p->cold_count)
-		munmap(p->cold[--p->cold_count], len);
+	uint32_t i = 0, j;
+
+	if (p->cold_count > 1)
+		qsort(p->cold, p->cold_count, sizeof(char *), addr_cmp);
+	while (i < p->cold_count) {
+		for (j = i + 1; j < p->cold_count && p->cold[j] == p->cold[j - 1] + len; j++)
+			;
+		munmap(p->cold[i], len * (j - i));
+		i = j;
+	}
+	p->cold_count = 0;
 	if (p->cold)
 		munmap(p->cold, p->cold_cap * sizeof(char *));
 	p->cold = NULL;
 	p->cold_cap = 0;
+}
+
+/* Hands a warm pool-size stack to cold_unmap_all without giving its memory
+ * back first (it is about to be unmapped), or unmaps it at once if the cold
+ * table cannot grow. */
+static void stack_retire(asup__stack_pool *p, asup__stack *s)
+{
+	if (p->cold_count < p->cold_cap || cold_grow(p) == 0) {
+		VALGRIND_STACK_DEREGISTER(s->vg_id);
+		p->cold[p->cold_count++] = s->map;
+		return;
+	}
+	stack_unmap(s);
 }
 
 void asup__stack_pool_init(asup__stack_pool *p, size_t size, uint32_t max)
@@ -240,8 +272,13 @@ void asup__stack_pool_init(asup__stack_pool *p, size_t size, uint32_t max)
 void asup__stack_pool_destroy(asup__stack_pool *p)
 {
 	asup__list *n;
-	while ((n = asup__list_pop_front(&p->free)) != NULL)
-		stack_unmap(asup__container_of(n, asup__stack, link));
+	while ((n = asup__list_pop_front(&p->free)) != NULL) {
+		asup__stack *s = asup__container_of(n, asup__stack, link);
+		if (s->map_len == p->size + guard_size())
+			stack_retire(p, s);
+		else
+			stack_unmap(s);
+	}
 	p->count = 0;
 	cold_unmap_all(p);
 	if (p->resv_left)
@@ -308,7 +345,7 @@ void asup__stack_put(asup__stack_pool *p, asup__stack *s)
  * one by one), and unmapping there costs several microseconds per stack
  * (munmap splits the merged stack mapping) for stacks it may need again.
  * When no task is live the pool is cut down to `max` and every cold stack is
- * unmapped. */
+ * unmapped, neighbours together. */
 void asup__stack_pool_trim(asup__stack_pool *p)
 {
 	uint32_t keep = p->max > p->live ? p->max : p->live;
@@ -321,7 +358,7 @@ void asup__stack_pool_trim(asup__stack_pool *p)
 		if (p->live)
 			stack_chill(p, s);
 		else
-			stack_unmap(s);
+			stack_retire(p, s);
 	}
 	if (!p->live)
 		cold_unmap_all(p);

@@ -172,6 +172,44 @@ TEST(a_cold_stack_gives_its_memory_back_and_keeps_its_place_and_guard)
 	asup__stack_pool_destroy(&pool);
 }
 
+TEST(a_trim_with_no_task_live_unmaps_neighbours_together_and_nothing_else)
+{
+	asup__stack_pool pool;
+	asup__stack *s[5];
+	char *map[5];
+	size_t len;
+
+	asup__stack_pool_init(&pool, 16 * KIB, 1);
+	for (int i = 0; i < 5; i++) {
+		CHECK_EQ(asup__stack_get(&pool, 0, &s[i]), 0);
+		map[i] = s[i]->map;
+	}
+	len = s[0]->map_len;
+	CHECK(map[4] == map[0] + 4 * len); /* side by side, from one batch */
+	/* s[1] goes cold first (s[0] stays live), then everything is put. */
+	asup__stack_put(&pool, s[1]);
+	asup__stack_put(&pool, s[2]);
+	asup__stack_pool_trim(&pool); /* 3 live, 2 pooled: warm */
+	CHECK_EQ(pool.cold_count, 0);
+	asup__stack_put(&pool, s[3]);
+	asup__stack_put(&pool, s[4]);
+	asup__stack_pool_trim(&pool); /* 1 live, 4 pooled: 1 warm, 3 cold */
+	CHECK_EQ(pool.cold_count, 3);
+	asup__stack_put(&pool, s[0]);
+	asup__stack_pool_trim(&pool); /* none live: all but max (1) unmapped */
+	CHECK_EQ(pool.count, 1);
+	CHECK_EQ(pool.cold_count, 0);
+	int mapped = 0;
+	for (int i = 0; i < 5; i++)
+		mapped += resident_pages(map[i], len) >= 0;
+	CHECK_EQ(mapped, 1); /* the one warm stack */
+	/* The reserve right above the last stack is still there. */
+	CHECK(pool.resv == map[4] + len);
+	CHECK(resident_pages(pool.resv, len) >= 0);
+	asup__stack_pool_destroy(&pool);
+	CHECK_EQ(resident_pages(map[0], 5 * len), -1);
+}
+
 /* ---- a parked task touches one page of its stack ---- */
 
 static volatile char *parked_local;
