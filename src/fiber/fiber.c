@@ -6,9 +6,13 @@
  * the hook and the sanitizer annotations read. That pointer is per-thread
  * execution state, not runtime state: two runtimes on one thread take turns.
  *
- * Stack lifecycle: mapped (mmap + 64 KiB guard, registered with Valgrind) ->
- * handed out -> returned to the warm pool (LIFO, still registered) or
- * unmapped when the pool is full or has another size.
+ * Stack lifecycle: carved from a batch mapping of the pool's size (or mapped
+ * alone for another size; 64 KiB guard, registered with Valgrind) -> handed
+ * out -> returned to the warm pool (LIFO, still registered) or unmapped when
+ * it has another size -> on a trim while tasks are live, surplus warm stacks
+ * go cold (memory given back, address and guard kept, deregistered) and are
+ * handed out again before anything new is carved -> on a trim with no task
+ * live, surplus warm and all cold stacks are unmapped.
  */
 #define _GNU_SOURCE
 #include "fiber.h"
