@@ -43,6 +43,18 @@ struct asup_chan {
 	_Alignas(16) unsigned char buf[];
 };
 
+/* The public queue calls without their argument checks: a channel's queues
+ * are always valid, and these run on every send and receive. */
+static inline int queue_empty(const asup_waitq *q)
+{
+	return asup__list_empty((const asup__list *)(const void *)q);
+}
+
+static inline void queue_wake_one(asup_waitq *q)
+{
+	(void)asup__waitq_wake_one((asup__list *)(void *)q);
+}
+
 /* 0 for a channel the caller may use; -EINVAL for a bad one, -EXDEV for one
  * of a runtime the calling thread does not drive (inside a task: another
  * runtime's; the cx check before it made sure the thread drives cx's). */
@@ -70,7 +82,7 @@ ASUP_API int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup
 /* Room came free: hand it to the head reserver, if any. */
 static void room_freed(asup_chan *ch)
 {
-	if (!ch->rx_closed && !ch->closed && !asup_waitq_is_empty(&ch->senders)) {
+	if (!ch->rx_closed && !ch->closed && !queue_empty(&ch->senders)) {
 		ch->reserved++;
 		asup__grant(asup__waitq_head(&ch->senders), 1);
 	}
@@ -107,7 +119,7 @@ static int room_poll(const asup_chan *ch)
 {
 	if (ch->closed || ch->rx_closed)
 		return -EPIPE;
-	return asup_waitq_is_empty(&ch->senders) && ch->len + ch->reserved < ch->cap;
+	return queue_empty(&ch->senders) && ch->len + ch->reserved < ch->cap;
 }
 
 /* Takes one unit of room for the caller, waiting in FIFO order. */
@@ -129,14 +141,29 @@ static int take_room(asup_cx *cx, asup_chan *ch, int wait)
 	return rc < 0 ? rc : picked_up(ch, rc) < 0 ? -EPIPE : 0;
 }
 
-/* Queues an element into a reserved slot (the reservation ends). */
+/* Copies one element. Most channels carry a word (a value, a pointer): that
+ * size is a constant copy, one load and one store, not a library call. */
+static inline void elem_copy(void *dst, const void *src, size_t n)
+{
+	if (n == sizeof(uint64_t))
+		memcpy(dst, src, sizeof(uint64_t));
+	else
+		memcpy(dst, src, n);
+}
+
+/* Queues an element into a reserved slot (the reservation ends). The ring
+ * index wraps by a subtraction: head < cap and len < cap here, and a
+ * division is the slowest instruction of a send. */
 static void push(asup_chan *ch, const void *elem)
 {
-	size_t at = (ch->head + ch->len) % ch->cap;
-	memcpy(ch->buf + at * ch->elem, elem, ch->elem);
+	size_t at = ch->head + ch->len;
+
+	if (at >= ch->cap)
+		at -= ch->cap;
+	elem_copy(ch->buf + at * ch->elem, elem, ch->elem);
 	ch->len++;
 	ch->reserved--;
-	asup_waitq_wake_one(&ch->receivers);
+	queue_wake_one(&ch->receivers);
 }
 
 /* The slot the caller holds becomes a permit, an obligation of self. */
@@ -163,11 +190,12 @@ static int permit_issue(asup__ktask *self, asup_chan *ch, asup_permit *p)
 	return 0;
 }
 
-/* The checks every suspending call makes first, in this order: a task, an
- * argument (the permit or the element), a usable channel. */
-static int check(asup_cx *cx, const asup_chan *ch, const void *arg)
+/* The checks every suspending call makes first, in this order: a task (the
+ * running one, in *self), an argument (the permit or the element), a usable
+ * channel. */
+static int check(asup_cx *cx, const asup_chan *ch, const void *arg, asup__ktask **self)
 {
-	if (!asup__cx_self(cx))
+	if (!(*self = asup__cx_self(cx)))
 		return -ASUP_ENOTASK;
 	if (!arg)
 		return -EINVAL;
@@ -178,11 +206,12 @@ static int check(asup_cx *cx, const asup_chan *ch, const void *arg)
  * (waiting for it if `wait`). 0 once the caller holds a slot. */
 static int enter(asup_cx *cx, asup_chan *ch, const void *arg, int wait)
 {
-	int rc = check(cx, ch, arg);
+	asup__ktask *self;
+	int rc = check(cx, ch, arg, &self);
 
 	if (rc < 0)
 		return rc;
-	rc = asup_checkpoint(cx);
+	rc = asup__cx_checkpoint_self(cx, self);
 	if (rc < 0)
 		return rc;
 	return take_room(cx, ch, wait);
@@ -273,8 +302,8 @@ ASUP_API int asup_chan_try_send(asup_chan *ch, const void *elem)
 static void unqueue(asup_chan *ch, void *elem)
 {
 	if (elem)
-		memcpy(elem, ch->buf + ch->head * ch->elem, ch->elem);
-	ch->head = (ch->head + 1) % ch->cap;
+		elem_copy(elem, ch->buf + ch->head * ch->elem, ch->elem);
+	ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
 	ch->len--;
 }
 
@@ -294,12 +323,14 @@ static int pop_poll(void *ch, void *elem)
 
 ASUP_API int asup_chan_recv(asup_cx *cx, asup_chan *ch, void *elem)
 {
-	int rc = check(cx, ch, elem);
+	asup__ktask *self;
+	int rc = check(cx, ch, elem, &self);
 
 	if (rc < 0)
 		return rc;
 	/* Cancellation wins over ready data: the queue stays as it is. */
-	return asup__wait_poll(cx, &ch->receivers, pop_poll, ch, elem, NULL, ASUP__WAIT_CHAN_RECV);
+	return asup__wait_poll_self(cx, self, &ch->receivers, pop_poll, ch, elem, NULL,
+				    ASUP__WAIT_CHAN_RECV);
 }
 
 ASUP_API int asup_chan_try_recv(asup_chan *ch, void *elem)
@@ -424,7 +455,7 @@ void asup__chan_recv_enqueue(asup_chan *ch, asup__waiter *w)
 void asup__chan_recv_pass_on(asup_chan *ch)
 {
 	if (ch->len)
-		asup_waitq_wake_one(&ch->receivers);
+		queue_wake_one(&ch->receivers);
 }
 
 int asup__chan_reserve_poll(const asup_chan *ch)

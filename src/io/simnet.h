@@ -118,10 +118,10 @@ typedef struct asup__simnet_totals {
 typedef void asup__simnet_hook(void *ud, const asup__simnet_event *ev);
 
 asup__simnet *asup__simnet_of(asup_rt *rt);
-/* The network's invariants (asup__rt_check runs it): the event heap well
- * formed and its earliest time the timebase's, every direction's segments
- * adding up to its bytes in flight within its buffer, every open socket
- * named by its handle. 0, or -EINVAL. */
+/* The network's invariants (asup__rt_check runs it): the event queue (FIFO
+ * and heap) well formed and its earliest time the timebase's, every
+ * direction's segments adding up to its bytes in flight within its buffer,
+ * every open socket named by its handle. 0, or -EINVAL. */
 int asup__simnet_check(const asup__simnet *sn);
 int asup__simnet_walk(asup__simnet *sn, int (*fn)(void *ud, const asup__simnet_sock_info *info),
 		      void *ud);

@@ -33,12 +33,17 @@
 
 enum sim_ev_kind { EV_SEG = 1, EV_SYN, EV_SYNACK, EV_RST, EV_DGRAM };
 
-/* A queued network event: a node of the network's heap, key = due time. */
+/* A queued network event, key = due time: in the network's FIFO (node.idx
+ * == SIM_IN_FIFO, linked by `fl`) or a node of its heap (see
+ * asup__sim_push). Either way asup__hnode_linked(&node) says it is queued. */
 struct simev {
 	asup__hnode node;
 	uint8_t kind;  /* enum sim_ev_kind */
 	uint8_t idx;   /* EV_SEG: the direction; EV_RST: the side it reaches */
+	asup__list fl; /* in the FIFO */
 };
+
+#define SIM_IN_FIFO (ASUP__HEAP_NONE - 1)
 
 /* A socket address as the network keys it. */
 struct simaddr {
@@ -55,16 +60,18 @@ struct simseg {
 
 /* One direction of a stream: bytes from end[i] to end[1 - i]. The ring
  * holds [rpos, rpos + readable) delivered and unread, then `flight` bytes
- * sent and not yet delivered. */
+ * sent and not yet delivered. What every read, write and delivery looks at
+ * comes first and the segment ring last, so that those fields share two
+ * cache lines instead of sitting on both sides of 1.5 KiB of segments. */
 struct simdir {
 	struct simev ev;          /* delivery of the head segment, if due */
 	uint8_t *buf;
 	uint32_t cap, rpos, readable, flight;
-	struct simseg seg[SIM_SEGS];
 	uint32_t shead, scount;
 	asup_time last_at;        /* due time of the newest segment */
 	uint8_t fin_queued, eof, closed_by_peer;
 	uint64_t sent, delivered, dropped; /* bytes */
+	struct simseg seg[SIM_SEGS];
 };
 
 struct simsock;
@@ -72,12 +79,12 @@ struct simsock;
 struct simconn {
 	uint64_t id;              /* the connecting socket's id */
 	struct simsock *end[2];   /* 0 connecting side, 1 accepting side */
+	const asup_simnet_faults *faults;
+	uint8_t reset;            /* read by every call: beside end[] */
 	struct simdir dir[2];
 	struct simev syn, synack, rst[2];
 	struct simaddr src, dst;  /* the connecting socket's address, and
 	                             where the connect went */
-	const asup_simnet_faults *faults;
-	uint8_t reset;
 	asup__list qlink;         /* in a listener's accept queue */
 	asup__list all;           /* the network's list of connections */
 };
@@ -102,16 +109,16 @@ struct simsock {
 	uint8_t open;             /* not closed yet */
 	uint8_t connecting, refused, established, shut_rd, bound, has_peer;
 	struct simh *h;           /* its handle record while open */
+	/* streams (before the addresses: every read and write looks here) */
+	struct simconn *conn;
+	uint8_t side;
+	asup__list rq, wq;        /* tasks waiting to read/accept, to write/connect */
 	struct simaddr local, peer;
 	asup_simnet_host src;     /* datagrams from a wildcard-bound socket:
 	                             the host they come from */
 	struct simsock *bnext;    /* address table chain */
 	asup__list olink;         /* the network's list of open sockets */
 	asup__list all;           /* the network's list of every socket */
-	asup__list rq, wq;        /* tasks waiting to read/accept, to write/connect */
-	/* streams */
-	struct simconn *conn;
-	uint8_t side;
 	/* listeners */
 	asup__list accq;          /* connections not yet accepted */
 	uint32_t nacc, backlog;
@@ -137,7 +144,12 @@ struct asup__simnet {
 	asup__timebase *tb;
 	asup__kernel *k;
 	asup__rng rng;
+	/* The event queue, ordered by (due time, seq): events pushed in due
+	 * order (all of them under a fixed latency) go to the FIFO, the others
+	 * to the heap; the next event is the smaller of the two heads. */
 	asup__heap events;
+	asup__list fifo;
+	uint32_t nfifo;
 	uint64_t seq, next_id;
 	uint16_t next_port[3];    /* per family: AF_INET, AF_INET6, AF_UNIX */
 	struct simsock *buckets[SIM_BUCKETS];
@@ -160,6 +172,14 @@ struct asup__simnet {
 	void *hook_ud;
 	asup__simnet_totals totals;
 };
+
+/* A ring position x (x < 2 * cap) brought back into [0, cap): the sums
+ * that move a stream's positions never reach twice the ring's size, and a
+ * compare costs less than the division of x % cap on every read and write. */
+static inline uint32_t asup__sim_wrap(uint64_t x, uint32_t cap)
+{
+	return (uint32_t)(x >= cap ? x - cap : x);
+}
 
 /* simnet.c, for io_rt.c */
 int asup__simnet_create(asup__simnet **out, const asup_simnet_config *cfg, const asup__alloc *a,
@@ -192,6 +212,10 @@ asup_time asup__sim_route(asup__simnet *sn, const asup_simnet_host *from,
 /* simnet.c, for simnet_stream.c and simnet_tcp.c: the event queue,
  * sockets, handles, ports and the fault trace. */
 void asup__sim_resched(asup__simnet *sn);
+/* The next event due (the smaller of the FIFO's and the heap's heads), or
+ * NULL; asup__sim_ev_take unqueues it. */
+struct simev *asup__sim_ev_next(const asup__simnet *sn);
+void asup__sim_ev_take(asup__simnet *sn, struct simev *ev);
 void asup__sim_ev_cancel(asup__simnet *sn, struct simev *ev);
 struct simsock *asup__sim_sock_alloc(asup__simnet *sn, int kind);
 void asup__sim_sock_free(asup__simnet *sn, struct simsock *s);

@@ -205,6 +205,11 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 
 	d->shead = (d->shead + 1) % SIM_SEGS;
 	d->scount--;
+	/* As the bytes' ring does once empty (asup__sim_read), the segment
+	 * ring starts over at its first slot: one packet at a time then
+	 * touches one line of the 1.5 KiB ring instead of walking it. */
+	if (!d->scount)
+		d->shead = 0;
 	if (sg.rst) {
 		conn_reset(sn, c);
 		return;
@@ -218,7 +223,7 @@ static void on_segment(asup__simnet *sn, struct simconn *c, int side)
 			asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_DELIVER, to->id, c->id, sg.len);
 	} else if (sg.len) {
 		/* The receiver closed: the bytes go nowhere, said so. */
-		d->rpos = (d->rpos + sg.len) % d->cap;
+		d->rpos = asup__sim_wrap((uint64_t)d->rpos + sg.len, d->cap);
 		d->dropped += sg.len;
 		sn->totals.bytes_dropped += sg.len;
 		asup__sim_emit(sn, ASUP_ID_NONE, ASUP__NET_DROP, 0, c->id, sg.len);
@@ -332,12 +337,12 @@ static void on_event(asup__simnet *sn, struct simev *ev)
 void asup__sim_fire(void *ud, asup_time now)
 {
 	asup__simnet *sn = ud;
-	asup__hnode *top;
+	struct simev *top;
 
 	asup__sim_observe_faults(sn, now);
-	while ((top = asup__heap_top(&sn->events)) != NULL && top->key <= now) {
-		asup__heap_remove(&sn->events, top);
-		on_event(sn, asup__container_of(top, struct simev, node));
+	while ((top = asup__sim_ev_next(sn)) != NULL && top->node.key <= now) {
+		asup__sim_ev_take(sn, top);
+		on_event(sn, top);
 	}
 	asup__sim_resched(sn);
 }

@@ -224,10 +224,20 @@ static void ring_copy(struct simdir *d, uint32_t pos, const struct iovec *iov, i
 {
 	size_t done = 0;
 
+	if (n == 0)
+		return; /* a zero-length write may pass a NULL buffer */
+	/* The common case, one buffer and no wrap: a single copy. */
+	if (niov == 1 && n <= iov[0].iov_len && pos + n <= d->cap) {
+		if (to_ring)
+			memcpy(d->buf + pos, iov[0].iov_base, n);
+		else
+			memcpy(iov[0].iov_base, d->buf + pos, n);
+		return;
+	}
 	for (int i = 0; i < niov && done < n; i++) {
 		size_t off = 0, len = iov[i].iov_len;
 		while (off < len && done < n) {
-			uint32_t at = (uint32_t)((pos + done) % d->cap);
+			uint32_t at = asup__sim_wrap(pos + done, d->cap);
 			size_t k = d->cap - at;
 			if (k > len - off)
 				k = len - off;
@@ -248,7 +258,8 @@ static void stream_send(asup__simnet *sn, struct simconn *c, int side, const str
 			int niov, uint32_t n)
 {
 	struct simdir *d = &c->dir[side];
-	uint32_t pos = (d->rpos + d->readable + d->flight) % d->cap, left = n, k;
+	uint32_t pos = asup__sim_wrap((uint64_t)d->rpos + d->readable + d->flight, d->cap);
+	uint32_t left = n, k;
 	asup_time at;
 	int rst;
 
@@ -345,8 +356,14 @@ int64_t asup__sim_read(asup_cx *cx, asup_socket hd, const struct iovec *iov, int
 	if (n > d->readable)
 		n = d->readable;
 	ring_copy(d, d->rpos, iov, niov, n, 0);
-	d->rpos = (uint32_t)((d->rpos + n) % d->cap);
+	d->rpos = asup__sim_wrap(d->rpos + n, d->cap);
 	d->readable -= (uint32_t)n;
+	/* An empty ring starts over at its first byte: a request/reply
+	 * exchange then reuses the same few cache lines of the ring instead of
+	 * walking all of it (200 rings of 64 KiB in a 100-connection run).
+	 * Where an empty ring's bytes sit is seen by nothing. */
+	if (!d->readable && !d->flight)
+		d->rpos = 0;
 	/* Room came back: the writer on the other side may go on. */
 	if (s->conn->end[1 - s->side])
 		asup__sim_wake_all(&s->conn->end[1 - s->side]->wq);

@@ -58,7 +58,10 @@ void asup__handle_consume(asup__kernel *k, asup__ktask *kt, asup_task *h, asup_o
 	}
 	h->_flags |= H_CONSUMED;
 	kt->consumed = 1;
-	if (!kt->owner && !kt->t.stack) /* already left its region */
+	/* Already left its region: the exit clears owner only after the stack
+	 * went back (or for a task that never had one), so this read alone,
+	 * in the lines a join touches, says the record is done with. */
+	if (!kt->owner)
 		asup__rec_free(k, kt);
 }
 
@@ -87,7 +90,7 @@ ASUP_API int asup_join(asup_cx *cx, asup_task *h, asup_outcome *out)
 		return -EXDEV;
 	if (kt == self)
 		return -EDEADLK;
-	rc = asup__cx_checkpoint(cx);
+	rc = asup__cx_checkpoint_self(cx, self);
 	while (rc == 0 && kt->pstate != ASUP__P_COMPLETED) {
 		rc = asup__cx_waitq_wait_as(cx, &kt->joiners, ASUP__WAIT_JOIN, kt->id);
 		if (rc == 0)
@@ -130,7 +133,7 @@ ASUP_API int asup_task_release(asup_task *h)
 		return rc;
 	h->_flags |= H_CONSUMED;
 	kt->released = 1;
-	if (!kt->owner && !kt->t.stack)
+	if (!kt->owner) /* see asup__handle_consume */
 		asup__rec_free(kt->cx.k, kt);
 	return 0;
 }

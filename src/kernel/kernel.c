@@ -64,7 +64,7 @@ void asup__kernel_destroy(asup__kernel *k)
 		next = c->next;
 		for (int i = 0; i < ASUP__REC_CHUNK; i++)
 			asup__rec_release_refs(k, &c->recs[i]);
-		asup__free_mem(&k->alloc, c, sizeof(*c));
+		asup__rec_chunk_release(k, c);
 	}
 	k->chunks = NULL;
 	k->free_recs = NULL;

@@ -144,29 +144,38 @@ struct asup_cx {
 };
 
 struct asup__ktask {
-	asup__task t;               /* first: the scheduler's half */
+	/* First: the scheduler's half. A record is 64-byte aligned and sized
+	 * (records.c aligns its chunks), so that it spans whole cache lines:
+	 * one fewer line per record than at an arbitrary offset. */
+	_Alignas(64) asup__task t;
 	struct asup_cx cx;
-	asup_task_fn fn;
-	void *arg;
-	/* record (region's view) */
-	asup__region *owner;
-	asup__list region_link;
+	/* What a join and the recycling of the record read, kept in the two
+	 * lines after the cx (with t.gen just before it): a join of a task
+	 * that ran long ago touches three lines of a cold record, not nine. */
+	asup__region *owner;        /* record (region's view); NULL once it left */
 	uint8_t pstate;             /* enum asup__pstate */
 	uint8_t is_cleanup;         /* runs a finalizer of its owner */
 	uint8_t in_arena;           /* listed in the task arena (live) */
 	uint8_t released;           /* handle given up: free at exit */
 	uint8_t in_use;             /* allocated to a task (not on the free list) */
 	uint8_t consumed;           /* outcome taken through a handle */
-	uint32_t cancel_epoch;
-	asup__reason *rec_reason;   /* the record's cancel reason */
+	uint8_t fail_listed;        /* on fail_region's failed list */
+	uint8_t defused;            /* a cancelled join does not abort it */
 	asup_outcome_kind rec_kind; /* the record's outcome */
 	/* handle view of the outcome (what join returns) */
 	asup_outcome_kind kind;
 	int64_t value;
+	asup__reason *rec_reason;   /* the record's cancel reason */
 	char *panic_msg;            /* owned; freed with the record */
 	asup__reason *out_reason;   /* for a Cancelled handle outcome */
+	asup__reason *cx_reason;    /* the cx's cancel reason */
+	asup__ktask *next_free;     /* on the kernel free stack while recycled */
+	/* The rest of the record. */
+	asup_task_fn fn;
+	void *arg;
+	asup__list region_link;
+	uint32_t cancel_epoch;
 	asup_cancel_kind drop_kind; /* abort reason when a join of it is cancelled */
-	uint8_t defused;            /* a cancelled join does not abort it */
 	/* cx state */
 	uint8_t cancel_requested;
 	uint8_t scope_cancelled;    /* a region whose body runs on this task,
@@ -175,28 +184,25 @@ struct asup__ktask {
 	                               (unless masked) until the body returns */
 	uint8_t budget_limited;     /* budget has a deadline or quotas */
 	uint8_t local;              /* spawn_local: pinned to its worker */
+	uint32_t nobl;              /* pending obligations it holds */
 	uint8_t traced;             /* the runtime records events: every
 	                               checkpoint takes the slow path */
-	uint32_t nobl;              /* pending obligations it holds */
-	asup__list held;            /* asup__exit_hook nodes: things it must give
-	                               back (locks) if it ends holding them */
-	struct asup_blocking *bjob; /* the blocking job it waits for, if any */
-	uint32_t caps;
-	asup_budget budget;
-	asup__reason *cx_reason;    /* the cx's cancel reason */
-	uint64_t checkpoints;
-	asup_time last_checkpoint;
-	asup__rng entropy;
-	asup__list joiners;         /* tasks parked in a join of this one */
-	asup__ktask *next_free;     /* on the kernel free stack while recycled */
-	uint64_t id;                /* arena id */
-	asup_time created_at;
 	/* What it waits on while parked (enum asup__wait_kind and an id:
 	 * a task id for JOIN, a region id for REGION, else 0). Written by the
 	 * parking call just before it parks and cleared when it wakes; read
 	 * only by the dump and the deadlock report. */
 	uint8_t wait_kind;
-	uint8_t fail_listed;        /* on fail_region's failed list */
+	uint32_t caps;
+	asup__list held;            /* asup__exit_hook nodes: things it must give
+	                               back (locks) if it ends holding them */
+	struct asup_blocking *bjob; /* the blocking job it waits for, if any */
+	asup_budget budget;
+	uint64_t checkpoints;
+	asup_time last_checkpoint;
+	asup__rng entropy;
+	asup__list joiners;         /* tasks parked in a join of this one */
+	uint64_t id;                /* arena id */
+	asup_time created_at;
 	uint64_t wait_id;
 	asup__list fail_link;       /* in fail_region->failed while fail_listed */
 	asup__region *fail_region;
@@ -263,6 +269,7 @@ typedef struct asup__obligation {
 #define ASUP__REC_TRIM_MIN 32768  /* free records that trigger a trim while busy */
 struct asup__rec_chunk {
 	struct asup__rec_chunk *next;
+	void *mem;                  /* the allocation the chunk is aligned in */
 	uint32_t gen_base;          /* on the spare list: the generation every
 	                               record starts at when revived (above any
 	                               generation a handle or waker can hold) */
@@ -347,6 +354,8 @@ void asup__rec_trim(asup__kernel *k, uint32_t keep);
 void asup__rec_trim_idle(asup__kernel *k);
 /* Frees every chunk, resident and spare (runtime teardown). */
 void asup__rec_chunks_free(asup__kernel *k);
+/* Gives one chunk's memory back to the allocator. */
+void asup__rec_chunk_release(asup__kernel *k, struct asup__rec_chunk *c);
 /* Pops a free record (in_use set), growing when none is free; NULL when
  * memory is out. */
 asup__ktask *asup__rec_alloc(asup__kernel *k);
@@ -544,16 +553,13 @@ static inline asup__ktask *asup__cx_self(asup_cx *cx)
 /* The full checkpoint: budget exhaustion, acknowledgement, deadline scopes. */
 int asup__cx_checkpoint_slow(asup_cx *cx, asup__ktask *kt);
 
-/* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
- * Inline: every suspending call starts with it. The fast path is one test of
- * the flags and one of the deadlines (both are ASUP_TIME_MAX, all ones, only
- * when neither a timeout scope nor a region body's deadline is open). */
-static inline int asup__cx_checkpoint(asup_cx *cx)
+/* The checkpoint of kt, which the caller already found to be cx's running
+ * task (asup__cx_self): -ECANCELED, -ETIMEDOUT or 0. The fast path is one
+ * test of the flags and one of the deadlines (both are ASUP_TIME_MAX, all
+ * ones, only when neither a timeout scope nor a region body's deadline is
+ * open). */
+static inline int asup__cx_checkpoint_self(asup_cx *cx, asup__ktask *kt)
 {
-	asup__ktask *kt = asup__cx_self(cx);
-
-	if (!kt)
-		return -ASUP_ENOTASK;
 	if (__builtin_expect(kt->cancel_requested | kt->scope_cancelled | kt->budget_limited |
 				     kt->traced,
 			     0) ||
@@ -561,6 +567,17 @@ static inline int asup__cx_checkpoint(asup_cx *cx)
 		return asup__cx_checkpoint_slow(cx, kt);
 	kt->checkpoints++;
 	return 0;
+}
+
+/* The checkpoint rule: -ASUP_ENOTASK, then -ECANCELED, -ETIMEDOUT or 0.
+ * Inline: every suspending call starts with it. */
+static inline int asup__cx_checkpoint(asup_cx *cx)
+{
+	asup__ktask *kt = asup__cx_self(cx);
+
+	if (!kt)
+		return -ASUP_ENOTASK;
+	return asup__cx_checkpoint_self(cx, kt);
 }
 
 /* The minimum of the task's budget deadline, the asup_timeout scopes and
@@ -584,20 +601,35 @@ int asup__waitq_wait_as(asup_cx *cx, struct asup_waitq *q, uint8_t kind, uint64_
 int asup__cx_wait_as(asup_cx *cx, asup__waiter *w, uint8_t kind, uint64_t id);
 /* asup_wait_until's loop, waiting as `kind`; *waiting (if not NULL) counts
  * the callers parked in it, for a primitive's stats. Inline, so that a
- * receive's poll is inlined into it: this is the hot path of every channel. */
-static inline int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
-				  void *arg, uint32_t *waiting, uint8_t kind)
+ * receive's poll is inlined into it: this is the hot path of every channel.
+ * The _self form is for a caller that already found self running (cx_self). */
+static inline int asup__wait_poll_self(asup_cx *cx, asup__ktask *self, asup_waitq *q,
+				       asup_wait_poll_fn *poll, void *obj, void *arg,
+				       uint32_t *waiting, uint8_t kind)
 {
-	int rc = asup__cx_checkpoint(cx);
+	int rc = asup__cx_checkpoint_self(cx, self);
 
+	/* A poll cannot suspend (it has no cx), so self is still the running
+	 * task at every turn: each wait's checkpoint skips the task test. */
 	while (rc == 0 && (rc = poll(obj, arg)) == -EAGAIN) {
 		if (waiting)
 			(*waiting)++;
-		rc = asup__waitq_wait_as(cx, q, kind, 0); /* on error: no longer queued */
+		rc = asup__cx_checkpoint_self(cx, self);
+		if (rc == 0) /* on error: no longer queued */
+			rc = asup__cx_waitq_wait_as(cx, (asup__list *)(void *)q, kind, 0);
 		if (waiting)
 			(*waiting)--;
 	}
 	return rc;
+}
+static inline int asup__wait_poll(asup_cx *cx, asup_waitq *q, asup_wait_poll_fn *poll, void *obj,
+				  void *arg, uint32_t *waiting, uint8_t kind)
+{
+	asup__ktask *self = asup__cx_self(cx);
+
+	if (!self)
+		return -ASUP_ENOTASK;
+	return asup__wait_poll_self(cx, self, q, poll, obj, arg, waiting, kind);
 }
 /* asup_waitq_head and asup_waiter_wake without the argument checks, for
  * the library's own primitives (their queues and results are valid). */

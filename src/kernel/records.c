@@ -62,19 +62,44 @@ static void push_free(asup__kernel *k, struct asup__rec_chunk *c)
 	}
 }
 
+/* A chunk is aligned to 64 bytes inside an allocation 63 bytes larger: the
+ * allocator hooks promise no more than malloc's alignment, and a record
+ * must start a cache line (kernel.h). */
+#define CHUNK_ALLOC (sizeof(struct asup__rec_chunk) + 63)
+
+static struct asup__rec_chunk *chunk_new(asup__kernel *k)
+{
+	void *mem = asup__alloc_mem(&k->alloc, CHUNK_ALLOC);
+	struct asup__rec_chunk *c;
+
+	if (!mem)
+		return NULL;
+	c = (struct asup__rec_chunk *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+	c->mem = mem;
+	return c;
+}
+
+void asup__rec_chunk_release(asup__kernel *k, struct asup__rec_chunk *c)
+{
+	asup__free_mem(&k->alloc, c->mem, CHUNK_ALLOC);
+}
+
 int asup__rec_grow(asup__kernel *k)
 {
 	struct asup__rec_chunk *c = k->spare;
 	uint32_t gen = 1;
+	void *mem;
 
 	if (c) {
 		k->spare = c->next;
 		k->nspare--;
 		gen = c->gen_base;
-	} else if (!(c = asup__alloc_mem(&k->alloc, sizeof(*c)))) {
+	} else if (!(c = chunk_new(k))) {
 		return -ENOMEM;
 	}
+	mem = c->mem;
 	memset(c, 0, sizeof(*c));
+	c->mem = mem;
 	for (int i = 0; i < ASUP__REC_CHUNK; i++) {
 		c->recs[i].t.gen = gen;
 		/* Written once per (re)vival: the thread check of asup__cx_self
@@ -153,7 +178,7 @@ void asup__rec_chunks_free(asup__kernel *k)
 
 	for (c = k->spare; c; c = next) {
 		next = c->next;
-		asup__free_mem(&k->alloc, c, sizeof(*c));
+		asup__rec_chunk_release(k, c);
 	}
 	k->spare = NULL;
 	k->nspare = 0;

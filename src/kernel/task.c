@@ -56,7 +56,9 @@ static void init_cx_state(asup__kernel *k, asup__ktask *kt, const asup__spawn_re
 						 k->fork_counter++));
 }
 
-int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out)
+/* Inlined into asup_spawn, where most of req is constant (no cleanup, no
+ * mask, a parent) and its copy to the stack folds away. */
+static inline int spawn_core(asup__kernel *k, const asup__spawn_req *req, asup_task *out)
 {
 	const asup_spawn_opts *o = req->opts;
 	asup__region *r = req->region;
@@ -139,28 +141,33 @@ int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out
 	return 0;
 }
 
+int asup__task_spawn(asup__kernel *k, const asup__spawn_req *req, asup_task *out)
+{
+	return spawn_core(k, req, out);
+}
+
 /* ---- spawning ---------------------------------------------------------- */
 
 static int spawn_here(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
 		      asup_task *out, int local)
 {
 	asup__ktask *self = asup__cx_self(cx);
-	asup__spawn_req req;
 
 	if (!self)
 		return -ASUP_ENOTASK;
 	if (!(self->caps & ASUP_CAP_SPAWN))
 		return -EPERM;
 	asup__k_effect(cx->k, self, ASUP_CAP_SPAWN);
-	memset(&req, 0, sizeof(req));
-	req.fn = fn;
-	req.arg = arg;
-	req.opts = opts;
-	req.region = cx->scope;
-	req.budget = cx->scope->budget;
-	req.parent = self;
-	req.local = (uint8_t)local;
-	return asup__task_spawn(cx->k, &req, out);
+	asup__spawn_req req = {
+		.fn = fn,
+		.arg = arg,
+		.opts = opts,
+		.region = cx->scope,
+		.budget = cx->scope->budget,
+		.parent = self,
+		.local = (uint8_t)local,
+	};
+	return spawn_core(cx->k, &req, out);
 }
 
 ASUP_API int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg, const asup_spawn_opts *opts,
@@ -184,7 +191,8 @@ void asup__task_finish(asup__kernel *k, asup__ktask *kt)
 	k->live--;
 	k->completed++;
 	asup__k_event(k, ASUP_EV_COMPLETE, kt, NULL, kt->rec_kind, kt->kind);
-	asup__waitq_wake_all_with(&kt->joiners, ASUP__JOIN_DONE);
+	if (!asup__list_empty(&kt->joiners)) /* most tasks end before their join */
+		asup__waitq_wake_all_with(&kt->joiners, ASUP__JOIN_DONE);
 }
 
 /* The completion mapping: the record completes Cancelled in any cancel state;
@@ -289,7 +297,8 @@ void asup__kernel_task_exited(asup__kernel *k, asup__task *t)
 	}
 	asup__list_remove(&kt->region_link);
 	r->ntasks--;
-	asup__task_obligations_completed(k, kt);
+	if (kt->nobl)
+		asup__task_obligations_completed(k, kt);
 	while (!asup__list_empty(&kt->held)) {
 		asup__exit_hook *h = asup__container_of(asup__list_pop_front(&kt->held),
 							asup__exit_hook, link);

@@ -166,8 +166,14 @@ static void lab_emit(void *ctx, uint32_t type, uint64_t task, uint64_t region, u
 		lab->cur_worker = (uint8_t)b;
 	}
 	asup__digest_words(&lab->dg, type, worker, task, region, a, b, step);
-	if ((ORACLE_EVENTS >> type) & 1)
-		asup__oracle_event(&lab->oracle, e);
+	if ((ORACLE_EVENTS >> type) & 1) {
+		/* A permitted effect (every socket call has two) changes nothing
+		 * in the oracle but its step: said here, without the call. */
+		if (type == ASUP_EV_EFFECT && (a & b) == a)
+			lab->oracle.step = step;
+		else
+			asup__oracle_event(&lab->oracle, e);
+	}
 	if (type == ASUP_EV_OBLIGATION_LEAK && lab->cfg.leak_response == ASUP_LEAK_PANIC)
 		lab->stop = 1; /* the lab's panic response: the run ends at the leak */
 }
@@ -313,7 +319,7 @@ static void after_step(asup_lab *lab)
 	}
 	asup__rec_push(&lab->rec, &s);
 	lab->steps++;
-	if (!lab->net_hooked)
+	if (!lab->net_seen)
 		asup__lab_net_attach(lab);
 	if (lab->cfg.check_every_step) {
 		if (asup__rt_check(lab->rt) < 0)

@@ -39,11 +39,11 @@ struct asup_lab {
 	int stop;                   /* a violation with stop_on_violation */
 	asup__alloc alloc;          /* cfg.alloc (or malloc), counting failures */
 	uint64_t alloc_failed;      /* allocations that failed during the run */
-	/* The network oracles (oracle_net.c): the hook is set once the
-	 * simulated network exists; the counters sum its events. */
-	int net_hooked;
-	uint64_t net_events;        /* network events seen through the hook */
-	uint64_t net_checked;       /* net_events at the last accounting check */
+	/* The network oracles (oracle_net.c): net_seen once the simulated
+	 * network exists; net_checked is its event count at the last
+	 * accounting check. */
+	int net_seen;
+	uint64_t net_checked;
 };
 
 struct asup_lab_replay {
@@ -69,7 +69,7 @@ void asup__lab_chaos(asup_lab *lab);
 /* The lab's report hook: socket leaks become socket_leak violations, every
  * other report goes to stderr as in a runtime of its own (oracle_net.c). */
 void asup__lab_report(void *ud, const asup_report *r);
-/* Hooks the network's events once the network exists (after each step). */
+/* Notes that the network exists, once it does (after each step). */
 void asup__lab_net_attach(asup_lab *lab);
 /* The network's accounting check (net_data_lost): after each step with
  * check_every_step (when the network did something), and at the end. */

@@ -470,6 +470,8 @@ void asup__oracle_event(asup__oracle *o, const asup_event *e)
 		on_obligation(o, e);
 		break;
 	case ASUP_EV_EFFECT:
+		/* lab_emit keeps the permitted ones from coming here: this test
+		 * must stay the one it makes. */
 		if ((e->a & e->b) != e->a)
 			asup__oracle_report(o, "ambient_authority", e->step, e->task, e->region,
 					    "task %s used capability 0x%" PRIx64 " holding only 0x%" PRIx64,

@@ -79,13 +79,14 @@ struct asup__task {
 	asup__stack *stack;      /* bound at first dispatch, returned at exit */
 	asup__sched *sched;      /* the scheduler it belongs to; fixed */
 	asup__fiber fiber;       /* context; valid while it has a stack */
-	uint32_t gen;            /* bumped when the record is reused (wakers) */
-	uint32_t index;          /* arena index, for reports; set by the kernel */
 	uint64_t id;             /* the kernel's task id, for trace events */
 	size_t stack_size;       /* requested usable stack size, 0 = default */
 	asup__hnode timed_node;  /* timed lane node: key = deadline */
 	asup__hnode timer_node;  /* time layer: the park's timer, key = when */
 	char name[ASUP__NAME_MAX]; /* set by the kernel; shown in reports */
+	/* Last, next to the kernel's record fields a join reads. */
+	uint32_t gen;            /* bumped when the record is reused (wakers) */
+	uint32_t index;          /* arena index, for reports; set by the kernel */
 };
 
 /* Hooks the runtime wires in: the clock and the timer queue (time layer),

@@ -15,13 +15,6 @@
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
 
-int asup__waitq_wake_one_with(asup__list *q, int result)
-{
-	if (asup__list_empty(q))
-		return 0;
-	return asup__waiter_wake(asup__container_of(q->next, asup__waiter, link), result);
-}
-
 int asup__waitq_wake_all_with(asup__list *q, int result)
 {
 	int n = 0;
@@ -29,22 +22,6 @@ int asup__waitq_wake_all_with(asup__list *q, int result)
 	while (asup__waitq_wake_one_with(q, result))
 		n++;
 	return n;
-}
-
-int asup__waiter_park(asup__sched *s, asup__waiter *w, asup_time deadline, int deadline_code)
-{
-	int rc;
-
-	for (;;) {
-		rc = asup__sched_park(s, w->task, deadline, deadline_code);
-		if (w->result != ASUP__WAIT_PENDING)
-			return 0; /* a wake wins over everything that raced with it */
-		if (rc != 0) {
-			asup__list_remove(&w->link);
-			return rc;
-		}
-		/* A stale unpark token: not our wake-up, park again. */
-	}
 }
 
 int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,

@@ -58,8 +58,14 @@ static inline int asup__waiter_wake(asup__waiter *w, int result)
 	asup__sched_unpark(w->task->sched, w->task);
 	return 1;
 }
-/* Wakes the head of q with `result`; 1 if there was one, else 0. */
-int asup__waitq_wake_one_with(asup__list *q, int result);
+/* Wakes the head of q with `result`; 1 if there was one, else 0. Inline:
+ * every channel send and receive makes one. */
+static inline int asup__waitq_wake_one_with(asup__list *q, int result)
+{
+	if (asup__list_empty(q))
+		return 0;
+	return asup__waiter_wake(asup__container_of(q->next, asup__waiter, link), result);
+}
 /* Wakes every waiter of q with `result`; returns how many. */
 int asup__waitq_wake_all_with(asup__list *q, int result);
 static inline int asup__waitq_wake_one(asup__list *q)
@@ -78,7 +84,22 @@ static inline int asup__waitq_wake_all(asup__list *q)
  * with it. w may be queued on several queues only through its own link;
  * multi-queue waiters use one waiter per queue and poll each.
  */
-int asup__waiter_park(asup__sched *s, asup__waiter *w, asup_time deadline, int deadline_code);
+static inline int asup__waiter_park(asup__sched *s, asup__waiter *w, asup_time deadline,
+				    int deadline_code)
+{
+	int rc;
+
+	for (;;) {
+		rc = asup__sched_park(s, w->task, deadline, deadline_code);
+		if (w->result != ASUP__WAIT_PENDING)
+			return 0; /* a wake wins over everything that raced with it */
+		if (rc != 0) {
+			asup__list_remove(&w->link);
+			return rc;
+		}
+		/* A stale unpark token: not our wake-up, park again. */
+	}
+}
 /* Pushes a waiter for self at the tail of q and parks: 0 when woken, else
  * the park's error (dequeued). */
 int asup__waitq_wait(asup__sched *s, asup__task *self, asup__list *q, asup_time deadline,
