@@ -52,7 +52,8 @@
  *                  event in the trace) or still in flight; checked after
  *                  each step with check_every_step and at the end.
  * Every other runtime report of a lab (a failed task nobody joins, ...)
- * still goes to stderr.
+ * still goes to stderr, except during asup_lab_destroy, which reports
+ * nothing.
  *
  * Ownership: asup_lab_create returns an owned lab (asup_lab_destroy);
  * configs and paths are borrowed; a replay is owned by its caller

@@ -350,6 +350,49 @@ TEST(a_stepped_session_checked_midway_reports_its_unfinished_tasks)
 	CHECK_EQ(asup_lab_destroy(lab), 0);
 }
 
+/* ---- a replay that diverges is cut short too ---------------------------- */
+
+static int64_t spin_root(asup_cx *cx, void *arg)
+{
+	asup_task a, b;
+
+	if (asup_spawn(cx, spin, NULL, NULL, &a) < 0)
+		return -1;
+	if (arg && asup_spawn(cx, spin, NULL, NULL, &b) < 0) /* the changed program */
+		return -1;
+	return asup_join(cx, &a, NULL);
+}
+
+TEST(a_diverged_replay_reports_nothing_its_cut_left_unfinished)
+{
+	char path[64];
+	asup_lab *lab = lab_new(1);
+	asup_lab_replay *rep;
+	asup_outcome o;
+	uint64_t at;
+	int fd;
+
+	snprintf(path, sizeof path, "/tmp/asup-stop-XXXXXX");
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(asup_lab_run(lab, spin_root, NULL, &o), 0);
+	CHECK_EQ(asup_lab_save(lab, path, "spin"), 0);
+	CHECK_EQ(asup_lab_destroy(lab), 0);
+	CHECK_EQ(asup_lab_replay_load(path, &rep, NULL), 0);
+	unlink(path);
+	lab = lab_new(1);
+	CHECK_EQ(asup_lab_follow(lab, rep), 0);
+	CHECK_RC(asup_lab_run(lab, spin_root, (void *)1, &o), -ASUP_EDIVERGED);
+	CHECK_EQ(asup_lab_divergence(lab, &at), 1);
+	CHECK(asup_lab_steps(lab) < 100); /* cut well before the spinners ended */
+	asup_lab_violations_print(lab, stdout);
+	CHECK_EQ(asup_lab_violation_count(lab), 0);
+	CHECK_EQ(asup_lab_stopped(lab), 0); /* not a violation's stop */
+	CHECK_EQ(asup_lab_destroy(lab), 0);
+	asup_lab_replay_free(rep);
+}
+
 /* ---- destroying what a stopped run left --------------------------------- */
 
 struct busy {
