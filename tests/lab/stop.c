@@ -532,3 +532,26 @@ TEST(a_stopped_corpus_run_says_so_and_keeps_its_first_violation)
 	CHECK_EQ(WEXITSTATUS(pclose(p)), 1);
 	CHECK_EQ(said, 2);
 }
+
+/* ---- destroy's bad input ------------------------------------------------- */
+
+static int destroy_rc;
+static int64_t destroy_from_inside(asup_cx *cx, void *arg)
+{
+	destroy_rc = asup_lab_destroy(arg);
+	return asup_yield(cx); /* the lab still runs, traced */
+}
+
+TEST(destroying_a_lab_from_its_own_task_is_refused_and_changes_nothing)
+{
+	asup_lab *lab = lab_new(1);
+	asup_outcome o;
+
+	CHECK_RC(asup_lab_destroy(NULL), -EINVAL);
+	CHECK_EQ(asup_lab_stopped(NULL), 0);
+	CHECK_EQ(asup_lab_run(lab, destroy_from_inside, lab, &o), 0);
+	CHECK_RC(destroy_rc, -ASUP_ERUNNING);
+	CHECK_EQ(o.kind, ASUP_OUTCOME_OK);
+	CHECK(asup_lab_event_count(lab) > 4);
+	CHECK_EQ(asup_lab_destroy(lab), 0);
+}
