@@ -6,7 +6,7 @@
 #   make test SAN=address,undefined sanitizer build and suite (or SAN=thread)
 #   make test VALGRIND=1            the suite under valgrind memcheck
 #   make test PORTABLE=1            the suite on the portable (ucontext) fibers
-#   make bench [W=W1|W2|W3|W5|LAB|LABNET]  benchmarks against the peers, one run
+#   make bench [W=W1|W2|W3|W4|W5|W6|LAB|LABNET]  benchmarks against the peers, one run
 #   make install [PREFIX=/usr/local]
 
 SAN ?=

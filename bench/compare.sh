@@ -4,9 +4,9 @@
 # hit everyone alike, then prints every raw line, a table of medians and the
 # ratios the project is judged on.
 #
-#   bench/compare.sh                          W1 W2 W3 W5 LAB LABNET, RUNS=3, BUILD=./build
+#   bench/compare.sh                          W1 W2 W3 W4 W5 LAB LABNET, RUNS=3, BUILD=./build
 #   BUILD=build-release bench/compare.sh      another build directory
-#   W=W2 bench/compare.sh                     one workload (W1, W2, W3, W5, W6, LAB or LABNET)
+#   W=W2 bench/compare.sh                     one workload (W1, W2, W3, W4, W5, W6, LAB or LABNET)
 #   RUNS=5 QUICK=1 bench/compare.sh           our sizes / 10 (smoke test, no ratios)
 #
 # Peers come from $PEERS_BUILD (default /tmp/peers-build). A missing peer is
@@ -29,7 +29,7 @@ raw=$(mktemp)
 tmpdirs=()
 trap 'rm -f "$raw"; [ ${#tmpdirs[@]} -eq 0 ] || rm -rf "${tmpdirs[@]}"' EXIT
 
-case "$W" in "" | W1 | W2 | W3 | W5 | W6 | LAB | LABNET) ;; *) echo "compare.sh: W must be W1, W2, W3, W5, W6, LAB or LABNET" >&2; exit 2 ;; esac
+case "$W" in "" | W1 | W2 | W3 | W4 | W5 | W6 | LAB | LABNET) ;; *) echo "compare.sh: W must be W1, W2, W3, W4, W5, W6, LAB or LABNET" >&2; exit 2 ;; esac
 want() { [ -z "$W" ] || [ "$W" = "$1" ]; }
 
 T=$PEERS_BUILD/peer-tokio
@@ -42,12 +42,16 @@ jobs=()
 want W1 && jobs+=("W1 ours $BUILD/bench_w1 $q" "W1 tokio $T W1 st" "W1 go $G W1 st" "W1 boostctx $BC W1 pooled")
 want W2 && jobs+=("W2 ours $BUILD/bench_w2 $q" "W2 tokio $T W2 st" "W2 go $G W2 st" "W2 boostctx $BC W2")
 want W3 && jobs+=("W3 ours $BUILD/bench_w3 $q" "W3 tokio $T W3 st" "W3 go $G W3 st")
+# W4: ours with the default stack and with 16 KiB stacks (asup-16k), each in
+# its own process since bytes_per_task reads the process's VmHWM.
+U=$PEERS_BUILD/peer-libuv
+want W4 && jobs+=("W4 ours $BUILD/bench_w4 $q" "W4 ours $BUILD/bench_w4 --stack 16 $q"
+	"W4 tokio $T W4 st" "W4 go $G W4 st" "W4 libuv $U W4 st")
 want W5 && jobs+=("W5 ours $BUILD/bench_w5 $q" "W5 tokio $T W5 st" "W5 go $G W5 st")
 want LAB && jobs+=("LAB ours $BUILD/bench_lab $q")
 want LABNET && jobs+=("LABNET ours $BUILD/bench_labnet $q")
 # W6 entries name the label the client prints ("w6:<peer>:<flavour>"); the
 # server gets "<port> <secs>" appended, as ../shared/peers/run_all.sh does.
-U=$PEERS_BUILD/peer-libuv
 want W6 && jobs+=("W6 ours:w6:asup:st $BUILD/bench_w6 auto" "W6 ours:w6:asup-epoll:st $BUILD/bench_w6 epoll"
 	"W6 w6:c-epoll:st $PEERS_BUILD/epoll_echo" "W6 w6:tokio:st $T W6 st" "W6 w6:go:st $G W6 st"
 	"W6 w6:libuv:st $U W6 st")
@@ -154,7 +158,7 @@ def f(x):
     return "%.0f" % x if abs(x) >= 10000 else "%.1f" % x if abs(x) >= 100 else "%.2f" % x
 print("\n| workload | peer | flavour | metric | median | min | max | n |")
 print("|---|---|---|---|---:|---:|---:|---:|")
-order = {"asup": 0}
+order = {"asup": 0, "asup-16k": 0}
 for k in sorted(med, key=lambda k: (k[0], order.get(k[1], 1), k[1], k[3])):
     v = vals[k]
     print("| %s | %s | %s | %s | %s | %s | %s | %d |" % (k + (f(med[k]), f(min(v)), f(max(v)), len(v))))
@@ -171,6 +175,13 @@ ratios = [
     ("W1 peak RSS / tokio st", A("W1", "peak_rss_kb"), P("W1", "tokio", "peak_rss_kb"), None),
     ("W3 channel round trip / tokio st", A("W3", "ns_per_roundtrip"), P("W3", "tokio", "ns_per_roundtrip"), 0.5),
     ("W3 channel round trip / go st", A("W3", "ns_per_roundtrip"), P("W3", "go", "ns_per_roundtrip"), None),
+    ("W4 runtime overhead / tokio st", A("W4", "wall_minus_1s_ms"), P("W4", "tokio", "wall_minus_1s_ms"), None),
+    ("W4 runtime overhead / go st", A("W4", "wall_minus_1s_ms"), P("W4", "go", "wall_minus_1s_ms"), None),
+    ("W4 bytes per task / tokio st", A("W4", "bytes_per_task"), P("W4", "tokio", "bytes_per_task"), None),
+    ("W4 bytes per task / go st", A("W4", "bytes_per_task"), P("W4", "go", "bytes_per_task"), None),
+    ("W4 asup-16k bytes per task / tokio st", P("W4", "asup-16k", "bytes_per_task"), P("W4", "tokio", "bytes_per_task"), None),
+    ("W4 asup-16k bytes per task / go st", P("W4", "asup-16k", "bytes_per_task"), P("W4", "go", "bytes_per_task"), None),
+    ("W4 peak RSS / tokio st", A("W4", "peak_rss_kb"), P("W4", "tokio", "peak_rss_kb"), None),
     ("W5 tree cancel (recv) / tokio st abort_recv", A("W5", "tree_recv_total_us"), P("W5", "tokio", "abort_recv_total_us"), 0.5),
     ("W5 tree cancel (sleep) / tokio st abort_sleep", A("W5", "tree_sleep_total_us"), P("W5", "tokio", "abort_sleep_total_us"), None),
     ("W5 tree cancel (sleep) / tokio st token_tree_sleep", A("W5", "tree_sleep_total_us"), P("W5", "tokio", "token_tree_sleep_total_us"), None),

@@ -373,6 +373,10 @@ static void print_result(const char *name, const asup_lab_config *cfg, const str
 	printf("  steps: %" PRIu64 "\n", r->res.steps);
 	printf("  digest: %s\n", hex);
 	printf("  violations: %" PRIu64 "\n", r->res.violations);
+	if (r->res.stopped)
+		printf("  stopped: at the first violation (step %" PRIu64 "); what the stop left"
+		       " unfinished is not reported\n",
+		       r->res.first.step);
 	fflush(stdout);
 	asup_lab_violations_print(r->lab, stdout);
 }

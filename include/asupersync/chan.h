@@ -27,6 +27,9 @@
  * when the channel's region has closed (then the channel's memory is not
  * read). A copy of a live permit is the same permit, not a second one: the
  * first resolution through either wins, the other gets -ASUP_EALREADY.
+ * The permit object a resolution went through keeps answering
+ * -ASUP_EALREADY after the region closed too (it reads nothing but
+ * itself); a copy that never resolved answers -ASUP_ECLOSED then.
  * Any task of the channel's runtime may resolve a permit.
  *
  * Receivers: waiting receives are woken in the order they began to wait, one
@@ -68,9 +71,10 @@ typedef struct asup_permit {
 	uint32_t _state;
 } asup_permit;
 
-/* Opens a channel in the current scope's region (allocates there). -EINVAL
- * for a zero element size or capacity, -ENOMEM, -ASUP_ECLOSED,
- * -ASUP_ECAPACITY (the region's heap limit). */
+/* Opens a channel in the current scope's region (allocates there, so it
+ * works in a cancelled or closing region as asup_region_alloc does).
+ * -EINVAL for a zero element size or capacity, -ENOMEM, -ASUP_ECLOSED (the
+ * region is closed), -ASUP_ECAPACITY (the region's heap limit). */
 ASUP_API ASUP_NODISCARD int asup_chan_open(asup_cx *cx, size_t elem_size, size_t capacity, asup_chan **out);
 
 /* Waits for room and returns a permit for one element. -ECANCELED (holding

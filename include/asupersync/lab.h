@@ -24,7 +24,21 @@
  * finalizer, region_tree, deadline_monotone, futurelock, deadlock. They are
  * computed from the trace alone, at the end of the run (and after every
  * step with check_every_step, which also runs the kernel's own invariant
- * checks).
+ * checks). The finalizer oracle counts every finalizer of a region,
+ * including the ones the runtime registers itself: each socket or file
+ * opened in a region has one that closes it if it is still open.
+ *
+ * A run stopped at its first violation (stop_on_violation, the default, or
+ * a leak under ASUP_LEAK_PANIC) is cut short: its root region is not
+ * closed (its finalizers do not run) and tasks are left where they were.
+ * The end-of-run oracles then report nothing that only the cut explains
+ * (tasks never completed, regions never closed, finalizers never finished,
+ * obligations still pending, races never ended): the violation list holds
+ * what the run saw until it stopped, the first violation first, and
+ * asup_lab_stopped (asup_lab_result.stopped) says it was stopped. The same
+ * holds for a run that stopped because it diverged from a followed
+ * recording. A run that ends on its own (quiescent, deadlocked, or at
+ * max_steps) gets every end-of-run verdict.
  *
  * Network oracles, for programs using the socket calls (which run over the
  * lab's simulated network, asupersync/simnet.h):
@@ -38,7 +52,8 @@
  *                  event in the trace) or still in flight; checked after
  *                  each step with check_every_step and at the end.
  * Every other runtime report of a lab (a failed task nobody joins, ...)
- * still goes to stderr.
+ * still goes to stderr, except during asup_lab_destroy, which reports
+ * nothing.
  *
  * Ownership: asup_lab_create returns an owned lab (asup_lab_destroy);
  * configs and paths are borrowed; a replay is owned by its caller
@@ -84,7 +99,9 @@ typedef struct asup_lab_config {
 	uint64_t futurelock_steps;  /* K of the futurelock oracle (default 10,000; 0 off) */
 	int check_every_step;       /* run the kernel checks and step oracles after
 	                               every step (default on in debug builds) */
-	int stop_on_violation;      /* end the run at the first violation (default on) */
+	int stop_on_violation;      /* end the run after the step that saw the first
+	                               violation (default on; see above for
+	                               what a stopped run reports) */
 	asup_lab_chaos chaos;       /* default all 0 */
 	uint32_t inject_at;         /* cancel injection at the Nth checkpoint of the run
 	                               (1-based; 0 = off) */
@@ -113,14 +130,29 @@ ASUP_API void asup_lab_config_init(asup_lab_config *cfg);
 /* 0, or -EINVAL with *field naming the first bad field. */
 ASUP_API int asup_lab_config_check(const asup_lab_config *cfg, const char **field);
 ASUP_API ASUP_NODISCARD int asup_lab_create(const asup_lab_config *cfg, asup_lab **out);
+/*
+ * Destroys the lab, its runtime and everything in it. Tasks a run left
+ * unfinished (a stopped, diverged, deadlocked or step-limited run, or a
+ * step-by-step session left midway) are discarded as asup_rt_destroy
+ * discards them: their stacks and records, the regions, their region
+ * memory, channels, obligations and simulated sockets are freed; C cleanup
+ * past a task's suspension point and the finalizers of regions that never
+ * closed do not run, and nothing is reported (the run's verdicts were
+ * made by asup_lab_run). Memory a task or a finalizer of the program would
+ * have freed (its own malloc'd state) is the program's: it is not freed.
+ * 0; -EINVAL for NULL; -ASUP_ERUNNING if called while the lab runs
+ * (nothing is freed).
+ */
 ASUP_API int asup_lab_destroy(asup_lab *lab);
 
 /*
  * Runs fn(cx, arg) as the root task until quiescence (no live task, no
  * pending obligation; then the root region is closed and its finalizers
- * run), and checks every oracle. *out gets the root's outcome.
+ * run), and checks every oracle. *out gets the root's outcome (if the root
+ * did not finish, as in a stopped run, Cancelled with a zeroed reason).
  * Returns 0 when the run was quiescent and no oracle reported anything;
- * -ASUP_EORACLE (violations: see asup_lab_violation_get); -EDEADLK (every
+ * -ASUP_EORACLE (violations: see asup_lab_violation_get; after a stop at
+ * the first violation, asup_lab_stopped says so); -EDEADLK (every
  * task blocked, nothing can wake one: a "deadlock" violation names them);
  * -ASUP_ESTEPLIMIT; -ASUP_EDIVERGED (following a replay that no longer
  * matches); -EALREADY if this lab already ran its root; -EINVAL.
@@ -149,6 +181,11 @@ ASUP_API int asup_lab_check(asup_lab *lab);
 ASUP_API asup_rt *asup_lab_rt(asup_lab *lab);
 ASUP_API uint64_t asup_lab_steps(const asup_lab *lab);
 ASUP_API uint64_t asup_lab_seed(const asup_lab *lab);
+/* 1 if the lab stopped its run at a violation (stop_on_violation, or a
+ * leak under ASUP_LEAK_PANIC): the run was cut short and the end-of-run
+ * oracles reported only what holds however a run ends. 0 otherwise (and
+ * for NULL). */
+ASUP_API int asup_lab_stopped(const asup_lab *lab);
 /* Checkpoints passed by all tasks so far (for cancellation injection). */
 ASUP_API uint64_t asup_lab_checkpoints(const asup_lab *lab);
 
@@ -231,6 +268,9 @@ typedef struct asup_lab_result {
 	                               error, or ended cancelled; after an injected
 	                               or chaos cancel, ending Cancelled or Err
 	                               -ECANCELED is a clean end */
+	int stopped;                /* the lab stopped the run at its first
+	                               violation (asup_lab_stopped): `first`
+	                               is what stopped it */
 } asup_lab_result;
 
 /* The result of lab's finished run, judged as asup_lab_run_scenario judges

@@ -78,8 +78,12 @@ typedef struct asup_xchan asup_xchan;
  * scope's region. -EINVAL, -ENOMEM, -errno, the common I/O codes. The
  * caller holds one reference in *out. */
 ASUP_API int asup_xchan_open(asup_cx *cx, uint32_t capacity, asup_xchan **out);
-/* Any thread (not a task of the owning runtime: it would block the
- * runtime): waits while the channel is full. 0, -EINVAL, -ASUP_ECLOSED. */
+/* Any thread: waits while the channel is full. 0, -EINVAL, -ASUP_ECLOSED.
+ * On the thread that drives the owning runtime (one of its tasks or
+ * finalizers) it never waits, since the receiver could then never run:
+ * a full channel gives -EDEADLK and queues nothing. From a task of another
+ * runtime it blocks that runtime's thread while it waits: tasks should
+ * use asup_xchan_try_send. */
 ASUP_API int asup_xchan_send(asup_xchan *ch, uint64_t v);
 /* Any thread: 0, -EAGAIN (full), -EINVAL, -ASUP_ECLOSED. */
 ASUP_API int asup_xchan_try_send(asup_xchan *ch, uint64_t v);

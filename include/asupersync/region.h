@@ -84,8 +84,10 @@ ASUP_API int asup_scope_set_limits(asup_cx *cx, const asup_region_limits *limits
 /* Requests cancellation of the current scope's region and everything in it:
  * its tasks (the calling task too, if it was spawned there), its child
  * regions, and the body running in it (whose checkpoints then return
- * -ECANCELED; see above). The region then admits no new work
- * (-ASUP_ECLOSED). 0, or -EINVAL (unknown kind), -ENOMEM (no memory for the
+ * -ECANCELED; see above). The region then admits no new tasks, child
+ * regions or finalizers (-ASUP_ECLOSED); its heap stays usable
+ * (asup_region_alloc, channels opened in it) by the code still running
+ * there, which may need memory for its cleanup, until the region closes. 0, or -EINVAL (unknown kind), -ENOMEM (no memory for the
  * reason: nothing was cancelled), -ASUP_ENOTASK. */
 ASUP_API ASUP_NODISCARD int asup_scope_cancel(asup_cx *cx, asup_cancel_kind kind, const char *msg);
 
@@ -112,7 +114,8 @@ typedef struct asup_rref {
 	void *ptr;
 } asup_rref;
 
-/* 0 and *out (zeroed memory), or -ASUP_ECLOSED, -ASUP_ECAPACITY
+/* 0 and *out (zeroed memory), or -ASUP_ECLOSED (the region is closed; a
+ * cancelled or closing region still allocates), -ASUP_ECAPACITY
  * (max_heap_bytes), -ENOMEM, -EINVAL (size 0 or NULL out). */
 ASUP_API ASUP_NODISCARD int asup_region_alloc(asup_cx *cx, size_t size, asup_rref *out);
 /* The memory of ref while its region exists (through Finalizing); NULL once

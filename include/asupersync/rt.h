@@ -46,9 +46,14 @@ typedef struct asup_alloc_hooks {
 
 /* The I/O reactor's backend (see asupersync/net.h). */
 typedef enum asup_io_backend {
-	ASUP_IO_AUTO = 0,  /* io_uring where the kernel allows it, else epoll */
+	ASUP_IO_AUTO = 0,  /* io_uring where the kernel allows it, else epoll;
+	                      epoll under valgrind, where a thread waiting
+	                      in io_uring stops every other thread (the
+	                      blocking pool, posters) */
 	ASUP_IO_URING = 1, /* io_uring; asup_rt_create fails with -ENOSYS
-	                      where it cannot be had. Its ring serves one
+	                      where it cannot be had. Under valgrind, a call
+	                      finished by another thread (asup_resolve, a
+	                      post) may wait for ever. Its ring serves one
 	                      thread: run the runtime again from another
 	                      thread only with no I/O call left waiting
 	                      (else those calls never complete) */
@@ -63,7 +68,11 @@ typedef struct asup_rt_config {
 	uint32_t stack_pool_max;      /* warm stacks kept for reuse when the
 	                                 runtime goes idle (0 .. 1<<20); while it
 	                                 is busy every finished task's stack is
-	                                 kept, so exits never unmap */
+	                                 kept, so exits never unmap; while tasks
+	                                 are live, an idle moment keeps as many
+	                                 as tasks live and gives only the memory
+	                                 of the rest back (their address space
+	                                 stays until no task is live) */
 	uint32_t cancel_streak_limit; /* L of the fairness rule (1 .. 65536) */
 	int auto_advance;             /* deterministic: asup_rt_step jumps virtual
 	                                 time to the next timer when all are blocked */

@@ -95,7 +95,8 @@ ASUP_API void asup_spawn_opts_init(asup_spawn_opts *opts);
  * priorities from 128 up.
  *
  * Returns 0, or -EINVAL (NULL fn or out, bad stack size), -ASUP_ECLOSED,
- * -ASUP_ECAPACITY, -ENOMEM, -ASUP_ENOTASK; on error no task exists.
+ * -ASUP_ECAPACITY, -ENOMEM, -ASUP_ENOTASK, -EPERM (the caller lacks
+ * ASUP_CAP_SPAWN); on error no task exists.
  */
 ASUP_API ASUP_NODISCARD int asup_spawn(asup_cx *cx, asup_task_fn fn, void *arg,
 				       const asup_spawn_opts *opts, asup_task *out);

@@ -16,11 +16,14 @@
 extern "C" {
 #endif
 
-/* The runtime's clock; 0 for a bad cx. Does not suspend. */
+/* The runtime's clock; 0 for a bad cx or a task without ASUP_CAP_TIME.
+ * Does not suspend. */
 ASUP_API asup_time asup_now(asup_cx *cx);
 
-/* Suspends until the clock reaches t. 0, or a checkpoint error. A time in the
- * past returns 0 after the checkpoint, without suspending. */
+/* Suspends until the clock reaches t. 0, or a checkpoint error, or -EPERM
+ * (the caller lacks ASUP_CAP_TIME; after the checkpoint, without
+ * suspending). A time in the past returns 0 after the checkpoint, without
+ * suspending. -ASUP_ENOTASK for a bad cx. */
 ASUP_API ASUP_NODISCARD int asup_sleep_until(asup_cx *cx, asup_time t);
 /* asup_sleep_until(cx, now + ns). */
 ASUP_API ASUP_NODISCARD int asup_sleep(asup_cx *cx, uint64_t ns);

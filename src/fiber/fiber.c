@@ -6,9 +6,13 @@
  * the hook and the sanitizer annotations read. That pointer is per-thread
  * execution state, not runtime state: two runtimes on one thread take turns.
  *
- * Stack lifecycle: mapped (mmap + 64 KiB guard, registered with Valgrind) ->
- * handed out -> returned to the warm pool (LIFO, still registered) or
- * unmapped when the pool is full or has another size.
+ * Stack lifecycle: carved from a batch mapping of the pool's size (or mapped
+ * alone for another size; 64 KiB guard, registered with Valgrind) -> handed
+ * out -> returned to the warm pool (LIFO, still registered) or unmapped when
+ * it has another size -> on a trim while tasks are live, surplus warm stacks
+ * go cold (memory given back, address and guard kept, deregistered) and are
+ * handed out again before anything new is carved -> on a trim with no task
+ * live, surplus warm and all cold stacks are unmapped.
  */
 #define _GNU_SOURCE
 #include "fiber.h"
@@ -97,28 +101,24 @@ size_t asup__stack_round(size_t want)
 	return (want + ps - 1) & ~(ps - 1);
 }
 
-static int stack_map(size_t size, asup__stack **out)
+/* Guards the lowest `guard` bytes of a stack's mapping. A guard region
+ * (Linux 6.13+) keeps the guard inside the stack's mapping, so neighbouring
+ * stacks merge into one VMA; mprotect would split it, and Linux allows only
+ * vm.max_map_count (65530) VMAs per process: about 32,000 guarded stacks. */
+static int guard_install(char *map, size_t guard)
 {
-	size_t guard = guard_size();
-	size_t len = size + guard;
-	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	asup__stack *s;
-
-	if (map == MAP_FAILED)
-		return -ENOMEM;
-	/* A guard region (Linux 6.13+) keeps the guard inside the stack's
-	 * mapping, so neighbouring stacks merge into one VMA; mprotect would
-	 * split it, and Linux allows only vm.max_map_count (65530) VMAs per
-	 * process: about 32,000 guarded stacks. */
 	if (madvise(map, guard, MADV_GUARD_INSTALL_) != 0 &&
-	    mprotect(map, guard, PROT_NONE) != 0) {
-		munmap(map, len);
+	    mprotect(map, guard, PROT_NONE) != 0)
 		return -ENOMEM;
-	}
+	return 0;
+}
+
+/* Makes the stack whose mapping (guard included) is [map, map + len). */
+static asup__stack *stack_make(char *map, size_t len, size_t guard)
+{
 	/* The header takes the top bytes of the mapping, in the page the fiber's
 	 * first frames use anyway: a parked task costs one touched page. */
-	s = (asup__stack *)(void *)(map + len - sizeof(asup__stack));
+	asup__stack *s = (asup__stack *)(void *)(map + len - sizeof(asup__stack));
 	s = (asup__stack *)((uintptr_t)s & ~(uintptr_t)63);
 	s->map = map;
 	s->map_len = len;
@@ -126,7 +126,50 @@ static int stack_map(size_t size, asup__stack **out)
 	s->size = (size_t)((char *)s - (char *)s->lo); /* usable up to the header */
 	s->vg_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + s->size);
 	asup__list_init(&s->link);
-	*out = s;
+	return s;
+}
+
+static int stack_map(size_t size, asup__stack **out)
+{
+	size_t guard = guard_size();
+	size_t len = size + guard;
+	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+	if (map == MAP_FAILED)
+		return -ENOMEM;
+	if (guard_install(map, guard) != 0) {
+		munmap(map, len);
+		return -ENOMEM;
+	}
+	*out = stack_make(map, len, guard);
+	return 0;
+}
+
+/* A fresh stack of the pool's size from the reserve, refilling the reserve
+ * with one mapping of ASUP__STACK_BATCH stacks when it is empty. Each stack
+ * unmaps its own part of the batch later (munmap takes any page range). If
+ * the batch cannot be mapped, falls back to a mapping of one stack. */
+static int stack_carve(asup__stack_pool *p, asup__stack **out)
+{
+	size_t guard = guard_size();
+	size_t len = p->size + guard;
+	char *map;
+
+	if (p->resv_left == 0) {
+		map = mmap(NULL, len * ASUP__STACK_BATCH, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (map == MAP_FAILED)
+			return stack_map(p->size, out);
+		p->resv = map;
+		p->resv_left = ASUP__STACK_BATCH;
+	}
+	map = p->resv;
+	if (guard_install(map, guard) != 0)
+		return -ENOMEM; /* the reserve stays as it was */
+	p->resv += len;
+	p->resv_left--;
+	*out = stack_make(map, len, guard);
 	return 0;
 }
 
@@ -134,6 +177,92 @@ static void stack_unmap(asup__stack *s)
 {
 	VALGRIND_STACK_DEREGISTER(s->vg_id);
 	munmap(s->map, s->map_len);
+}
+
+/* ---- cold stacks ------------------------------------------------------- */
+
+/* Grows the cold table (a private mapping: the fiber layer maps its memory
+ * itself, and the table is needed only after stacks were mapped). */
+static int cold_grow(asup__stack_pool *p)
+{
+	uint32_t cap = p->cold_cap ? p->cold_cap * 2 : 512;
+	char **t = mmap(NULL, cap * sizeof(char *), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (t == MAP_FAILED)
+		return -ENOMEM;
+	if (p->cold) {
+		memcpy(t, p->cold, p->cold_count * sizeof(char *));
+		munmap(p->cold, p->cold_cap * sizeof(char *));
+	}
+	p->cold = t;
+	p->cold_cap = cap;
+	return 0;
+}
+
+/* Gives a warm pool-size stack's memory back but keeps its address space:
+ * MADV_DONTNEED on everything above the guard costs a third of an munmap,
+ * which must also split the merged stack mapping. The header goes too (it
+ * lives in the stack); cold[] remembers where the stack was. Falls back to
+ * unmapping when the table cannot grow or the advice fails. */
+static void stack_chill(asup__stack_pool *p, asup__stack *s)
+{
+	char *map = s->map;
+	size_t guard = guard_size();
+
+	if (p->cold_count < p->cold_cap || cold_grow(p) == 0) {
+		VALGRIND_STACK_DEREGISTER(s->vg_id);
+		if (madvise(map + guard, s->map_len - guard, MADV_DONTNEED) == 0) {
+			p->cold[p->cold_count++] = map;
+			return;
+		}
+		munmap(map, s->map_len);
+		return;
+	}
+	stack_unmap(s);
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (char *const *)a, y = (uintptr_t) * (char *const *)b;
+	return (x > y) - (x < y);
+}
+
+/* Unmaps every cold stack. Sorted by address, neighbours (stacks carved from
+ * one batch lie side by side) go in one munmap per run: after a large
+ * population drained, tens of thousands of single munmaps, each splitting
+ * the merged stack mapping, would hold up the return to an idle runtime. */
+static void cold_unmap_all(asup__stack_pool *p)
+{
+	size_t len = p->size + guard_size();
+	uint32_t i = 0, j;
+
+	if (p->cold_count > 1)
+		qsort(p->cold, p->cold_count, sizeof(char *), addr_cmp);
+	while (i < p->cold_count) {
+		for (j = i + 1; j < p->cold_count && p->cold[j] == p->cold[j - 1] + len; j++)
+			;
+		munmap(p->cold[i], len * (j - i));
+		i = j;
+	}
+	p->cold_count = 0;
+	if (p->cold)
+		munmap(p->cold, p->cold_cap * sizeof(char *));
+	p->cold = NULL;
+	p->cold_cap = 0;
+}
+
+/* Hands a warm pool-size stack to cold_unmap_all without giving its memory
+ * back first (it is about to be unmapped), or unmaps it at once if the cold
+ * table cannot grow. */
+static void stack_retire(asup__stack_pool *p, asup__stack *s)
+{
+	if (p->cold_count < p->cold_cap || cold_grow(p) == 0) {
+		VALGRIND_STACK_DEREGISTER(s->vg_id);
+		p->cold[p->cold_count++] = s->map;
+		return;
+	}
+	stack_unmap(s);
 }
 
 void asup__stack_pool_init(asup__stack_pool *p, size_t size, uint32_t max)
@@ -147,9 +276,19 @@ void asup__stack_pool_init(asup__stack_pool *p, size_t size, uint32_t max)
 void asup__stack_pool_destroy(asup__stack_pool *p)
 {
 	asup__list *n;
-	while ((n = asup__list_pop_front(&p->free)) != NULL)
-		stack_unmap(asup__container_of(n, asup__stack, link));
+	while ((n = asup__list_pop_front(&p->free)) != NULL) {
+		asup__stack *s = asup__container_of(n, asup__stack, link);
+		if (s->map_len == p->size + guard_size())
+			stack_retire(p, s);
+		else
+			stack_unmap(s);
+	}
 	p->count = 0;
+	cold_unmap_all(p);
+	if (p->resv_left)
+		munmap(p->resv, (p->size + guard_size()) * p->resv_left);
+	p->resv = NULL;
+	p->resv_left = 0;
 }
 
 int asup__stack_get(asup__stack_pool *p, size_t size, asup__stack **out)
@@ -166,9 +305,18 @@ int asup__stack_get(asup__stack_pool *p, size_t size, asup__stack **out)
 			*out = asup__container_of(n, asup__stack, link);
 			return 0;
 		}
-		size = p->size;
+		if (p->cold_count) {
+			/* Its guard is still there: the advice left it alone. */
+			*out = stack_make(p->cold[--p->cold_count], p->size + guard_size(),
+					  guard_size());
+			p->reused++;
+			p->live++;
+			return 0;
+		}
+		rc = stack_carve(p, out);
+	} else {
+		rc = stack_map(size, out);
 	}
-	rc = stack_map(size, out);
 	if (rc == 0) {
 		p->mapped++;
 		p->live++;
@@ -194,14 +342,30 @@ void asup__stack_put(asup__stack_pool *p, asup__stack *s)
 	stack_unmap(s);
 }
 
+/* While tasks are live the pool keeps as many warm stacks as there are live
+ * tasks (a population that shrank is likely to grow back) and gives only the
+ * memory of the rest back, keeping their address space: a runtime idles
+ * between timers while a large population drains (many sleepers finishing
+ * one by one), and unmapping there costs several microseconds per stack
+ * (munmap splits the merged stack mapping) for stacks it may need again.
+ * When no task is live the pool is cut down to `max` and every cold stack is
+ * unmapped, neighbours together. */
 void asup__stack_pool_trim(asup__stack_pool *p)
 {
-	while (p->count > p->max) {
+	uint32_t keep = p->max > p->live ? p->max : p->live;
+
+	while (p->count > keep) {
 		asup__list *n = p->free.prev; /* the coldest */
+		asup__stack *s = asup__container_of(n, asup__stack, link);
 		asup__list_remove(n);
 		p->count--;
-		stack_unmap(asup__container_of(n, asup__stack, link));
+		if (p->live)
+			stack_chill(p, s);
+		else
+			stack_retire(p, s);
 	}
+	if (!p->live)
+		cold_unmap_all(p);
 }
 
 /* ---- contexts ---------------------------------------------------------- */

@@ -99,10 +99,27 @@ typedef struct asup__stack_pool {
 	uint32_t count;      /* stacks on `free` */
 	uint32_t max;        /* keep this many warm after a trim */
 	size_t size;         /* the pooled (default) usable size */
-	uint64_t mapped;     /* stats: stacks ever mapped */
-	uint64_t reused;     /* stats: gets served from the pool */
+	uint64_t mapped;     /* stats: fresh stacks handed out */
+	uint64_t reused;     /* stats: gets served from the pool (warm or cold) */
 	uint32_t live;       /* stacks handed out and not yet returned */
+	/* The reserve: address space for resv_left more stacks of `size`
+	 * (guard included), mapped in one call and never touched; the next
+	 * fresh stack is carved from its low end. Unmapped by destroy. */
+	char *resv;
+	uint32_t resv_left;
+	/* Cold stacks: pool-size stacks whose memory went back to the OS
+	 * (MADV_DONTNEED, header included) while tasks were live; only their
+	 * address space is kept. cold[] holds their mappings' start; it is a
+	 * mapping of its own of cold_cap entries. Revived before the reserve
+	 * is used; unmapped when a trim finds no task live, and by destroy. */
+	char **cold;
+	uint32_t cold_count;
+	uint32_t cold_cap;
 } asup__stack_pool;
+
+/* Stacks of the pool's size are mapped this many at a time into the reserve:
+ * one mmap instead of one per stack (address space only until used). */
+#define ASUP__STACK_BATCH 16u
 
 /* Page-rounded usable size for a request, or 0 if the request is invalid. */
 size_t asup__stack_round(size_t want);
@@ -118,7 +135,11 @@ void asup__stack_pool_destroy(asup__stack_pool *p);
 /* 0 or -ENOMEM/-EINVAL. size 0 means the pool's size. */
 int asup__stack_get(asup__stack_pool *p, size_t size, asup__stack **out);
 void asup__stack_put(asup__stack_pool *p, asup__stack *s);
-/* Unmaps the coldest pooled stacks beyond `max`. */
+/* Gives back the coldest pooled stacks beyond `max`, or, while stacks are
+ * still handed out (tasks live), beyond the larger of `max` and the live
+ * count. While tasks are live their memory goes back and their address space
+ * stays (cold stacks, reused first); with none live they are unmapped, and
+ * so are all cold stacks. */
 void asup__stack_pool_trim(asup__stack_pool *p);
 
 /* Contexts. */

@@ -269,6 +269,7 @@ ASUP_API int asup_inbox_close(asup_cx *cx, asup_inbox *ib)
 
 struct asup_xchan {
 	_Atomic int refs;
+	const asup__kernel *k; /* the owning runtime: its thread must never wait here */
 	int closed;
 	int evfd;
 	int receiving;
@@ -346,6 +347,7 @@ ASUP_API int asup_xchan_open(asup_cx *cx, uint32_t capacity, asup_xchan **out)
 		return rc;
 	}
 	ch->cap = capacity;
+	ch->k = cx->k;
 	pthread_mutex_init(&ch->mu, NULL);
 	pthread_cond_init(&ch->not_full, NULL);
 	atomic_store(&ch->refs, 2);
@@ -359,9 +361,14 @@ ASUP_API int asup_xchan_open(asup_cx *cx, uint32_t capacity, asup_xchan **out)
 	return 0;
 }
 
-/* Under the lock: queues v if there is room. */
+/* Under the lock: queues v if there is room. The thread that drives the
+ * owning runtime never waits for room: only that runtime's receiver makes
+ * room, and it cannot run while its own thread sleeps here, so the wait
+ * would last for ever; it gets -EDEADLK instead. */
 static int xchan_push(asup_xchan *ch, uint64_t v, int wait)
 {
+	if (wait && !ch->closed && ch->count == ch->cap && asup__tls_kernel == ch->k)
+		return -EDEADLK;
 	while (!ch->closed && ch->count == ch->cap && wait)
 		pthread_cond_wait(&ch->not_full, &ch->mu);
 	if (ch->closed)

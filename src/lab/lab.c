@@ -262,10 +262,15 @@ ASUP_API int asup_lab_destroy(asup_lab *lab)
 
 	if (!lab)
 		return -EINVAL;
-	/* Tasks discarded at teardown emit nothing: stop tracing first. */
+	/* Tasks discarded at teardown emit nothing: stop tracing first. The
+	 * reports of teardown (sockets of regions that never closed, failed
+	 * tasks nobody joined) are what discarding an unfinished run does, not
+	 * verdicts, and the network they would be asked of is going away. */
 	asup__drive_set_probe(lab->rt, NULL);
+	lab->destroying = 1;
 	rc = asup_rt_destroy(lab->rt);
 	if (rc < 0) {
+		lab->destroying = 0;
 		asup__drive_set_probe(lab->rt, &(asup__drive_hooks){lab_emit, lab_checkpoint, lab});
 		return rc;
 	}
@@ -557,7 +562,11 @@ ASUP_API int asup_lab_run(asup_lab *lab, asup_task_fn fn, void *arg, asup_outcom
 	lab->root_closed = asup__drive_root_id(lab->rt) == ASUP_ID_NONE;
 	if (lab->follow && rc == 0 && lab->steps != lab->follow->n)
 		diverge(lab, lab->steps);
-	asup__oracle_final(&lab->oracle, lab->steps, lab->root_closed);
+	/* A run the lab cut short (at its first violation, or where a followed
+	 * recording stopped matching) left tasks and regions unfinished because
+	 * it was cut: only what it saw until then is a verdict. */
+	asup__oracle_final(&lab->oracle, lab->steps, lab->root_closed,
+			   lab->stop || lab->diverged);
 	asup__lab_net_check(lab);
 	if (lab->alloc_failed)
 		asup__oracle_report(&lab->oracle, "out_of_memory", lab->steps, ASUP_ID_NONE,
@@ -588,7 +597,8 @@ ASUP_API int asup_lab_check(asup_lab *lab)
 								 : lab->oracle.nviolations);
 	asup__oracle_step_end(&lab->oracle);
 	asup__oracle_final(&lab->oracle, lab->steps,
-			   asup__drive_root_id(lab->rt) == ASUP_ID_NONE);
+			   asup__drive_root_id(lab->rt) == ASUP_ID_NONE,
+			   lab->stop || lab->diverged);
 	asup__lab_net_check(lab);
 	return (int)(lab->oracle.nviolations > INT32_MAX ? INT32_MAX : lab->oracle.nviolations);
 }
@@ -608,6 +618,11 @@ ASUP_API uint64_t asup_lab_steps(const asup_lab *lab)
 ASUP_API uint64_t asup_lab_seed(const asup_lab *lab)
 {
 	return lab ? lab->cfg.seed : 0;
+}
+
+ASUP_API int asup_lab_stopped(const asup_lab *lab)
+{
+	return lab && lab->stop;
 }
 
 ASUP_API uint64_t asup_lab_checkpoints(const asup_lab *lab)

@@ -36,7 +36,12 @@ struct asup_lab {
 	int diverged;
 	int ran;                    /* the root ran: the lab is spent */
 	int root_closed;
-	int stop;                   /* a violation with stop_on_violation */
+	int stop;                   /* the run was stopped at a violation
+	                               (stop_on_violation, or a leak under
+	                               ASUP_LEAK_PANIC): set once, never cleared;
+	                               the end-of-run oracles then skip what the
+	                               cut left unfinished */
+	int destroying;             /* asup_lab_destroy runs: reports are dropped */
 	asup__alloc alloc;          /* cfg.alloc (or malloc), counting failures */
 	uint64_t alloc_failed;      /* allocations that failed during the run */
 	/* The network oracles (oracle_net.c): net_seen once the simulated

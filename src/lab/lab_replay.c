@@ -194,6 +194,7 @@ void asup__lab_result(const asup_lab *lab, int rc, const asup_outcome *o, asup_l
 	res->steps = lab->steps;
 	asup__digest_final(&lab->dg, res->digest);
 	res->violations = lab->oracle.nviolations;
+	res->stopped = lab->stop;
 	if (res->violations)
 		asup_lab_violation_get(lab, 0, &res->first);
 	/* A root that returned an error fails the run; so does a cancelled

@@ -217,6 +217,8 @@ static void on_complete(asup__oracle *o, const asup_event *e)
 	t->state = 2;
 	if ((r = region_get(o, t->region)) != NULL && r->live_tasks)
 		r->live_tasks--;
+	if (r && t->finalizer)
+		r->fin_done++;
 	if (t->record_req && (e->a == ASUP_OUTCOME_OK || e->a == ASUP_OUTCOME_ERR))
 		asup__oracle_report(o, "cancel_protocol", e->step, e->task, t->region,
 				    "task %s completed %s after a cancel request of its record",
@@ -312,10 +314,10 @@ static void on_region_close(asup__oracle *o, const asup_event *e)
 		asup__oracle_report(o, "quiescence", e->step, NONE, e->region,
 				    "region %s closed with %" PRIu32 " open child region(s)",
 				    R(e->region), r->open_children);
-	if (r->fin_run != r->fin_reg)
+	if (r->fin_done != r->fin_reg)
 		asup__oracle_report(o, "finalizer", e->step, NONE, e->region,
 				    "region %s closed after %" PRIu32 " of %" PRIu32 " finalizers ran",
-				    R(e->region), r->fin_run, r->fin_reg);
+				    R(e->region), r->fin_done, r->fin_reg);
 	if (r->pending)
 		asup__oracle_report(o, "obligation_leak", e->step, NONE, e->region,
 				    "region %s closed with %" PRIu32 " pending obligation(s)",
@@ -418,6 +420,23 @@ static void on_race(asup__oracle *o, const asup_event *e)
 	}
 }
 
+/* A finalizer started: in a cleanup task (the event names it, spawned just
+ * before) that finishes when the task completes, or inline (no task), done
+ * at once. */
+static void on_finalizer_run(asup__oracle *o, const asup_event *e)
+{
+	asup__oregion *r = region_get(o, e->region);
+	asup__otask *t = task_get(o, e->task);
+
+	if (!r)
+		return;
+	r->fin_run++;
+	if (t && t->state == 1)
+		t->finalizer = 1;
+	else
+		r->fin_done++;
+}
+
 void asup__oracle_event(asup__oracle *o, const asup_event *e)
 {
 	char tb[24];
@@ -460,8 +479,7 @@ void asup__oracle_event(asup__oracle *o, const asup_event *e)
 			r->fin_reg++;
 		break;
 	case ASUP_EV_FINALIZER_RUN:
-		if ((r = region_get(o, e->region)) != NULL)
-			r->fin_run++;
+		on_finalizer_run(o, e);
 		break;
 	case ASUP_EV_OBLIGATION_RESERVE:
 	case ASUP_EV_OBLIGATION_COMMIT:
@@ -530,7 +548,9 @@ int asup__oracle_futurelock(asup__oracle *o, uint64_t step, uint64_t limit)
 	return n;
 }
 
-void asup__oracle_final(asup__oracle *o, uint64_t step, int root_closed)
+/* What the end of the run left unfinished: tasks, regions, finalizers,
+ * obligations, races. */
+static void final_unfinished(asup__oracle *o, uint64_t step, int root_closed)
 {
 	char tb[24], rb[24];
 
@@ -544,10 +564,12 @@ void asup__oracle_final(asup__oracle *o, uint64_t step, int root_closed)
 			continue;
 		asup__oracle_report(o, "quiescence", step, NONE, r->id,
 				    "region %s never closed", R(r->id));
-		if (r->fin_run != r->fin_reg)
+		if (r->fin_done != r->fin_reg)
 			asup__oracle_report(o, "finalizer", step, NONE, r->id,
-					    "region %s: %" PRIu32 " of %" PRIu32 " finalizers never ran",
-					    R(r->id), r->fin_reg - r->fin_run, r->fin_reg);
+					    "region %s: %" PRIu32 " of %" PRIu32 " finalizers never "
+					    "finished (%" PRIu32 " never started)",
+					    R(r->id), r->fin_reg - r->fin_done, r->fin_reg,
+					    r->fin_reg - r->fin_run);
 	}
 	for (uint32_t i = 0; i < o->nobls; i++)
 		if (o->obls[i].id && o->obls[i].pending)
@@ -558,6 +580,12 @@ void asup__oracle_final(asup__oracle *o, uint64_t step, int root_closed)
 		if (o->races[i].began && !o->races[i].ended)
 			asup__oracle_report(o, "loser_drain", step, o->races[i].racer, NONE,
 					    "race %" PRIu32 " never ended", i);
+}
+
+void asup__oracle_final(asup__oracle *o, uint64_t step, int root_closed, int cut_short)
+{
+	if (!cut_short)
+		final_unfinished(o, step, root_closed);
 	if (o->oom)
 		asup__oracle_report(o, "lab", step, NONE, NONE,
 				    "the oracle ran out of memory; %" PRIu64 " verdict(s) after that "

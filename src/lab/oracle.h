@@ -16,7 +16,9 @@
  *   loser_drain        a race ended with a loser not completed; a race never ended
  *   obligation_leak    a leaked obligation; a region closed or the run ended with one pending
  *   ambient_authority  an effect by a task lacking its capability
- *   finalizer          a region closed (or the run ended) before every finalizer ran
+ *   finalizer          a region closed (or the run ended) before every finalizer ran;
+ *                      the counts include the runtime's own finalizers (one per
+ *                      socket or file opened in the region)
  *   region_tree        a child of an unknown or non-open parent, work in a closed region
  *   deadline_monotone  a child region whose deadline is later than its parent's
  *   futurelock         a task holding obligations not resumed for K steps
@@ -45,6 +47,8 @@ typedef struct asup__otask {
 	uint64_t last_resume;  /* step of its last RESUME (or spawn) */
 	uint32_t held;         /* pending obligations it holds */
 	uint8_t state;         /* 1 live, 2 completed */
+	uint8_t finalizer;     /* a cleanup task running one of its region's
+	                          finalizers (named by a FINALIZER_RUN event) */
 	uint8_t requested;     /* some cancel request seen */
 	uint8_t record_req;    /* a record-level request (epoch > 0) */
 	int8_t max_sev;        /* severity of the strongest reason seen, -1 none */
@@ -54,7 +58,11 @@ typedef struct asup__oregion {
 	uint64_t id;           /* 0: empty slot */
 	uint64_t parent;
 	uint64_t deadline;
-	uint32_t live_tasks, open_children, fin_reg, fin_run, pending;
+	uint32_t live_tasks, open_children, pending;
+	/* Finalizers registered, started (a FINALIZER_RUN: the cleanup task
+	 * was spawned, or a sync one ran inline) and finished (its cleanup
+	 * task completed, or it ran inline): fin_done <= fin_run <= fin_reg. */
+	uint32_t fin_reg, fin_run, fin_done;
 	uint8_t state;         /* 1 open, 2 closing, 3 closed */
 	uint8_t cancelled;
 } asup__oregion;
@@ -102,8 +110,13 @@ void asup__oracle_step_end(asup__oracle *o);
 /* Futurelock: reports every holder not resumed for more than `limit` steps
  * (each task once). Returns how many were reported. */
 int asup__oracle_futurelock(asup__oracle *o, uint64_t step, uint64_t limit);
-/* The end-of-run checks. root_closed says whether the root region closed. */
-void asup__oracle_final(asup__oracle *o, uint64_t step, int root_closed);
+/* The end-of-run checks. root_closed says whether the root region closed.
+ * cut_short: the lab ended the run at its first violation, so tasks not
+ * completed, regions not closed, finalizers not run, obligations pending
+ * and races not ended say nothing about the program: only the verdicts
+ * that hold however the run ended (the oracle's own out-of-memory note)
+ * are made. */
+void asup__oracle_final(asup__oracle *o, uint64_t step, int root_closed, int cut_short);
 void asup__oracle_report(asup__oracle *o, const char *oracle, uint64_t step, uint64_t task,
 			 uint64_t region, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));

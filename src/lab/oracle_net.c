@@ -80,11 +80,17 @@ static void leak_violation(asup_lab *lab, const asup_report *r)
 	struct find f = {.region = r->region_id, .id = r->value > 0 ? (uint64_t)r->value : 0};
 	char local[80], peer[80];
 	const char *kind;
+	uint64_t step;
+	uint32_t worker;
+	asup_time now;
 
+	/* The step the trace gives the close's events (the lab's own count
+	 * only moves once the step is over). */
+	asup__drive_where(lab->rt, &step, &worker, &now);
 	if (sn)
 		asup__simnet_walk(sn, find_sock, &f);
 	if (!f.found) {
-		asup__oracle_report(&lab->oracle, "socket_leak", lab->steps, ASUP_ID_NONE,
+		asup__oracle_report(&lab->oracle, "socket_leak", step, ASUP_ID_NONE,
 				    r->region_id, "region R%" PRIu32 " closed with a socket open",
 				    (uint32_t)r->region_id);
 		return;
@@ -94,7 +100,7 @@ static void leak_violation(asup_lab *lab, const asup_report *r)
 	kind = f.info.kind == ASUP__SIM_LISTENER ? "listener"
 	       : f.info.kind == ASUP__SIM_DGRAM  ? "datagram socket"
 						 : "connection";
-	asup__oracle_report(&lab->oracle, "socket_leak", lab->steps, ASUP_ID_NONE, r->region_id,
+	asup__oracle_report(&lab->oracle, "socket_leak", step, ASUP_ID_NONE, r->region_id,
 			    "%s S%" PRIu64 " (%s, peer %s) left open when region R%" PRIu32
 			    " closed",
 			    kind, f.info.id, local, peer, (uint32_t)r->region_id);
@@ -104,6 +110,8 @@ void asup__lab_report(void *ud, const asup_report *r)
 {
 	asup_lab *lab = ud;
 
+	if (lab->destroying)
+		return;
 	if (r->kind == ASUP_REPORT_RESOURCE_LEAK && r->why &&
 	    (strcmp(r->why, "socket") == 0 || strcmp(r->why, "simulated socket") == 0)) {
 		leak_violation(lab, r);

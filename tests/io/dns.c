@@ -46,6 +46,22 @@ TEST(resolve_numeric_addresses_and_localhost)
 	CHECK_EQ(atomic_load(&asup__dns_live), 0);
 }
 
+/* The default backend (AUTO) resolves in every configuration, valgrind
+ * included: there it takes epoll, since a thread waiting in io_uring under
+ * valgrind would keep the pool's thread from ever running. No skip here. */
+TEST(resolve_on_the_default_backend_finishes_everywhere)
+{
+	asup_rt_config cfg;
+	asup_rt *rt;
+
+	asup_rt_config_init(&cfg);
+	CHECK_EQ(cfg.io_backend, ASUP_IO_AUTO);
+	CHECK_EQ(asup_rt_create(&cfg, &rt), 0);
+	CHECK_EQ(io_run(rt, numeric, NULL), 0);
+	test_rt_done(rt);
+	CHECK_EQ(atomic_load(&asup__dns_live), 0);
+}
+
 static int64_t codes(asup_cx *cx, void *arg)
 {
 	struct addrinfo hints, *res = NULL;

@@ -384,3 +384,56 @@ TEST(inbox_and_xchan_need_the_io_capability)
 	CHECK_EQ(io_run(rt, eperm, NULL), 0);
 	test_rt_done(rt);
 }
+
+struct self_send {
+	asup_xchan *ch;
+	int rc;
+};
+
+/* A finalizer runs on the runtime's thread too: it must not wait either. */
+static void send_in_finalizer(void *arg)
+{
+	struct self_send *s = arg;
+
+	s->rc = asup_xchan_send(s->ch, 9);
+}
+
+static int64_t self_send_body(asup_cx *cx, void *arg)
+{
+	struct self_send *s = arg;
+	uint64_t v;
+
+	CHECK_EQ(asup_xchan_open(cx, 1, &s->ch), 0);
+	/* Room: a task of the owning runtime may send. */
+	CHECK_EQ(asup_xchan_send(s->ch, 1), 0);
+	/* Full: waiting would stop the only receiver for ever. */
+	CHECK_EQ(asup_xchan_send(s->ch, 2), -EDEADLK);
+	CHECK_EQ(asup_xchan_try_send(s->ch, 2), -EAGAIN);
+	CHECK_EQ(asup_xchan_recv(cx, s->ch, &v), 0);
+	CHECK_EQ(v, 1);
+	/* Nothing of the refused send was queued. */
+	CHECK_EQ(asup_xchan_try_send(s->ch, 3), 0);
+	CHECK_EQ(asup_xchan_recv(cx, s->ch, &v), 0);
+	CHECK_EQ(v, 3);
+	CHECK_EQ(asup_xchan_send(s->ch, 4), 0);
+	CHECK_EQ(asup_defer(cx, send_in_finalizer, s), 0);
+	return 0;
+}
+
+static int64_t self_send(asup_cx *cx, void *arg)
+{
+	return in_region(cx, self_send_body, arg);
+}
+
+TEST(xchan_send_from_the_owning_runtime_refuses_to_wait_on_a_full_channel)
+{
+	struct self_send s = { NULL, 1 };
+	asup_rt *rt = io_rt();
+
+	CHECK_EQ(io_run(rt, self_send, &s), 0);
+	/* The finalizer ran before the channel's own (LIFO) with the channel
+	 * still full: refused rather than a hang. */
+	CHECK_EQ(s.rc, -EDEADLK);
+	test_rt_done(rt);
+	asup_xchan_release(s.ch);
+}

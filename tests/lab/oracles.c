@@ -94,7 +94,7 @@ TEST(sem_92_a_closed_region_with_a_live_task_or_child_is_reported)
 	ev(&o, ASUP_EV_COMPLETE, TID(1), RID(1), ASUP_OUTCOME_OK, ASUP_OUTCOME_OK);
 	ev(&o, ASUP_EV_REGION_CLOSE_COMPLETE, NONE, RID(2), RID(1), 0);
 	ev(&o, ASUP_EV_REGION_CLOSE_COMPLETE, NONE, RID(1), ROOT, 0);
-	asup__oracle_final(&o, step, 0);
+	asup__oracle_final(&o, step, 0, 0);
 	CHECK_EQ(o.nviolations, 0);
 	asup__oracle_destroy(&o);
 }
@@ -188,7 +188,7 @@ TEST(loser_drain_obligation_authority_finalizer_tree_and_deadline_oracles)
 	/* A race never ended. */
 	start(&o);
 	ev(&o, ASUP_EV_RACE_BEGIN, TID(1), ROOT, 1, 0);
-	asup__oracle_final(&o, step, 0);
+	asup__oracle_final(&o, step, 0, 0);
 	CHECK(reported(&o, "loser_drain"));
 	asup__oracle_destroy(&o);
 
@@ -246,7 +246,7 @@ TEST(loser_drain_obligation_authority_finalizer_tree_and_deadline_oracles)
 	/* A task that never completed, a region never closed. */
 	start(&o);
 	region_with_task(&o);
-	asup__oracle_final(&o, step, 0);
+	asup__oracle_final(&o, step, 0, 0);
 	CHECK(reported(&o, "task_leak"));
 	CHECK(reported(&o, "quiescence"));
 	asup__oracle_destroy(&o);
