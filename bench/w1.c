@@ -14,6 +14,8 @@
  */
 #include <asupersync.h>
 
+#include "bench.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +32,6 @@ static double now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static long status_kb(const char *key)
-{
-	char line[256];
-	long v = -1;
-	size_t n = strlen(key);
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, key, n) == 0)
-			v = strtol(line + n, NULL, 10);
-	fclose(f);
-	return v;
 }
 
 static void die(const char *what, int rc)
